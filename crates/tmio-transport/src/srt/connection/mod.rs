@@ -1,0 +1,1 @@
+//! Sans-IO SRT data path (being written; see docs/transport.md for the contract).

@@ -1,0 +1,5 @@
+//! The `tmio` command.
+fn main() {
+    eprintln!("tmio: not built yet");
+    std::process::exit(2);
+}
