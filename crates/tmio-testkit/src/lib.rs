@@ -1,0 +1,2 @@
+//! `tmio-testkit`: work in progress.
+#![warn(missing_docs)]
