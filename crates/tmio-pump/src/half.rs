@@ -1,0 +1,273 @@
+//! One copy direction as a poll-driven state machine: read into a fixed buffer, write it all
+//! out, flush when the reader has nothing more for now, and on end of input flush and shut the
+//! writer down.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::{Direction, Operation, PumpCounters, Side};
+
+/// Where one direction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Reading and writing.
+    Copying,
+    /// Input ended (or a stop was asked) and the buffer is written out: flushing the writer.
+    Flushing,
+    /// Flushed: carrying the half-close across with `poll_shutdown`.
+    ShuttingDown,
+    /// The writer is shut down; this direction has finished.
+    Done,
+}
+
+/// An I/O failure inside one direction, before it is turned into a `PumpError`.
+#[derive(Debug)]
+pub(crate) struct HalfFailure {
+    pub(crate) side: Side,
+    pub(crate) operation: Operation,
+    pub(crate) source: io::Error,
+}
+
+/// One copy direction with its own fixed-size buffer.
+#[derive(Debug)]
+pub(crate) struct Half {
+    direction: Direction,
+    buffer: Box<[u8]>,
+    /// Start of the bytes read but not yet written.
+    start: usize,
+    /// End of the bytes read.
+    end: usize,
+    /// The reader returned end of input, or a stop was asked: read no more.
+    input_ended: bool,
+    /// Bytes were written since the last flush.
+    needs_flush: bool,
+    stage: Stage,
+    written: u64,
+}
+
+impl Half {
+    pub(crate) fn new(direction: Direction, buffer_size: usize) -> Self {
+        Half {
+            direction,
+            buffer: vec![0; buffer_size].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            input_ended: false,
+            needs_flush: false,
+            stage: Stage::Copying,
+            written: 0,
+        }
+    }
+
+    /// Bytes written to the writing side so far.
+    pub(crate) fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.stage == Stage::Done
+    }
+
+    /// Stop reading: write out what is buffered, flush, shut the writer down.
+    pub(crate) fn stop_reading(&mut self) {
+        self.input_ended = true;
+    }
+
+    fn fail(&self, side: Side, operation: Operation, source: io::Error) -> HalfFailure {
+        HalfFailure {
+            side,
+            operation,
+            source,
+        }
+    }
+
+    /// Drives this direction until it is done, fails, or has to wait.
+    pub(crate) fn poll_copy<R, W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut reader: Pin<&mut R>,
+        mut writer: Pin<&mut W>,
+        counters: Option<&PumpCounters>,
+    ) -> Poll<Result<(), HalfFailure>>
+    where
+        R: AsyncRead + ?Sized,
+        W: AsyncWrite + ?Sized,
+    {
+        let reader_side = self.direction.reader();
+        let writer_side = self.direction.writer();
+        loop {
+            match self.stage {
+                Stage::Copying => {
+                    if self.start == self.end && !self.input_ended {
+                        let mut read_buf = ReadBuf::new(&mut self.buffer);
+                        match reader.as_mut().poll_read(cx, &mut read_buf) {
+                            Poll::Ready(Ok(())) => {
+                                let count = read_buf.filled().len();
+                                if count == 0 {
+                                    self.input_ended = true;
+                                } else {
+                                    self.start = 0;
+                                    self.end = count;
+                                    if let Some(counters) = counters {
+                                        counters.add_read(self.direction, count);
+                                    }
+                                }
+                            }
+                            Poll::Ready(Err(source)) => {
+                                return Poll::Ready(Err(self.fail(
+                                    reader_side,
+                                    Operation::Read,
+                                    source,
+                                )));
+                            }
+                            Poll::Pending => {
+                                // Nothing more to read for now: push what was written out at
+                                // once, so a small message does not wait for more data.
+                                if self.needs_flush {
+                                    match writer.as_mut().poll_flush(cx) {
+                                        Poll::Ready(Ok(())) => self.needs_flush = false,
+                                        Poll::Ready(Err(source)) => {
+                                            return Poll::Ready(Err(self.fail(
+                                                writer_side,
+                                                Operation::Flush,
+                                                source,
+                                            )));
+                                        }
+                                        Poll::Pending => {}
+                                    }
+                                }
+                                return Poll::Pending;
+                            }
+                        }
+                    }
+                    while self.start < self.end {
+                        let pending = &self.buffer[self.start..self.end];
+                        match ready!(writer.as_mut().poll_write(cx, pending)) {
+                            Ok(0) => {
+                                return Poll::Ready(Err(self.fail(
+                                    writer_side,
+                                    Operation::Write,
+                                    io::Error::new(
+                                        io::ErrorKind::WriteZero,
+                                        "write accepted zero bytes",
+                                    ),
+                                )));
+                            }
+                            Ok(count) => {
+                                // A writer claiming more than it was offered is clamped.
+                                let count = count.min(pending.len());
+                                self.start += count;
+                                self.written += count as u64;
+                                self.needs_flush = true;
+                                if let Some(counters) = counters {
+                                    counters.add_written(self.direction, count);
+                                }
+                            }
+                            Err(source) => {
+                                return Poll::Ready(Err(self.fail(
+                                    writer_side,
+                                    Operation::Write,
+                                    source,
+                                )));
+                            }
+                        }
+                    }
+                    if self.input_ended {
+                        self.stage = Stage::Flushing;
+                    }
+                }
+                Stage::Flushing => {
+                    if let Err(source) = ready!(writer.as_mut().poll_flush(cx)) {
+                        return Poll::Ready(Err(self.fail(writer_side, Operation::Flush, source)));
+                    }
+                    self.needs_flush = false;
+                    self.stage = Stage::ShuttingDown;
+                }
+                Stage::ShuttingDown => {
+                    if let Err(source) = ready!(writer.as_mut().poll_shutdown(cx)) {
+                        return Poll::Ready(Err(self.fail(
+                            writer_side,
+                            Operation::Shutdown,
+                            source,
+                        )));
+                    }
+                    self.stage = Stage::Done;
+                }
+                Stage::Done => return Poll::Ready(Ok(())),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::future::poll_fn;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn copies_until_end_of_input_then_shuts_the_writer_down() {
+        let (mut source_peer, mut source) = tokio::io::duplex(64);
+        let (mut sink, mut sink_peer) = tokio::io::duplex(1024);
+        let mut half = Half::new(Direction::LocalToRemote, 7);
+        source_peer.write_all(b"hello, pump").await.unwrap();
+        source_peer.shutdown().await.unwrap();
+        let result =
+            poll_fn(|cx| half.poll_copy(cx, Pin::new(&mut source), Pin::new(&mut sink), None))
+                .await;
+        assert!(result.is_ok());
+        assert!(half.is_done());
+        assert_eq!(half.written(), 11);
+        let mut received = Vec::new();
+        sink_peer.read_to_end(&mut received).await.unwrap();
+        assert_eq!(received, b"hello, pump");
+    }
+
+    #[tokio::test]
+    async fn a_read_error_is_blamed_on_the_reading_side() {
+        let mut failing = tokio_test_reader_error();
+        let (mut sink, _sink_peer) = tokio::io::duplex(1024);
+        let mut half = Half::new(Direction::RemoteToLocal, 16);
+        let failure =
+            poll_fn(|cx| half.poll_copy(cx, Pin::new(&mut failing), Pin::new(&mut sink), None))
+                .await
+                .unwrap_err();
+        assert_eq!(failure.side, Side::Remote);
+        assert_eq!(failure.operation, Operation::Read);
+        assert_eq!(failure.source.kind(), io::ErrorKind::ConnectionReset);
+    }
+
+    #[tokio::test]
+    async fn a_stop_writes_out_the_buffer_then_shuts_down() {
+        let (_source_peer, mut source) = tokio::io::duplex(64);
+        let (mut sink, mut sink_peer) = tokio::io::duplex(1024);
+        let mut half = Half::new(Direction::LocalToRemote, 16);
+        half.stop_reading();
+        poll_fn(|cx| half.poll_copy(cx, Pin::new(&mut source), Pin::new(&mut sink), None))
+            .await
+            .unwrap();
+        let mut received = Vec::new();
+        sink_peer.read_to_end(&mut received).await.unwrap();
+        assert!(received.is_empty());
+        assert!(half.is_done());
+    }
+
+    /// A reader whose every read fails with `ConnectionReset`.
+    fn tokio_test_reader_error() -> impl AsyncRead + Unpin {
+        struct Failing;
+        impl AsyncRead for Failing {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                _cx: &mut Context<'_>,
+                _buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()))
+            }
+        }
+        Failing
+    }
+}
