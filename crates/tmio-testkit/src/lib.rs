@@ -1,2 +1,39 @@
-//! `tmio-testkit`: work in progress.
+//! `tmio-testkit`: test support for tmio's SRT transport.
+//!
+//! - [`LossyUdpRelay`]: a seeded UDP relay on loopback that loses, delays, jitters, reorders,
+//!   duplicates, rate-limits and blacks out datagrams, per direction; its decisions come from
+//!   the sans-IO [`Impairment`], testable with simulated time. Also shipped as the `tmio-relay`
+//!   binary.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tmio_testkit::{ImpairmentConfig, LossyUdpRelay, RelayConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let upstream = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+//! let impairment = ImpairmentConfig { delay: Duration::from_millis(5), ..Default::default() };
+//! let relay = LossyUdpRelay::start(RelayConfig::symmetric(upstream.local_addr()?, impairment, 7)).await?;
+//!
+//! let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+//! client.send_to(b"hello", relay.local_addr()).await?;
+//! let mut buf = [0u8; 16];
+//! let (len, _) = upstream.recv_from(&mut buf).await?;
+//! assert_eq!(&buf[..len], b"hello");
+//! assert_eq!(relay.shutdown().await.to_upstream.forwarded_packets, 1);
+//! # Ok(())
+//! # }
+//! ```
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
+
+mod error;
+pub mod impairment;
+pub mod relay;
+pub mod relay_args;
+
+pub use error::Error;
+pub use impairment::{
+    Blackout, DirectionStats, GilbertElliott, Impairment, ImpairmentConfig, Jitter, RateLimit,
+};
+pub use relay::{Direction, LossyUdpRelay, RelayConfig, RelayHandle, RelayStats};
