@@ -1,0 +1,375 @@
+//! Command-line parsing for `cargo xtask` (hand-written: std only).
+
+use crate::Error;
+
+/// The help text.
+pub const USAGE: &str = "\
+usage: cargo xtask <task> [options]
+
+tasks:
+  deps   [--dry-run]
+         install what the tests need (scripts/install-deps.sh: Debian packages, cargo-fuzz)
+  test   [--no-install] [--fuzz-seconds N] [--dry-run]
+         the test command of the README and of CI: deps, fmt, clippy, cargo test --workspace,
+         then every fuzz target for N seconds (default 60; 0 skips fuzzing)
+  fuzz   [--seconds N] [--target NAME] [--dry-run]
+         run every fuzz target in fuzz/ (or only NAME) for N seconds each (default 60)
+  soak   [--dry-run]
+         run the #[ignore]d long tests (cargo test --workspace --release -- --ignored)
+  bench  [--dry-run]
+         run the criterion benchmarks, then benches/peers.sh if it exists
+  help   print this text
+
+--dry-run prints the commands a task would run and runs nothing.";
+
+/// Seconds each fuzz target runs when no duration is given.
+pub const DEFAULT_FUZZ_SECONDS: u64 = 60;
+
+/// A parsed command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// What to do.
+    pub task: Task,
+    /// Print the commands instead of running them.
+    pub dry_run: bool,
+}
+
+/// One `cargo xtask` task and its options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    /// Print the usage text.
+    Help,
+    /// Run `scripts/install-deps.sh`.
+    Deps,
+    /// The full test pipeline.
+    Test(TestOptions),
+    /// Run the fuzz targets.
+    Fuzz {
+        /// Seconds per target (at least 1).
+        seconds: u64,
+        /// Run only this target.
+        target: Option<String>,
+    },
+    /// Run the ignored long tests in release mode.
+    Soak,
+    /// Run the benchmarks.
+    Bench,
+}
+
+/// Options of `cargo xtask test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TestOptions {
+    /// Run `scripts/install-deps.sh` first.
+    pub install: bool,
+    /// Seconds per fuzz target; 0 skips the fuzz step.
+    pub fuzz_seconds: u64,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        TestOptions {
+            install: true,
+            fuzz_seconds: DEFAULT_FUZZ_SECONDS,
+        }
+    }
+}
+
+/// Parses the arguments after `cargo xtask` (the program name already removed).
+///
+/// Flags take their value either as the next argument or after `=` (`--seconds=5`).
+pub fn parse_args<I>(args: I) -> Result<Invocation, Error>
+where
+    I: IntoIterator<Item = String>,
+{
+    let mut args = args.into_iter();
+    let task_name = args.next().ok_or(Error::MissingTask)?;
+    let mut flags = Flags::new(args);
+    let mut dry_run = false;
+    let task = match task_name.as_str() {
+        "help" | "--help" | "-h" => Task::Help,
+        "deps" => {
+            flags.parse("deps", &mut dry_run, |_, _| Ok(false))?;
+            Task::Deps
+        }
+        "soak" => {
+            flags.parse("soak", &mut dry_run, |_, _| Ok(false))?;
+            Task::Soak
+        }
+        "bench" => {
+            flags.parse("bench", &mut dry_run, |_, _| Ok(false))?;
+            Task::Bench
+        }
+        "test" => {
+            let mut options = TestOptions::default();
+            flags.parse("test", &mut dry_run, |flag, flags| match flag {
+                "--no-install" => {
+                    options.install = false;
+                    Ok(true)
+                }
+                "--fuzz-seconds" => {
+                    options.fuzz_seconds = flags.number(flag, 0)?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            })?;
+            Task::Test(options)
+        }
+        "fuzz" => {
+            let mut seconds = DEFAULT_FUZZ_SECONDS;
+            let mut target = None;
+            flags.parse("fuzz", &mut dry_run, |flag, flags| match flag {
+                // libFuzzer reads -max_total_time=0 as "no limit": refuse 0 here.
+                "--seconds" => {
+                    seconds = flags.number(flag, 1)?;
+                    Ok(true)
+                }
+                "--target" => {
+                    target = Some(flags.value(flag)?);
+                    Ok(true)
+                }
+                _ => Ok(false),
+            })?;
+            Task::Fuzz { seconds, target }
+        }
+        _ => return Err(Error::UnknownTask(task_name)),
+    };
+    Ok(Invocation { task, dry_run })
+}
+
+/// The remaining arguments of one task, with `--flag=value` split in two.
+struct Flags<I: Iterator<Item = String>> {
+    args: I,
+    pending_value: Option<String>,
+}
+
+impl<I: Iterator<Item = String>> Flags<I> {
+    fn new(args: I) -> Self {
+        Flags {
+            args,
+            pending_value: None,
+        }
+    }
+
+    /// Walks the flags; `task_flag` handles the task's own ones and returns whether it knew
+    /// the flag. `--dry-run` is common to all tasks.
+    fn parse<F>(
+        &mut self,
+        task: &'static str,
+        dry_run: &mut bool,
+        mut task_flag: F,
+    ) -> Result<(), Error>
+    where
+        F: FnMut(&str, &mut Self) -> Result<bool, Error>,
+    {
+        while let Some(arg) = self.args.next() {
+            let flag = match arg.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => {
+                    self.pending_value = Some(value.to_owned());
+                    flag.to_owned()
+                }
+                _ => arg,
+            };
+            let known = if flag == "--dry-run" {
+                *dry_run = true;
+                true
+            } else {
+                task_flag(&flag, self)?
+            };
+            if !known {
+                return Err(Error::UnknownFlag { task, flag });
+            }
+            if let Some(value) = self.pending_value.take() {
+                // `--dry-run=yes`, `--no-install=1`: a value on a flag that takes none.
+                return Err(Error::InvalidValue {
+                    flag,
+                    value,
+                    expected: "no value",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, flag: &str) -> Result<String, Error> {
+        self.pending_value
+            .take()
+            .or_else(|| self.args.next())
+            .ok_or_else(|| Error::MissingValue(flag.to_owned()))
+    }
+
+    fn number(&mut self, flag: &str, minimum: u64) -> Result<u64, Error> {
+        let value = self.value(flag)?;
+        let expected = if minimum == 0 {
+            "a whole number of seconds (0 or more)"
+        } else {
+            "a whole number of seconds (1 or more)"
+        };
+        match value.parse::<u64>() {
+            Ok(number) if number >= minimum => Ok(number),
+            _ => Err(Error::InvalidValue {
+                flag: flag.to_owned(),
+                value,
+                expected,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Invocation, Error> {
+        parse_args(args.iter().map(|arg| (*arg).to_owned()))
+    }
+
+    #[test]
+    fn test_defaults_install_and_fuzz_sixty_seconds() {
+        let invocation = parse(&["test"]).unwrap();
+        assert_eq!(
+            invocation,
+            Invocation {
+                task: Task::Test(TestOptions {
+                    install: true,
+                    fuzz_seconds: 60
+                }),
+                dry_run: false
+            }
+        );
+    }
+
+    #[test]
+    fn test_accepts_all_its_flags_in_any_order() {
+        let invocation =
+            parse(&["test", "--fuzz-seconds", "5", "--dry-run", "--no-install"]).unwrap();
+        assert!(invocation.dry_run);
+        assert_eq!(
+            invocation.task,
+            Task::Test(TestOptions {
+                install: false,
+                fuzz_seconds: 5
+            })
+        );
+    }
+
+    #[test]
+    fn flag_values_may_follow_an_equals_sign() {
+        let invocation = parse(&["test", "--fuzz-seconds=7"]).unwrap();
+        assert_eq!(
+            invocation.task,
+            Task::Test(TestOptions {
+                install: true,
+                fuzz_seconds: 7
+            })
+        );
+        let invocation = parse(&["fuzz", "--target=stream_id", "--seconds=3"]).unwrap();
+        assert_eq!(
+            invocation.task,
+            Task::Fuzz {
+                seconds: 3,
+                target: Some("stream_id".to_owned())
+            }
+        );
+    }
+
+    #[test]
+    fn zero_fuzz_seconds_skips_fuzzing_in_test_but_is_refused_by_fuzz() {
+        let invocation = parse(&["test", "--fuzz-seconds", "0"]).unwrap();
+        assert_eq!(
+            invocation.task,
+            Task::Test(TestOptions {
+                install: true,
+                fuzz_seconds: 0
+            })
+        );
+        let error = parse(&["fuzz", "--seconds", "0"]).unwrap_err();
+        assert!(
+            matches!(&error, Error::InvalidValue { flag, value, .. } if flag == "--seconds" && value == "0"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn fuzz_defaults_to_every_target_for_sixty_seconds() {
+        let invocation = parse(&["fuzz"]).unwrap();
+        assert_eq!(
+            invocation.task,
+            Task::Fuzz {
+                seconds: 60,
+                target: None
+            }
+        );
+        assert!(!invocation.dry_run);
+    }
+
+    #[test]
+    fn every_task_accepts_dry_run() {
+        for task in ["deps", "test", "fuzz", "soak", "bench"] {
+            let invocation = parse(&[task, "--dry-run"]).unwrap();
+            assert!(invocation.dry_run, "{task}");
+        }
+    }
+
+    #[test]
+    fn simple_tasks_parse_to_their_variant() {
+        assert_eq!(parse(&["deps"]).unwrap().task, Task::Deps);
+        assert_eq!(parse(&["soak"]).unwrap().task, Task::Soak);
+        assert_eq!(parse(&["bench"]).unwrap().task, Task::Bench);
+        assert_eq!(parse(&["help"]).unwrap().task, Task::Help);
+        assert_eq!(parse(&["--help"]).unwrap().task, Task::Help);
+    }
+
+    #[test]
+    fn missing_task_is_an_error() {
+        assert!(matches!(parse(&[]), Err(Error::MissingTask)));
+    }
+
+    #[test]
+    fn unknown_task_is_named_in_the_error() {
+        let error = parse(&["tset"]).unwrap_err();
+        assert!(matches!(&error, Error::UnknownTask(task) if task == "tset"));
+        assert_eq!(error.to_string(), "unknown task `tset`");
+    }
+
+    #[test]
+    fn flags_of_other_tasks_are_refused() {
+        let error = parse(&["soak", "--seconds", "5"]).unwrap_err();
+        assert!(
+            matches!(&error, Error::UnknownFlag { task: "soak", flag } if flag == "--seconds"),
+            "{error:?}"
+        );
+        let error = parse(&["fuzz", "--no-install"]).unwrap_err();
+        assert!(
+            matches!(&error, Error::UnknownFlag { task: "fuzz", .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_flag_without_its_value_is_an_error() {
+        let error = parse(&["fuzz", "--target"]).unwrap_err();
+        assert!(matches!(&error, Error::MissingValue(flag) if flag == "--target"));
+        let error = parse(&["test", "--fuzz-seconds"]).unwrap_err();
+        assert!(matches!(&error, Error::MissingValue(flag) if flag == "--fuzz-seconds"));
+    }
+
+    #[test]
+    fn non_numeric_seconds_are_refused_with_the_value() {
+        for bad in ["five", "-1", "1.5", ""] {
+            let error = parse(&["test", "--fuzz-seconds", bad]).unwrap_err();
+            assert!(
+                matches!(&error, Error::InvalidValue { value, .. } if value == bad),
+                "{bad}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_value_on_a_switch_is_refused() {
+        let error = parse(&["deps", "--dry-run=yes"]).unwrap_err();
+        assert!(
+            matches!(&error, Error::InvalidValue { flag, value, .. } if flag == "--dry-run" && value == "yes"),
+            "{error:?}"
+        );
+    }
+}

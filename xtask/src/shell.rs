@@ -1,0 +1,361 @@
+//! Running commands, or with `--dry-run` only printing them.
+
+use std::cell::RefCell;
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+use crate::Error;
+
+/// One command line: program, arguments, extra environment, working directory (relative to
+/// the workspace root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cmd {
+    program: OsString,
+    shown_program: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    dir: Option<PathBuf>,
+}
+
+impl Cmd {
+    /// A command running `program`, looked up in `PATH`.
+    pub fn new(program: &str) -> Cmd {
+        Cmd {
+            program: program.into(),
+            shown_program: program.to_owned(),
+            args: Vec::new(),
+            env: Vec::new(),
+            dir: None,
+        }
+    }
+
+    /// `cargo`: the cargo that runs xtask (`$CARGO`) when there is one, else `cargo` from
+    /// `PATH`. Printed as `cargo` either way.
+    pub fn cargo() -> Cmd {
+        let mut cmd = Cmd::new("cargo");
+        if let Some(cargo) = std::env::var_os("CARGO") {
+            cmd.program = cargo;
+        }
+        cmd
+    }
+
+    /// Adds one argument.
+    pub fn arg(mut self, arg: impl Into<String>) -> Cmd {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds several arguments.
+    pub fn args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Cmd {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets an environment variable for this command only.
+    pub fn env(mut self, key: &str, value: &str) -> Cmd {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Runs in `dir`, relative to the workspace root.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Cmd {
+        self.dir = Some(dir.into());
+        self
+    }
+
+    fn to_command(&self, root: &Path) -> Command {
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .envs(self.env.iter().map(|(key, value)| (key, value)))
+            .current_dir(
+                self.dir
+                    .as_ref()
+                    .map_or_else(|| root.to_path_buf(), |dir| root.join(dir)),
+            )
+            // CI has no stdin; nothing xtask runs may wait for a keyboard.
+            .stdin(Stdio::null());
+        command
+    }
+}
+
+impl fmt::Display for Cmd {
+    /// Shell syntax, runnable from the workspace root:
+    /// `(cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz list)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut words: Vec<String> = self
+            .env
+            .iter()
+            .map(|(key, value)| format!("{key}={}", shell_quote(value)))
+            .collect();
+        words.push(shell_quote(&self.shown_program));
+        words.extend(self.args.iter().map(|arg| shell_quote(arg)));
+        let line = words.join(" ");
+        match &self.dir {
+            Some(dir) => write!(f, "(cd {} && {line})", shell_quote(&dir.to_string_lossy())),
+            None => f.write_str(&line),
+        }
+    }
+}
+
+/// Quotes `word` for a POSIX shell when it needs it.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// Runs commands from the workspace root, or, in dry-run mode, prints and records them.
+#[derive(Debug)]
+pub struct Shell {
+    root: PathBuf,
+    dry_run: bool,
+    planned: RefCell<Vec<String>>,
+}
+
+impl Shell {
+    /// A shell working in `root`.
+    pub fn new(root: impl Into<PathBuf>, dry_run: bool) -> Shell {
+        Shell {
+            root: root.into(),
+            dry_run,
+            planned: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The workspace root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether commands are only printed.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// Every command and action printed so far in dry-run mode, in order.
+    pub fn planned(&self) -> Vec<String> {
+        self.planned.borrow().clone()
+    }
+
+    /// Announces an action done in-process (copying files...): in dry-run mode it is
+    /// recorded and printed, and the caller must then skip it.
+    pub fn announce(&self, action: &str) {
+        if self.dry_run {
+            println!("[dry-run] {action}");
+            self.planned.borrow_mut().push(action.to_owned());
+        } else {
+            eprintln!("xtask: {action}");
+        }
+    }
+
+    /// Runs `cmd` with the terminal's stdout and stderr; fails unless it exits with 0.
+    pub fn run(&self, cmd: &Cmd) -> Result<(), Error> {
+        if self.plan(cmd) {
+            return Ok(());
+        }
+        let status = cmd
+            .to_command(&self.root)
+            .status()
+            .map_err(|source| spawn_error(cmd, source))?;
+        check_status(cmd, status)
+    }
+
+    /// Runs `cmd` and returns its standard output (stderr goes to the terminal); fails unless
+    /// it exits with 0. In dry-run mode returns `None`.
+    pub fn read_stdout(&self, cmd: &Cmd) -> Result<Option<String>, Error> {
+        if self.plan(cmd) {
+            return Ok(None);
+        }
+        let output = cmd
+            .to_command(&self.root)
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|source| spawn_error(cmd, source))?;
+        check_status(cmd, output.status)?;
+        Ok(Some(String::from_utf8_lossy(&output.stdout).into_owned()))
+    }
+
+    /// Runs `cmd`, copying its standard error to ours line by line and handing each line to
+    /// `on_line`; returns the exit status whatever it is (`None` in dry-run mode).
+    pub fn run_watching_stderr(
+        &self,
+        cmd: &Cmd,
+        mut on_line: impl FnMut(&str),
+    ) -> Result<Option<ExitStatus>, Error> {
+        if self.plan(cmd) {
+            return Ok(None);
+        }
+        let mut child = cmd
+            .to_command(&self.root)
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| spawn_error(cmd, source))?;
+        if let Some(stderr) = child.stderr.take() {
+            let mut reader = BufReader::new(stderr);
+            let mut line = Vec::new();
+            let terminal = std::io::stderr();
+            loop {
+                line.clear();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        // Echo failures are not worth stopping a fuzz run for.
+                        let _ = terminal.lock().write_all(&line);
+                        on_line(String::from_utf8_lossy(&line).trim_end());
+                    }
+                    Err(source) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(Error::Io {
+                            context: format!("reading the output of `{cmd}`"),
+                            source,
+                        });
+                    }
+                }
+            }
+        }
+        child
+            .wait()
+            .map(Some)
+            .map_err(|source| spawn_error(cmd, source))
+    }
+
+    /// Dry-run: prints and records `cmd`, returns true. Otherwise echoes it, returns false.
+    fn plan(&self, cmd: &Cmd) -> bool {
+        let line = cmd.to_string();
+        if self.dry_run {
+            println!("[dry-run] {line}");
+            self.planned.borrow_mut().push(line);
+            true
+        } else {
+            eprintln!("$ {line}");
+            false
+        }
+    }
+}
+
+fn spawn_error(cmd: &Cmd, source: std::io::Error) -> Error {
+    Error::Spawn {
+        command: cmd.to_string(),
+        source,
+    }
+}
+
+fn check_status(cmd: &Cmd, status: ExitStatus) -> Result<(), Error> {
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::CommandFailed {
+            command: cmd.to_string(),
+            status,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_a_runnable_shell_line() {
+        let cmd = Cmd::new("cargo")
+            .args(["fuzz", "run", "url_roundtrip", "fuzz/corpus/url_roundtrip"])
+            .env("RUSTC_BOOTSTRAP", "1")
+            .args(["--", "-max_total_time=5"]);
+        assert_eq!(
+            cmd.to_string(),
+            "RUSTC_BOOTSTRAP=1 cargo fuzz run url_roundtrip fuzz/corpus/url_roundtrip -- -max_total_time=5"
+        );
+        let cmd = Cmd::new("cargo").args(["fuzz", "list"]).current_dir("fuzz");
+        assert_eq!(cmd.to_string(), "(cd fuzz && cargo fuzz list)");
+    }
+
+    #[test]
+    fn cargo_is_shown_as_cargo_whatever_its_path() {
+        assert_eq!(Cmd::cargo().arg("test").to_string(), "cargo test");
+    }
+
+    #[test]
+    fn words_with_spaces_or_quotes_are_quoted() {
+        assert_eq!(shell_quote("plain-word_1.2"), "plain-word_1.2");
+        assert_eq!(shell_quote("two words"), "'two words'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("$HOME"), "'$HOME'");
+    }
+
+    #[test]
+    fn dry_run_records_and_runs_nothing() {
+        let shell = Shell::new(std::env::temp_dir(), true);
+        // A program that does not exist: running it would fail.
+        let cmd = Cmd::new("xtask-no-such-program").arg("x");
+        shell.run(&cmd).unwrap();
+        assert_eq!(shell.read_stdout(&cmd).unwrap(), None);
+        assert_eq!(shell.run_watching_stderr(&cmd, |_| {}).unwrap(), None);
+        shell.announce("copy a -> b");
+        assert_eq!(
+            shell.planned(),
+            [
+                "xtask-no-such-program x",
+                "xtask-no-such-program x",
+                "xtask-no-such-program x",
+                "copy a -> b"
+            ]
+        );
+    }
+
+    #[test]
+    fn failing_and_missing_programs_are_errors_naming_the_command() {
+        let shell = Shell::new(std::env::temp_dir(), false);
+        let error = shell.run(&Cmd::new("false")).unwrap_err();
+        assert!(matches!(&error, Error::CommandFailed { command, .. } if command == "false"));
+        let error = shell.run(&Cmd::new("xtask-no-such-program")).unwrap_err();
+        assert!(
+            matches!(&error, Error::Spawn { command, .. } if command == "xtask-no-such-program")
+        );
+        assert!(shell.planned().is_empty());
+    }
+
+    #[test]
+    fn read_stdout_returns_the_output() {
+        let shell = Shell::new(std::env::temp_dir(), false);
+        let output = shell
+            .read_stdout(&Cmd::new("printf").arg("a\\nb\\n"))
+            .unwrap();
+        assert_eq!(output.as_deref(), Some("a\nb\n"));
+    }
+
+    #[test]
+    fn stderr_lines_reach_the_watcher_and_the_status_is_returned() {
+        let shell = Shell::new(std::env::temp_dir(), false);
+        let mut lines = Vec::new();
+        let status = shell
+            .run_watching_stderr(
+                &Cmd::new("sh").args(["-c", "echo one >&2; echo two >&2; exit 3"]),
+                |line| lines.push(line.to_owned()),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(status.code(), Some(3));
+        assert_eq!(lines, ["one", "two"]);
+    }
+
+    #[test]
+    fn commands_run_in_their_directory_under_the_root() {
+        let shell = Shell::new("/", false);
+        let output = shell
+            .read_stdout(&Cmd::new("pwd").current_dir("tmp"))
+            .unwrap();
+        assert_eq!(output.as_deref().map(str::trim), Some("/tmp"));
+    }
+}

@@ -1,0 +1,363 @@
+//! `cargo xtask fuzz`: every cargo-fuzz target in `fuzz/`, seeded from `fuzz/seeds/<target>/`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::libfuzzer::FuzzLog;
+use crate::shell::{Cmd, Shell};
+use crate::Error;
+
+/// The cargo-fuzz project, relative to the workspace root.
+pub const FUZZ_DIR: &str = "fuzz";
+
+/// The result of fuzzing one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuzzReport {
+    /// The fuzz target.
+    pub target: String,
+    /// Inputs libFuzzer executed (`None` in dry-run mode, or if libFuzzer did not say).
+    pub executions: Option<u64>,
+    /// Wall-clock time, build included.
+    pub elapsed: Duration,
+}
+
+/// Fuzzes every target (or only `only`) for `seconds` each and prints a table of executions.
+/// Stops at the first target that crashes.
+pub fn run(shell: &Shell, seconds: u64, only: Option<&str>) -> Result<Vec<FuzzReport>, Error> {
+    let mut targets = list_targets(shell)?;
+    if let Some(name) = only {
+        if !targets.iter().any(|target| target == name) {
+            return Err(Error::UnknownFuzzTarget {
+                name: name.to_owned(),
+                available: targets,
+            });
+        }
+        targets = vec![name.to_owned()];
+    }
+    let mut reports = Vec::with_capacity(targets.len());
+    for target in &targets {
+        reports.push(fuzz_target(shell, target, seconds)?);
+    }
+    println!("\n{}", report_table(&reports));
+    Ok(reports)
+}
+
+/// The targets `cargo fuzz list` prints (run inside `fuzz/`). In dry-run mode the command is
+/// only printed and the targets are read from the file names in `fuzz/fuzz_targets/`.
+pub fn list_targets(shell: &Shell) -> Result<Vec<String>, Error> {
+    let fuzz_dir = shell.root().join(FUZZ_DIR);
+    if !fuzz_dir.join("Cargo.toml").is_file() {
+        return Err(Error::NoFuzzTargets(PathBuf::from(FUZZ_DIR)));
+    }
+    let listed = shell.read_stdout(&Cmd::cargo().args(["fuzz", "list"]).current_dir(FUZZ_DIR))?;
+    let targets = match listed {
+        Some(stdout) => parse_target_list(&stdout),
+        None => target_sources(&fuzz_dir.join("fuzz_targets"))?,
+    };
+    if targets.is_empty() {
+        return Err(Error::NoFuzzTargets(PathBuf::from(FUZZ_DIR)));
+    }
+    Ok(targets)
+}
+
+/// One target name per non-empty line.
+pub fn parse_target_list(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `fuzz_targets/*.rs` file stems, sorted (what `cargo fuzz add` creates; dry-run only).
+fn target_sources(dir: &Path) -> Result<Vec<String>, Error> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(io_error(format!("listing {}", dir.display()), source)),
+    };
+    let mut targets = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|source| io_error(format!("listing {}", dir.display()), source))?
+            .path();
+        if path.extension().is_some_and(|extension| extension == "rs") {
+            if let Some(stem) = path.file_stem() {
+                targets.push(stem.to_string_lossy().into_owned());
+            }
+        }
+    }
+    targets.sort();
+    Ok(targets)
+}
+
+/// Copies the seeds, then runs libFuzzer on `target` for `seconds`.
+fn fuzz_target(shell: &Shell, target: &str, seconds: u64) -> Result<FuzzReport, Error> {
+    let corpus = format!("{FUZZ_DIR}/corpus/{target}");
+    copy_seeds(shell, target)?;
+    // cargo-fuzz passes nightly-only flags (-Zsanitizer); RUSTC_BOOTSTRAP=1 lets stable accept them.
+    let cmd = Cmd::cargo()
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(["fuzz", "run", target, corpus.as_str(), "--"])
+        .arg(format!("-max_total_time={seconds}"))
+        .arg("-print_final_stats=1");
+    let mut log = FuzzLog::default();
+    let started = Instant::now();
+    let status = shell.run_watching_stderr(&cmd, |line| log.feed_line(line))?;
+    let elapsed = started.elapsed();
+    match status {
+        Some(status) if !status.success() => Err(Error::FuzzFailed {
+            target: target.to_owned(),
+            status,
+            artifact: log.artifact().map(str::to_owned),
+        }),
+        _ => Ok(FuzzReport {
+            target: target.to_owned(),
+            executions: log.executions(),
+            elapsed,
+        }),
+    }
+}
+
+/// Copies the files of `fuzz/seeds/<target>/` into `fuzz/corpus/<target>/` (created if needed;
+/// files already there are kept). Returns how many files were copied.
+pub fn copy_seeds(shell: &Shell, target: &str) -> Result<usize, Error> {
+    let seeds_relative = format!("{FUZZ_DIR}/seeds/{target}");
+    let corpus_relative = format!("{FUZZ_DIR}/corpus/{target}");
+    shell.announce(&format!(
+        "mkdir -p {corpus_relative} && cp {seeds_relative}/* {corpus_relative}/"
+    ));
+    if shell.is_dry_run() {
+        return Ok(0);
+    }
+    let corpus = shell.root().join(&corpus_relative);
+    let seeds = shell.root().join(&seeds_relative);
+    fs::create_dir_all(&corpus)
+        .map_err(|source| io_error(format!("creating {}", corpus.display()), source))?;
+    let entries = match fs::read_dir(&seeds) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!(
+                "xtask: {seeds_relative}/ does not exist: {target} starts from its corpus only"
+            );
+            return Ok(0);
+        }
+        Err(source) => return Err(io_error(format!("listing {}", seeds.display()), source)),
+    };
+    let mut copied = 0;
+    for entry in entries {
+        let entry =
+            entry.map_err(|source| io_error(format!("listing {}", seeds.display()), source))?;
+        let is_file = entry
+            .file_type()
+            .map_err(|source| io_error(format!("reading {}", entry.path().display()), source))?
+            .is_file();
+        if is_file {
+            let destination = corpus.join(entry.file_name());
+            fs::copy(entry.path(), &destination).map_err(|source| {
+                io_error(
+                    format!(
+                        "copying {} to {}",
+                        entry.path().display(),
+                        destination.display()
+                    ),
+                    source,
+                )
+            })?;
+            copied += 1;
+        }
+    }
+    Ok(copied)
+}
+
+/// `target  executions  seconds`, one line per target.
+pub fn report_table(reports: &[FuzzReport]) -> String {
+    let width = reports
+        .iter()
+        .map(|report| report.target.len())
+        .chain(["fuzz target".len()])
+        .max()
+        .unwrap_or(11);
+    let mut table = format!(
+        "{:<width$}  {:>12}  {:>8}\n",
+        "fuzz target", "executions", "seconds"
+    );
+    for report in reports {
+        let executions = report
+            .executions
+            .map_or_else(|| "unknown".to_owned(), |runs| runs.to_string());
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            table,
+            "{:<width$}  {executions:>12}  {:>8.1}",
+            report.target,
+            report.elapsed.as_secs_f64()
+        );
+    }
+    table
+}
+
+/// A one-line note for the `cargo xtask test` summary: `url_roundtrip 2714938 runs, …`.
+pub fn summary_note(reports: &[FuzzReport]) -> String {
+    reports
+        .iter()
+        .map(|report| match report.executions {
+            Some(runs) => format!("{} {runs} runs", report.target),
+            None => report.target.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn io_error(context: String, source: std::io::Error) -> Error {
+    Error::Io { context, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::scratch::ScratchDir;
+
+    fn fuzz_project(targets: &[&str]) -> ScratchDir {
+        let root = ScratchDir::new();
+        root.write("fuzz/Cargo.toml", "[package]\nname = \"fuzz\"\n");
+        for target in targets {
+            root.write(&format!("fuzz/fuzz_targets/{target}.rs"), "");
+        }
+        root
+    }
+
+    #[test]
+    fn without_a_fuzz_project_fuzzing_fails_clearly_even_in_dry_run() {
+        let root = ScratchDir::new();
+        for dry_run in [true, false] {
+            let shell = Shell::new(root.path(), dry_run);
+            let error = run(&shell, 5, None).unwrap_err();
+            assert!(matches!(error, Error::NoFuzzTargets(_)), "{error:?}");
+            assert_eq!(
+                error.to_string(),
+                "no fuzz targets found in fuzz/ (expected a cargo-fuzz project there)"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fuzz_project_without_targets_fails_clearly() {
+        let root = fuzz_project(&[]);
+        let shell = Shell::new(root.path(), true);
+        let error = run(&shell, 5, None).unwrap_err();
+        assert!(matches!(error, Error::NoFuzzTargets(_)), "{error:?}");
+    }
+
+    #[test]
+    fn dry_run_lists_then_seeds_and_runs_every_target() {
+        let root = fuzz_project(&["url_roundtrip", "stream_id"]);
+        let shell = Shell::new(root.path(), true);
+        let reports = run(&shell, 5, None).unwrap();
+        assert_eq!(reports.len(), 2);
+        assert_eq!(
+            shell.planned(),
+            [
+                "(cd fuzz && cargo fuzz list)",
+                "mkdir -p fuzz/corpus/stream_id && cp fuzz/seeds/stream_id/* fuzz/corpus/stream_id/",
+                "RUSTC_BOOTSTRAP=1 cargo fuzz run stream_id fuzz/corpus/stream_id -- -max_total_time=5 -print_final_stats=1",
+                "mkdir -p fuzz/corpus/url_roundtrip && cp fuzz/seeds/url_roundtrip/* fuzz/corpus/url_roundtrip/",
+                "RUSTC_BOOTSTRAP=1 cargo fuzz run url_roundtrip fuzz/corpus/url_roundtrip -- -max_total_time=5 -print_final_stats=1",
+            ]
+        );
+        // Nothing was copied or created.
+        assert!(!root.path().join("fuzz/corpus").exists());
+    }
+
+    #[test]
+    fn one_target_can_be_chosen() {
+        let root = fuzz_project(&["url_roundtrip", "stream_id"]);
+        let shell = Shell::new(root.path(), true);
+        let reports = run(&shell, 9, Some("url_roundtrip")).unwrap();
+        assert_eq!(reports.len(), 1);
+        assert_eq!(reports[0].target, "url_roundtrip");
+        assert!(shell
+            .planned()
+            .iter()
+            .all(|line| !line.contains("stream_id")));
+    }
+
+    #[test]
+    fn an_unknown_target_is_refused_with_the_list() {
+        let root = fuzz_project(&["url_roundtrip", "stream_id"]);
+        let shell = Shell::new(root.path(), true);
+        let error = run(&shell, 5, Some("nope")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "no fuzz target named `nope` (available: stream_id, url_roundtrip)"
+        );
+    }
+
+    #[test]
+    fn seeds_are_copied_into_the_corpus_keeping_what_is_there() {
+        let root = fuzz_project(&["stream_id"]);
+        root.write("fuzz/seeds/stream_id/plain", "#!::r=live/x");
+        root.write("fuzz/seeds/stream_id/user", "#!::u=bob,r=a");
+        root.write("fuzz/seeds/stream_id/subdir/ignored", "x");
+        root.write("fuzz/corpus/stream_id/found-earlier", "abc");
+        let shell = Shell::new(root.path(), false);
+        assert_eq!(copy_seeds(&shell, "stream_id").unwrap(), 2);
+        let corpus = root.path().join("fuzz/corpus/stream_id");
+        let mut names: Vec<_> = fs::read_dir(&corpus)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["found-earlier", "plain", "user"]);
+        assert_eq!(
+            fs::read_to_string(corpus.join("plain")).unwrap(),
+            "#!::r=live/x"
+        );
+    }
+
+    #[test]
+    fn missing_seeds_still_create_the_corpus_directory() {
+        let root = fuzz_project(&["stream_id"]);
+        let shell = Shell::new(root.path(), false);
+        assert_eq!(copy_seeds(&shell, "stream_id").unwrap(), 0);
+        assert!(root.path().join("fuzz/corpus/stream_id").is_dir());
+    }
+
+    #[test]
+    fn cargo_fuzz_list_output_is_one_target_per_line() {
+        assert_eq!(
+            parse_target_list("url_roundtrip\nstream_id\n\n"),
+            ["url_roundtrip", "stream_id"]
+        );
+        assert!(parse_target_list("").is_empty());
+    }
+
+    #[test]
+    fn tables_show_executions_per_target() {
+        let reports = [
+            FuzzReport {
+                target: "url_roundtrip".to_owned(),
+                executions: Some(2_714_938),
+                elapsed: Duration::from_secs(61),
+            },
+            FuzzReport {
+                target: "stream_id".to_owned(),
+                executions: None,
+                elapsed: Duration::from_secs(60),
+            },
+        ];
+        let table = report_table(&reports);
+        let lines: Vec<_> = table.lines().collect();
+        assert_eq!(lines.len(), 3, "{table}");
+        assert!(lines[1].starts_with("url_roundtrip"), "{table}");
+        assert!(lines[1].contains("2714938"), "{table}");
+        assert!(lines[2].contains("unknown"), "{table}");
+        assert_eq!(
+            summary_note(&reports),
+            "url_roundtrip 2714938 runs, stream_id"
+        );
+    }
+}
