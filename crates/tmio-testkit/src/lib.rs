@@ -29,6 +29,8 @@
 
 mod error;
 pub mod impairment;
+#[cfg(target_os = "linux")]
+pub mod netns;
 pub mod relay;
 pub mod relay_args;
 
@@ -36,4 +38,6 @@ pub use error::Error;
 pub use impairment::{
     Blackout, DirectionStats, GilbertElliott, Impairment, ImpairmentConfig, Jitter, RateLimit,
 };
+#[cfg(target_os = "linux")]
+pub use netns::{NetnsLink, Side};
 pub use relay::{Direction, LossyUdpRelay, RelayConfig, RelayHandle, RelayStats};
