@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
@@ -203,15 +203,14 @@ impl Shell {
         if let Some(stderr) = child.stderr.take() {
             let mut reader = BufReader::new(stderr);
             let mut line = Vec::new();
-            let terminal = std::io::stderr();
             loop {
                 line.clear();
                 match reader.read_until(b'\n', &mut line) {
                     Ok(0) => break,
                     Ok(_) => {
-                        // Echo failures are not worth stopping a fuzz run for.
-                        let _ = terminal.lock().write_all(&line);
-                        on_line(String::from_utf8_lossy(&line).trim_end());
+                        let text = String::from_utf8_lossy(&line);
+                        eprint!("{text}");
+                        on_line(text.trim_end());
                     }
                     Err(source) => {
                         let _ = child.kill();

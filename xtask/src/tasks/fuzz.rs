@@ -38,7 +38,16 @@ pub fn run(shell: &Shell, seconds: u64, only: Option<&str>) -> Result<Vec<FuzzRe
     }
     let mut reports = Vec::with_capacity(targets.len());
     for target in &targets {
-        reports.push(fuzz_target(shell, target, seconds)?);
+        match fuzz_target(shell, target, seconds) {
+            Ok(report) => reports.push(report),
+            Err(error) => {
+                // Show what the targets before the failing one did.
+                if !reports.is_empty() {
+                    println!("\n{}", report_table(&reports));
+                }
+                return Err(error);
+            }
+        }
     }
     println!("\n{}", report_table(&reports));
     Ok(reports)

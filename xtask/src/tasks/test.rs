@@ -145,15 +145,20 @@ mod tests {
 
     #[test]
     fn the_first_failing_step_stops_the_run() {
-        // Not a dry run: the deps script does not exist in the scratch root, so `bash` fails
-        // and nothing after it may run.
+        // Not a dry run: the scratch root's deps script fails, and nothing after it may run.
         let root = ScratchDir::new();
+        root.write(deps::INSTALL_SCRIPT, "exit 3\n");
         let shell = Shell::new(root.path(), false);
         let mut summary = Summary::new();
         let error = run_steps(&shell, &TestOptions::default(), &mut summary).unwrap_err();
         assert!(
-            matches!(&error, Error::StepFailed { step, .. } if step == "deps"),
+            matches!(&error, Error::StepFailed { step, source }
+                if step == "deps" && matches!(**source, Error::CommandFailed { .. })),
             "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "step `deps` failed: `bash scripts/install-deps.sh` failed (exit status: 3)"
         );
         let statuses: Vec<_> = summary.rows().iter().map(|row| row.status).collect();
         assert_eq!(
