@@ -1,0 +1,366 @@
+//! Pacing: a token bucket that spaces packets out, and the controller that picks its rate.
+//!
+//! With a configured `max_bandwidth` the rate is fixed. Without one, [`RateController`] adapts it from
+//! the receiver's reports (see `docs/datapath.md`, "Pacing"): it grows while the path shows no
+//! congestion, and backs off only on *congestion* signals — queueing delay (the peer's smoothed RTT
+//! well above the minimum seen) or a loss rate clearly above the path's long-run random loss — so that
+//! steady random loss does not collapse throughput the way libsrt's FileCC does.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// How much sending may burst after an idle period: this much time's worth of the rate (and at least
+/// a few packets). Two milliseconds keeps the bucket useful for drivers woken by 1 ms timers.
+const BURST_TIME: Duration = Duration::from_millis(2);
+/// Minimum burst in packets of the maximum size.
+const MIN_BURST_PACKETS: f64 = 4.0;
+
+/// A token bucket in bytes. A packet may go when the bucket is not in debt; it then takes its size.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenBucket {
+    rate: f64,
+    tokens: f64,
+    burst: f64,
+    last_refill: Instant,
+    packet_size: f64,
+}
+
+impl TokenBucket {
+    /// A full bucket for `rate` bytes/s; `packet_size` is the largest packet sent, in bytes.
+    pub(crate) fn new(now: Instant, rate: f64, packet_size: usize) -> Self {
+        let packet_size = packet_size as f64;
+        let burst = Self::burst_for(rate, packet_size);
+        Self {
+            rate,
+            tokens: burst,
+            burst,
+            last_refill: now,
+            packet_size,
+        }
+    }
+
+    fn burst_for(rate: f64, packet_size: f64) -> f64 {
+        (rate * BURST_TIME.as_secs_f64()).max(packet_size * MIN_BURST_PACKETS)
+    }
+
+    /// Changes the rate from now on.
+    pub(crate) fn set_rate(&mut self, now: Instant, rate: f64) {
+        self.refill(now);
+        self.rate = rate.max(1.0);
+        self.burst = Self::burst_for(self.rate, self.packet_size);
+        self.tokens = self.tokens.min(self.burst);
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now
+            .saturating_duration_since(self.last_refill)
+            .as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.last_refill = self.last_refill.max(now);
+    }
+
+    /// Whether a packet may be sent at `now`.
+    pub(crate) fn ready(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= 0.0
+    }
+
+    /// Takes `bytes` tokens (may leave the bucket in debt).
+    pub(crate) fn consume(&mut self, bytes: usize) {
+        self.tokens -= bytes as f64;
+    }
+
+    /// When the bucket is out of debt (now if it is already).
+    pub(crate) fn ready_at(&self) -> Instant {
+        if self.tokens >= 0.0 {
+            self.last_refill
+        } else {
+            let wait = (-self.tokens / self.rate).min(10.0);
+            self.last_refill + Duration::from_secs_f64(wait) + Duration::from_micros(1)
+        }
+    }
+}
+
+/// Lowest adaptive rate, bytes/s (1 Mbit/s).
+pub(crate) const MIN_RATE: f64 = 125_000.0;
+/// Adaptive starting rate, bytes/s (16 Mbit/s).
+pub(crate) const INITIAL_RATE: f64 = 2_000_000.0;
+/// Growth per report while no congestion has ever been seen (startup).
+const STARTUP_GROWTH: f64 = 1.25;
+/// Growth per report afterwards: a fraction of the rate ...
+const STEADY_GROWTH_FRACTION: f64 = 0.02;
+/// ... but at least this many bytes/s.
+const STEADY_GROWTH_MIN: f64 = 64_000.0;
+/// Multiplicative decrease on a congestion signal.
+const BACKOFF_FACTOR: f64 = 0.85;
+/// The rate is never more than this many times the best receive rate the peer reported recently
+/// (keeps an application-limited sender from drifting to absurd rates).
+const MAX_RATE_OVER_RECEIVED: f64 = 4.0;
+/// Window of the "best receive rate" and of the smoothed-loss baseline.
+const BANDWIDTH_WINDOW: Duration = Duration::from_secs(1);
+/// Window of the minimum RTT.
+const MIN_RTT_WINDOW: Duration = Duration::from_secs(10);
+/// Reports averaged by the short-term loss rate.
+const LOSS_SHORT_SAMPLES: f64 = 4.0;
+/// Reports averaged by the long-run loss rate (the path's random loss).
+const LOSS_LONG_SAMPLES: u32 = 128;
+/// Short-term loss above `long × FACTOR + MARGIN` is a congestion signal.
+const LOSS_SPIKE_FACTOR: f64 = 2.0;
+/// See [`LOSS_SPIKE_FACTOR`].
+const LOSS_SPIKE_MARGIN: f64 = 0.1;
+/// Queueing delay below this never counts as congestion.
+const MIN_QUEUE_DELAY_US: u64 = 5_000;
+
+/// What the sender learned from one full ACK.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AckReport {
+    /// The peer's smoothed RTT, µs.
+    pub(crate) peer_rtt_us: u64,
+    /// The peer's receive rate, bytes/s, if reported.
+    pub(crate) receive_rate: Option<f64>,
+    /// Packets we sent (incl. retransmissions) since the previous report.
+    pub(crate) sent_packets: u64,
+    /// Packets newly reported lost since the previous report.
+    pub(crate) lost_packets: u64,
+}
+
+/// Picks the pacing rate (bytes/s).
+#[derive(Debug, Clone)]
+pub(crate) struct RateController {
+    fixed: bool,
+    rate: f64,
+    in_startup: bool,
+    received_rates: VecDeque<(Instant, f64)>,
+    min_rtt: Option<(Instant, u64)>,
+    loss_short: f64,
+    loss_long: f64,
+    loss_samples: u32,
+    hold_until: Option<Instant>,
+    congestion_events: u64,
+}
+
+impl RateController {
+    /// A controller for `max_bandwidth` (fixed) or adaptive (None).
+    pub(crate) fn new(max_bandwidth: Option<u64>) -> Self {
+        Self {
+            fixed: max_bandwidth.is_some(),
+            rate: max_bandwidth.map_or(INITIAL_RATE, |rate| rate.max(1) as f64),
+            in_startup: true,
+            received_rates: VecDeque::new(),
+            min_rtt: None,
+            loss_short: 0.0,
+            loss_long: 0.0,
+            loss_samples: 0,
+            hold_until: None,
+            congestion_events: 0,
+        }
+    }
+
+    /// The pacing rate, bytes/s.
+    pub(crate) fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// How many congestion back-offs happened.
+    pub(crate) fn congestion_events(&self) -> u64 {
+        self.congestion_events
+    }
+
+    /// The best receive rate the peer reported within the window, bytes/s.
+    pub(crate) fn best_received_rate(&self) -> Option<f64> {
+        self.received_rates
+            .iter()
+            .map(|&(_, rate)| rate)
+            .reduce(f64::max)
+    }
+
+    /// Adapts to one full-ACK report.
+    pub(crate) fn on_report(&mut self, now: Instant, report: AckReport) {
+        if self.fixed {
+            return;
+        }
+        if let Some(rate) = report.receive_rate.filter(|rate| *rate > 0.0) {
+            while self.received_rates.len() >= 256 {
+                self.received_rates.pop_front();
+            }
+            self.received_rates.push_back((now, rate));
+        }
+        while let Some(&(at, _)) = self.received_rates.front() {
+            if now.saturating_duration_since(at) > BANDWIDTH_WINDOW && self.received_rates.len() > 1
+            {
+                self.received_rates.pop_front();
+            } else {
+                break;
+            }
+        }
+        if report.peer_rtt_us > 0 {
+            match self.min_rtt {
+                Some((at, rtt))
+                    if rtt <= report.peer_rtt_us
+                        && now.saturating_duration_since(at) < MIN_RTT_WINDOW => {}
+                _ => self.min_rtt = Some((now, report.peer_rtt_us)),
+            }
+        }
+        if report.sent_packets > 0 {
+            let ratio = (report.lost_packets as f64 / report.sent_packets as f64).min(1.0);
+            // The long-run average starts as a plain mean so it is right from the first reports.
+            self.loss_samples = self.loss_samples.saturating_add(1);
+            let long_weight = f64::from(self.loss_samples.min(LOSS_LONG_SAMPLES));
+            self.loss_short += (ratio - self.loss_short) / LOSS_SHORT_SAMPLES;
+            self.loss_long += (ratio - self.loss_long) / long_weight;
+        }
+        if self.hold_until.is_some_and(|until| now < until) {
+            return;
+        }
+        self.hold_until = None;
+        if self.congested(report.peer_rtt_us) {
+            self.congestion_events += 1;
+            self.in_startup = false;
+            self.rate = (self.rate * BACKOFF_FACTOR).max(MIN_RATE);
+            // Let the signal settle before judging again: about two round trips.
+            let settle = Duration::from_micros(report.peer_rtt_us.clamp(10_000, 500_000) * 2);
+            self.hold_until = Some(now + settle);
+            self.loss_short = self.loss_long;
+            return;
+        }
+        let grown = if self.in_startup {
+            self.rate * STARTUP_GROWTH
+        } else {
+            self.rate + (self.rate * STEADY_GROWTH_FRACTION).max(STEADY_GROWTH_MIN)
+        };
+        let ceiling = self.best_received_rate().map_or(f64::MAX, |best| {
+            (best * MAX_RATE_OVER_RECEIVED).max(INITIAL_RATE)
+        });
+        self.rate = grown.min(ceiling).max(self.rate.min(ceiling)).max(MIN_RATE);
+    }
+
+    fn congested(&self, peer_rtt_us: u64) -> bool {
+        let queueing = match self.min_rtt {
+            Some((_, min_rtt)) => {
+                let threshold = (min_rtt / 2).max(MIN_QUEUE_DELAY_US);
+                peer_rtt_us > min_rtt + threshold
+            }
+            None => false,
+        };
+        let loss_spike = self.loss_samples >= LOSS_SHORT_SAMPLES as u32
+            && self.loss_short > self.loss_long * LOSS_SPIKE_FACTOR + LOSS_SPIKE_MARGIN;
+        queueing || loss_spike
+    }
+
+    /// A retransmission timeout (nothing acknowledged for a long time): halve the rate.
+    pub(crate) fn on_timeout(&mut self) {
+        if !self.fixed {
+            self.rate = (self.rate / 2.0).max(MIN_RATE);
+        }
+    }
+
+    /// Packets allowed in flight: twice the rate times (min RTT + ACK interval slack).
+    pub(crate) fn congestion_window(&self, payload_size: usize) -> u64 {
+        if self.fixed {
+            return u64::MAX;
+        }
+        let rtt_us = self.min_rtt.map_or(100_000, |(_, rtt)| rtt) + 30_000;
+        let bytes = 2.0 * self.rate * rtt_us as f64 / 1e6;
+        ((bytes / payload_size.max(1) as f64) as u64).max(64)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn report(rtt_us: u64, receive_rate: f64, sent: u64, lost: u64) -> AckReport {
+        AckReport {
+            peer_rtt_us: rtt_us,
+            receive_rate: Some(receive_rate),
+            sent_packets: sent,
+            lost_packets: lost,
+        }
+    }
+
+    #[test]
+    fn bucket_spaces_packets_at_the_rate() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(start, 1_000_000.0, 1000);
+        let mut sent = 0;
+        let mut now = start;
+        for _ in 0..10_000 {
+            if bucket.ready(now) {
+                bucket.consume(1000);
+                sent += 1;
+            } else {
+                now = bucket.ready_at();
+            }
+            if now >= start + Duration::from_secs(1) {
+                break;
+            }
+        }
+        // 1 MB/s of 1000-byte packets for one second, plus the initial burst of 2 ms (min 4 packets).
+        assert!((1000..=1006).contains(&sent), "sent {sent}");
+    }
+
+    #[test]
+    fn fixed_rate_never_changes() {
+        let mut controller = RateController::new(Some(5_000_000));
+        let now = Instant::now();
+        controller.on_report(now, report(1000, 1.0, 100, 90));
+        controller.on_timeout();
+        assert_eq!(controller.rate(), 5_000_000.0);
+    }
+
+    #[test]
+    fn random_loss_does_not_collapse_the_rate() {
+        let mut controller = RateController::new(None);
+        let mut now = Instant::now();
+        for _ in 0..500 {
+            now += Duration::from_millis(10);
+            let rate = controller.rate();
+            let sent = (rate / 1400.0 / 100.0).max(1.0) as u64;
+            // 20 % random loss, no queueing: the receiver gets 80 % of what is sent.
+            controller.on_report(now, report(2_000, rate * 0.8, sent, sent / 5));
+        }
+        assert!(
+            controller.rate() > 100.0 * INITIAL_RATE,
+            "rate {}",
+            controller.rate()
+        );
+    }
+
+    #[test]
+    fn queueing_delay_backs_off_to_the_bottleneck() {
+        let capacity = 10_000_000.0;
+        let mut controller = RateController::new(None);
+        let mut now = Instant::now();
+        let mut queue_us: f64 = 0.0;
+        let mut samples = Vec::new();
+        for step in 0..3000 {
+            now += Duration::from_millis(10);
+            let rate = controller.rate();
+            queue_us = (queue_us + (rate - capacity) / capacity * 10_000.0).max(0.0);
+            controller.on_report(
+                now,
+                report(10_000 + queue_us as u64, rate.min(capacity), 100, 0),
+            );
+            if step > 1000 {
+                samples.push(controller.rate());
+            }
+        }
+        let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+        assert!(
+            mean > 0.6 * capacity && mean < 1.4 * capacity,
+            "mean {mean}"
+        );
+        assert!(controller.congestion_events() > 0);
+    }
+
+    #[test]
+    fn timeout_halves_down_to_the_floor() {
+        let mut controller = RateController::new(None);
+        for _ in 0..20 {
+            controller.on_timeout();
+        }
+        assert_eq!(controller.rate(), MIN_RATE);
+        assert_eq!(controller.congestion_window(1456), 64);
+    }
+}

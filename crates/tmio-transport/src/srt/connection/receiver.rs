@@ -1,0 +1,781 @@
+//! The receiving half: receive buffer by sequence number, in-order delivery, loss detection (NAK),
+//! acknowledgement (full ACK every 10 ms, light ACK every 64 packets), RTT from ACK/ACK2, receive-rate
+//! and link-capacity measurement, and live-mode TSBPD with too-late drop.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use srt_protocol::packet::{DataPacket, PacketLocation, SeqNumber};
+
+use super::loss::LossList;
+use super::rtt::RttEstimator;
+use super::seq::{instant_plus_micros, SeqSpace, TimestampUnwrapper};
+
+/// Full ACK period (libsrt's SYN).
+pub(crate) const FULL_ACK_INTERVAL: Duration = Duration::from_millis(10);
+/// A light ACK is sent after this many packets without an ACK.
+const LIGHT_ACK_PACKETS: u32 = 64;
+/// Minimum period of NAK reports.
+const MIN_NAK_INTERVAL: Duration = Duration::from_millis(20);
+/// Largest loss list in one NAK, in 32-bit words (keeps the packet under 1500 bytes).
+const MAX_NAK_WORDS: usize = 300;
+/// Window over which the receive rate is measured.
+const RATE_WINDOW: Duration = Duration::from_millis(50);
+/// The largest payload accepted in one data packet (1500 - 20 IP - 8 UDP - 16 SRT).
+pub(crate) const MAX_PAYLOAD: usize = 1456;
+/// Full ACKs remembered for matching ACK2s.
+const SENT_ACK_HISTORY: usize = 64;
+
+/// One receive-buffer position.
+#[derive(Debug, Clone)]
+enum Slot {
+    Missing,
+    /// Given up on (live too-late drop, or the peer's DropRequest).
+    Dropped,
+    Received {
+        payload: Bytes,
+        location: PacketLocation,
+        timestamp_us: i64,
+    },
+}
+
+/// Why an arriving data packet was not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    Duplicate,
+    OutOfWindow,
+    Oversized,
+}
+
+/// Counters kept by the receiver.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ReceiverCounters {
+    pub(crate) packets_received: u64,
+    pub(crate) bytes_received: u64,
+    pub(crate) packets_lost: u64,
+    pub(crate) packets_duplicate: u64,
+    pub(crate) packets_out_of_window: u64,
+    pub(crate) packets_dropped: u64,
+    pub(crate) packets_delivered: u64,
+    pub(crate) bytes_delivered: u64,
+    pub(crate) buffer_high_water_bytes: usize,
+}
+
+/// Live-mode timing state.
+#[derive(Debug, Clone)]
+struct Tsbpd {
+    latency: Duration,
+    too_late_drop: bool,
+    unwrapper: TimestampUnwrapper,
+    /// Arrival time and timestamp of the first packet: the time base.
+    base: Option<(Instant, i64)>,
+}
+
+/// An ACK the receiver wants sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AckToSend {
+    Light {
+        ack: SeqNumber,
+    },
+    Full {
+        ack: SeqNumber,
+        id: u32,
+        available: u32,
+        packet_rate: u32,
+        link_capacity: u32,
+        byte_rate: u32,
+    },
+}
+
+/// The receive buffer and its acknowledgement state.
+#[derive(Debug)]
+pub(crate) struct Receiver {
+    space: SeqSpace,
+    ring: VecDeque<Slot>,
+    /// Absolute index of `ring[0]`.
+    read_seq: u64,
+    read_offset: usize,
+    /// Everything below is received or dropped.
+    ack_seq: u64,
+    capacity_packets: usize,
+    buffered_bytes: usize,
+    contiguous_bytes: usize,
+    loss: LossList<Instant>,
+    tsbpd: Option<Tsbpd>,
+    next_ack_id: u32,
+    sent_acks: VecDeque<(u32, u64, u32, Instant)>,
+    confirmed: Option<(u64, u32)>,
+    last_full_ack_at: Option<Instant>,
+    created_at: Instant,
+    packets_since_ack: u32,
+    last_nak_report: Instant,
+    rate_window_start: Instant,
+    rate_window_bytes: u64,
+    rate_window_packets: u64,
+    byte_rate: u32,
+    packet_rate: u32,
+    probe: Option<(u64, Instant)>,
+    pair_intervals_us: [u64; 16],
+    pair_count: usize,
+    pub(crate) rtt: RttEstimator,
+    pub(crate) counters: ReceiverCounters,
+}
+
+impl Receiver {
+    pub(crate) fn new(
+        space: SeqSpace,
+        capacity_bytes: usize,
+        payload_size: usize,
+        live: Option<(Duration, bool)>,
+        now: Instant,
+    ) -> Self {
+        let capacity_packets = (capacity_bytes / payload_size.max(1)).max(32);
+        Self {
+            space,
+            ring: VecDeque::new(),
+            read_seq: 0,
+            read_offset: 0,
+            ack_seq: 0,
+            capacity_packets,
+            buffered_bytes: 0,
+            contiguous_bytes: 0,
+            loss: LossList::default(),
+            tsbpd: live.map(|(latency, too_late_drop)| Tsbpd {
+                latency,
+                too_late_drop,
+                unwrapper: TimestampUnwrapper::default(),
+                base: None,
+            }),
+            next_ack_id: 1,
+            sent_acks: VecDeque::new(),
+            confirmed: None,
+            last_full_ack_at: None,
+            created_at: now,
+            packets_since_ack: 0,
+            last_nak_report: now,
+            rate_window_start: now,
+            rate_window_bytes: 0,
+            rate_window_packets: 0,
+            byte_rate: 0,
+            packet_rate: 0,
+            probe: None,
+            pair_intervals_us: [0; 16],
+            pair_count: 0,
+            rtt: RttEstimator::default(),
+            counters: ReceiverCounters::default(),
+        }
+    }
+
+    /// Capacity of the receive buffer in packets.
+    #[cfg(test)]
+    pub(crate) fn capacity_packets(&self) -> usize {
+        self.capacity_packets
+    }
+
+    /// Payload bytes held (delivered-but-unread plus out-of-order).
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        self.buffered_bytes
+    }
+
+    /// Packets still missing.
+    #[cfg(test)]
+    pub(crate) fn missing_packets(&self) -> u64 {
+        self.loss.packet_count()
+    }
+
+    /// The packets the buffer can still take beyond the acknowledged point (advertised in ACKs).
+    pub(crate) fn available_packets(&self) -> u32 {
+        let used = (self.ack_seq - self.read_seq) as usize;
+        self.capacity_packets
+            .saturating_sub(used)
+            .min(u32::MAX as usize) as u32
+    }
+
+    /// Receive rate over the last measurement window, bytes/s.
+    pub(crate) fn byte_rate(&self) -> u32 {
+        self.byte_rate
+    }
+
+    /// Link capacity from packet pairs, packets/s (0 = unknown).
+    pub(crate) fn link_capacity(&self) -> u32 {
+        let count = self.pair_count.min(self.pair_intervals_us.len());
+        if count == 0 {
+            return 0;
+        }
+        let mut intervals = self.pair_intervals_us;
+        let samples = &mut intervals[..count];
+        samples.sort_unstable();
+        let median = samples[count / 2].max(1);
+        (1_000_000 / median).min(u64::from(u32::MAX)) as u32
+    }
+
+    /// Checks where a data packet with sequence number `seq` would go.
+    pub(crate) fn classify(
+        &mut self,
+        seq: SeqNumber,
+        payload_len: usize,
+    ) -> Result<u64, Rejection> {
+        let Some(abs) = self.space.to_abs(self.ack_seq, seq) else {
+            self.counters.packets_out_of_window += 1;
+            return Err(Rejection::OutOfWindow);
+        };
+        if payload_len > MAX_PAYLOAD {
+            return Err(Rejection::Oversized);
+        }
+        if abs < self.ack_seq {
+            self.counters.packets_duplicate += 1;
+            return Err(Rejection::Duplicate);
+        }
+        if abs >= self.read_seq + self.capacity_packets as u64 {
+            self.counters.packets_out_of_window += 1;
+            return Err(Rejection::OutOfWindow);
+        }
+        if let Some(Slot::Received { .. } | Slot::Dropped) =
+            self.ring.get((abs - self.read_seq) as usize)
+        {
+            self.counters.packets_duplicate += 1;
+            return Err(Rejection::Duplicate);
+        }
+        Ok(abs)
+    }
+
+    /// Stores a (decrypted) packet at `abs` (from `classify`). Returns a range newly detected as
+    /// missing, to be reported in a NAK at once.
+    pub(crate) fn insert(
+        &mut self,
+        now: Instant,
+        abs: u64,
+        packet: DataPacket,
+    ) -> Option<(SeqNumber, SeqNumber)> {
+        self.measure_arrival(now, abs, &packet);
+        let timestamp_us = match &mut self.tsbpd {
+            Some(tsbpd) => {
+                let timestamp_us = tsbpd.unwrapper.unwrap(packet.timestamp);
+                if tsbpd.base.is_none() {
+                    tsbpd.base = Some((now, timestamp_us));
+                }
+                timestamp_us
+            }
+            None => 0,
+        };
+        let len = packet.payload.len();
+        let slot = Slot::Received {
+            payload: packet.payload,
+            location: packet.message_loc,
+            timestamp_us,
+        };
+        let end = self.read_seq + self.ring.len() as u64;
+        let mut gap = None;
+        if abs >= end {
+            if abs > end {
+                self.loss.insert(end, abs, now);
+                self.counters.packets_lost += abs - end;
+                gap = Some((self.space.to_wire(end), self.space.to_wire(abs - 1)));
+            }
+            self.ring
+                .resize((abs - self.read_seq) as usize, Slot::Missing);
+            self.ring.push_back(slot);
+        } else {
+            self.loss.remove(abs);
+            if let Some(position) = self.ring.get_mut((abs - self.read_seq) as usize) {
+                *position = slot;
+            }
+        }
+        self.buffered_bytes += len;
+        self.counters.buffer_high_water_bytes = self
+            .counters
+            .buffer_high_water_bytes
+            .max(self.buffered_bytes);
+        self.advance_ack();
+        gap
+    }
+
+    fn measure_arrival(&mut self, now: Instant, abs: u64, packet: &DataPacket) {
+        let len = packet.payload.len() as u64;
+        self.counters.packets_received += 1;
+        self.counters.bytes_received += len;
+        self.packets_since_ack += 1;
+        self.rate_window_bytes += len;
+        self.rate_window_packets += 1;
+        let elapsed = now.saturating_duration_since(self.rate_window_start);
+        if elapsed >= RATE_WINDOW {
+            let seconds = elapsed.as_secs_f64();
+            self.byte_rate =
+                (self.rate_window_bytes as f64 / seconds).min(f64::from(u32::MAX)) as u32;
+            self.packet_rate =
+                (self.rate_window_packets as f64 / seconds).min(f64::from(u32::MAX)) as u32;
+            self.rate_window_start = now;
+            self.rate_window_bytes = 0;
+            self.rate_window_packets = 0;
+        }
+        // Packet pairs: a probe is every 16th packet; its successor arriving right after it measures
+        // the bottleneck's spacing.
+        if !packet.retransmitted {
+            match self.probe.take() {
+                Some((probe, at)) if abs == probe + 1 => {
+                    let interval = now.saturating_duration_since(at).as_micros() as u64;
+                    self.pair_intervals_us[self.pair_count % 16] = interval.max(1);
+                    self.pair_count += 1;
+                }
+                _ => {}
+            }
+            if abs % 16 == 0 {
+                self.probe = Some((abs, now));
+            }
+        }
+    }
+
+    fn advance_ack(&mut self) {
+        while let Some(slot) = self.ring.get((self.ack_seq - self.read_seq) as usize) {
+            match slot {
+                Slot::Missing => break,
+                Slot::Dropped => {}
+                Slot::Received { payload, .. } => self.contiguous_bytes += payload.len(),
+            }
+            self.ack_seq += 1;
+        }
+    }
+
+    /// Live mode: the time the head-of-line packet may be delivered.
+    fn play_time(&self, timestamp_us: i64) -> Option<Instant> {
+        let tsbpd = self.tsbpd.as_ref()?;
+        let (base_at, base_ts) = tsbpd.base?;
+        Some(instant_plus_micros(base_at, timestamp_us - base_ts) + tsbpd.latency)
+    }
+
+    /// Bytes `read` could return at `now`.
+    pub(crate) fn readable_bytes(&self, now: Instant) -> usize {
+        if self.tsbpd.is_none() {
+            return self.contiguous_bytes;
+        }
+        let mut bytes = 0;
+        for slot in self
+            .ring
+            .iter()
+            .take((self.ack_seq - self.read_seq) as usize)
+        {
+            if let Slot::Received {
+                payload,
+                timestamp_us,
+                ..
+            } = slot
+            {
+                match self.play_time(*timestamp_us) {
+                    Some(at) if at <= now => bytes += payload.len(),
+                    _ => break,
+                }
+            }
+        }
+        bytes - self.read_offset.min(bytes)
+    }
+
+    /// Copies deliverable bytes. Live mode stops at the end of a message.
+    pub(crate) fn read(&mut self, now: Instant, buf: &mut [u8]) -> usize {
+        let live = self.tsbpd.is_some();
+        let mut copied = 0;
+        while copied < buf.len() && self.read_seq < self.ack_seq {
+            let Some(front) = self.ring.front() else {
+                break;
+            };
+            let (payload, location, timestamp_us) = match front {
+                Slot::Received {
+                    payload,
+                    location,
+                    timestamp_us,
+                } => (payload, *location, *timestamp_us),
+                Slot::Missing | Slot::Dropped => {
+                    self.ring.pop_front();
+                    self.read_seq += 1;
+                    self.read_offset = 0;
+                    continue;
+                }
+            };
+            if live && self.play_time(timestamp_us).is_none_or(|at| at > now) {
+                break;
+            }
+            let available = &payload[self.read_offset..];
+            let take = available.len().min(buf.len() - copied);
+            buf[copied..copied + take].copy_from_slice(&available[..take]);
+            copied += take;
+            self.read_offset += take;
+            self.contiguous_bytes -= take;
+            self.counters.bytes_delivered += take as u64;
+            if self.read_offset == payload.len() {
+                let len = payload.len();
+                self.ring.pop_front();
+                self.read_seq += 1;
+                self.read_offset = 0;
+                self.buffered_bytes -= len;
+                self.counters.packets_delivered += 1;
+                if live && location.contains(PacketLocation::LAST) {
+                    break;
+                }
+            }
+        }
+        copied
+    }
+
+    /// Live mode with too-late drop: gives up on missing packets once a later packet is due.
+    pub(crate) fn drop_too_late(&mut self, now: Instant) {
+        let Some(tsbpd) = &self.tsbpd else { return };
+        if !tsbpd.too_late_drop || self.ack_seq >= self.read_seq + self.ring.len() as u64 {
+            return;
+        }
+        // The first packet received after the hole at ack_seq.
+        let start = (self.ack_seq - self.read_seq) as usize;
+        let mut due_index = None;
+        for (offset, slot) in self.ring.iter().enumerate().skip(start) {
+            if let Slot::Received { timestamp_us, .. } = slot {
+                if self.play_time(*timestamp_us).is_some_and(|at| at <= now) {
+                    due_index = Some(offset);
+                }
+                break;
+            }
+        }
+        let Some(due_index) = due_index else { return };
+        let until = self.read_seq + due_index as u64;
+        self.mark_dropped(self.ack_seq, until);
+    }
+
+    /// When the next live-mode event after `now` happens: the head packet becoming deliverable, or
+    /// (with too-late drop) the first packet after a hole becoming due so the hole is skipped.
+    pub(crate) fn next_live_event(&self, now: Instant) -> Option<Instant> {
+        let tsbpd = self.tsbpd.as_ref()?;
+        if self.read_seq < self.ack_seq {
+            let head = self
+                .ring
+                .iter()
+                .take((self.ack_seq - self.read_seq) as usize)
+                .find_map(|slot| match slot {
+                    Slot::Received { timestamp_us, .. } => Some(*timestamp_us),
+                    _ => None,
+                });
+            if let Some(at) = head.and_then(|ts| self.play_time(ts)) {
+                return (at > now).then_some(at);
+            }
+        }
+        if !tsbpd.too_late_drop {
+            return None;
+        }
+        let start = (self.ack_seq - self.read_seq) as usize;
+        self.ring.iter().skip(start).find_map(|slot| match slot {
+            Slot::Received { timestamp_us, .. } => self.play_time(*timestamp_us),
+            _ => None,
+        })
+    }
+
+    /// Whether received data is still waiting in the buffer (live mode: possibly not yet due).
+    pub(crate) fn has_pending_data(&self) -> bool {
+        self.read_seq < self.ack_seq
+    }
+
+    /// Marks `[from, until)` as given up (too-late drop or the peer's DropRequest).
+    pub(crate) fn mark_dropped(&mut self, from: u64, until: u64) {
+        let from = from.max(self.ack_seq);
+        let until = until.min(self.read_seq + self.capacity_packets as u64);
+        if from >= until {
+            return;
+        }
+        let needed = (until - self.read_seq) as usize;
+        if self.ring.len() < needed {
+            self.ring.resize(needed, Slot::Missing);
+        }
+        for abs in from..until {
+            if let Some(slot) = self.ring.get_mut((abs - self.read_seq) as usize) {
+                if matches!(slot, Slot::Missing) {
+                    *slot = Slot::Dropped;
+                    self.counters.packets_dropped += 1;
+                }
+            }
+        }
+        self.loss.remove_range(from, until);
+        self.advance_ack();
+    }
+
+    /// The peer's DropRequest for `first..=last` (wire numbers).
+    pub(crate) fn on_drop_request(&mut self, first: SeqNumber, last: SeqNumber) {
+        let (Some(from), Some(to)) = (
+            self.space.to_abs(self.ack_seq, first),
+            self.space.to_abs(self.ack_seq, last),
+        ) else {
+            return;
+        };
+        if to >= from {
+            self.mark_dropped(from, to + 1);
+        }
+    }
+
+    /// A light ACK if 64 packets arrived since the last ACK.
+    pub(crate) fn light_ack_due(&mut self) -> Option<AckToSend> {
+        if self.packets_since_ack < LIGHT_ACK_PACKETS {
+            return None;
+        }
+        self.packets_since_ack = 0;
+        Some(AckToSend::Light {
+            ack: self.space.to_wire(self.ack_seq),
+        })
+    }
+
+    /// When the next full ACK is due, if one is needed.
+    pub(crate) fn full_ack_deadline(&self) -> Option<Instant> {
+        let state = (self.ack_seq, self.available_packets());
+        if self.confirmed == Some(state) && self.packets_since_ack == 0 {
+            return None;
+        }
+        Some(
+            self.last_full_ack_at
+                .map_or(self.created_at, |at| at + FULL_ACK_INTERVAL),
+        )
+    }
+
+    /// A full ACK, if due at `now` (every 10 ms while something is unconfirmed by an ACK2).
+    pub(crate) fn full_ack(&mut self, now: Instant) -> Option<AckToSend> {
+        let deadline = self.full_ack_deadline()?;
+        if now < deadline {
+            return None;
+        }
+        let id = self.next_ack_id;
+        self.next_ack_id = self.next_ack_id.wrapping_add(1).max(1);
+        let available = self.available_packets();
+        if self.sent_acks.len() >= SENT_ACK_HISTORY {
+            self.sent_acks.pop_front();
+        }
+        self.sent_acks.push_back((id, self.ack_seq, available, now));
+        self.last_full_ack_at = Some(now);
+        self.packets_since_ack = 0;
+        Some(AckToSend::Full {
+            ack: self.space.to_wire(self.ack_seq),
+            id,
+            available,
+            packet_rate: self.packet_rate,
+            link_capacity: self.link_capacity(),
+            byte_rate: self.byte_rate,
+        })
+    }
+
+    /// The peer's ACK2 for full ACK `id`: an RTT sample.
+    pub(crate) fn on_ack2(&mut self, now: Instant, id: u32) {
+        let Some(position) = self
+            .sent_acks
+            .iter()
+            .position(|&(sent_id, ..)| sent_id == id)
+        else {
+            return;
+        };
+        let (_, ack, available, sent_at) = self.sent_acks[position];
+        self.rtt.on_sample(now.saturating_duration_since(sent_at));
+        self.confirmed = Some((ack, available));
+        self.sent_acks.drain(..=position);
+    }
+
+    /// A loss is reported again after this long without its retransmission: one and a half round
+    /// trips plus variation and an ACK period of slack, so that a retransmission already on its way
+    /// is not asked for twice.
+    fn nak_interval(&self) -> Duration {
+        (self.rtt.smoothed() * 3 / 2 + 4 * self.rtt.variation() + FULL_ACK_INTERVAL)
+            .max(MIN_NAK_INTERVAL)
+    }
+
+    /// When the periodic NAK report is due, if anything is missing.
+    pub(crate) fn nak_deadline(&self) -> Option<Instant> {
+        (!self.loss.is_empty()).then(|| self.last_nak_report + MIN_NAK_INTERVAL)
+    }
+
+    /// The periodic NAK report: every range not reported for an RTT (+4 RTTVar), compressed.
+    pub(crate) fn nak_report(&mut self, now: Instant) -> Option<Vec<u32>> {
+        let deadline = self.nak_deadline()?;
+        if now < deadline {
+            return None;
+        }
+        self.last_nak_report = now;
+        let interval = self.nak_interval();
+        let space = self.space;
+        let mut words = Vec::new();
+        for range in self.loss.ranges_mut() {
+            if words.len() + 2 > MAX_NAK_WORDS {
+                break;
+            }
+            if now.saturating_duration_since(range.meta) < interval {
+                continue;
+            }
+            range.meta = now;
+            let first = space.to_wire(range.start).as_raw();
+            if range.end - range.start == 1 {
+                words.push(first);
+            } else {
+                words.push(first | (1 << 31));
+                words.push(space.to_wire(range.end - 1).as_raw());
+            }
+        }
+        (!words.is_empty()).then_some(words)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use srt_protocol::packet::{DataEncryption, MsgNumber, SocketId, TimeStamp};
+
+    fn packet(space: SeqSpace, abs: u64, payload: &'static [u8], ts_us: u32) -> DataPacket {
+        DataPacket {
+            seq_number: space.to_wire(abs),
+            message_loc: PacketLocation::ONLY,
+            in_order_delivery: true,
+            encryption: DataEncryption::None,
+            retransmitted: false,
+            message_number: MsgNumber::new_truncate(1),
+            timestamp: TimeStamp::from_micros(ts_us),
+            dest_sockid: SocketId(1),
+            payload: Bytes::from_static(payload),
+        }
+    }
+
+    fn deliver(
+        receiver: &mut Receiver,
+        now: Instant,
+        packet: DataPacket,
+    ) -> Option<(SeqNumber, SeqNumber)> {
+        let abs = receiver
+            .classify(packet.seq_number, packet.payload.len())
+            .ok()?;
+        receiver.insert(now, abs, packet)
+    }
+
+    #[test]
+    fn reorders_detects_gaps_and_drops_duplicates() {
+        let now = Instant::now();
+        let space = SeqSpace::new(SeqNumber::new_truncate(10));
+        let mut receiver = Receiver::new(space, 100 * 1456, 1456, None, now);
+        assert_eq!(
+            deliver(&mut receiver, now, packet(space, 0, b"ab", 0)),
+            None
+        );
+        let gap = deliver(&mut receiver, now, packet(space, 3, b"ef", 0));
+        assert_eq!(gap, Some((space.to_wire(1), space.to_wire(2))));
+        assert_eq!(receiver.readable_bytes(now), 2);
+        assert_eq!(receiver.missing_packets(), 2);
+        assert_eq!(deliver(&mut receiver, now, packet(space, 2, b"d", 0)), None);
+        assert_eq!(
+            receiver.classify(space.to_wire(3), 2),
+            Err(Rejection::Duplicate)
+        );
+        assert_eq!(deliver(&mut receiver, now, packet(space, 1, b"c", 0)), None);
+        let mut buf = [0u8; 16];
+        let n = receiver.read(now, &mut buf);
+        assert_eq!(&buf[..n], b"abcdef");
+        assert_eq!(
+            receiver.classify(space.to_wire(0), 2),
+            Err(Rejection::Duplicate)
+        );
+        assert_eq!(receiver.counters.packets_duplicate, 2);
+    }
+
+    #[test]
+    fn partial_reads_and_window_bounds() {
+        let now = Instant::now();
+        let space = SeqSpace::new(SeqNumber::new_truncate(0));
+        let mut receiver = Receiver::new(space, 32 * 10, 10, None, now);
+        assert_eq!(receiver.capacity_packets(), 32);
+        assert_eq!(
+            receiver.classify(space.to_wire(32), 1),
+            Err(Rejection::OutOfWindow)
+        );
+        assert_eq!(
+            receiver.classify(space.to_wire(1 << 30), 1),
+            Err(Rejection::OutOfWindow)
+        );
+        deliver(&mut receiver, now, packet(space, 0, b"hello", 0));
+        let mut buf = [0u8; 3];
+        assert_eq!(receiver.read(now, &mut buf), 3);
+        assert_eq!(&buf, b"hel");
+        assert_eq!(receiver.readable_bytes(now), 2);
+        assert_eq!(receiver.available_packets(), 31);
+        assert_eq!(receiver.read(now, &mut buf), 2);
+        assert_eq!(receiver.available_packets(), 32);
+    }
+
+    #[test]
+    fn full_ack_until_confirmed_and_rtt_from_ack2() {
+        let start = Instant::now();
+        let space = SeqSpace::new(SeqNumber::new_truncate(0));
+        let mut receiver = Receiver::new(space, 100 * 1456, 1456, None, start);
+        deliver(&mut receiver, start, packet(space, 0, b"x", 0));
+        let Some(AckToSend::Full { id, ack, .. }) = receiver.full_ack(start) else {
+            panic!("expected a full ACK");
+        };
+        assert_eq!(ack, space.to_wire(1));
+        assert_eq!(receiver.full_ack(start + Duration::from_millis(5)), None);
+        receiver.on_ack2(start + Duration::from_millis(4), id);
+        assert_eq!(receiver.rtt.smoothed(), Duration::from_millis(4));
+        assert_eq!(receiver.full_ack_deadline(), None);
+    }
+
+    #[test]
+    fn nak_report_repeats_after_an_rtt() {
+        let start = Instant::now();
+        let space = SeqSpace::new(SeqNumber::new_truncate(0));
+        let mut receiver = Receiver::new(space, 100 * 1456, 1456, None, start);
+        deliver(&mut receiver, start, packet(space, 0, b"x", 0));
+        deliver(&mut receiver, start, packet(space, 5, b"y", 0));
+        // Default RTT 100 ms * 1.5 + 4 * 50 ms + 10 ms: not yet.
+        assert_eq!(receiver.nak_report(start + Duration::from_millis(30)), None);
+        assert_eq!(
+            receiver.nak_report(start + Duration::from_millis(300)),
+            None
+        );
+        let words = receiver
+            .nak_report(start + Duration::from_millis(361))
+            .unwrap();
+        assert_eq!(words, vec![(1 << 31) | 1, 4]);
+    }
+
+    #[test]
+    fn live_mode_waits_for_play_time_and_drops_too_late() {
+        let start = Instant::now();
+        let space = SeqSpace::new(SeqNumber::new_truncate(0));
+        let latency = Duration::from_millis(100);
+        let mut receiver = Receiver::new(space, 100 * 1456, 1456, Some((latency, true)), start);
+        deliver(&mut receiver, start, packet(space, 0, b"a", 1_000));
+        deliver(&mut receiver, start, packet(space, 2, b"c", 21_000));
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            receiver.read(start + Duration::from_millis(99), &mut buf),
+            0
+        );
+        assert_eq!(
+            receiver.read(start + Duration::from_millis(100), &mut buf),
+            1
+        );
+        assert_eq!(
+            receiver.next_live_event(start + Duration::from_millis(100)),
+            Some(start + Duration::from_millis(120))
+        );
+        receiver.drop_too_late(start + Duration::from_millis(119));
+        assert_eq!(receiver.counters.packets_dropped, 0);
+        receiver.drop_too_late(start + Duration::from_millis(120));
+        assert_eq!(receiver.counters.packets_dropped, 1);
+        assert_eq!(
+            receiver.read(start + Duration::from_millis(120), &mut buf),
+            1
+        );
+        assert_eq!(buf[0], b'c');
+    }
+
+    #[test]
+    fn drop_request_skips_missing_packets() {
+        let now = Instant::now();
+        let space = SeqSpace::new(SeqNumber::new_truncate(0));
+        let mut receiver =
+            Receiver::new(space, 100 * 1456, 1456, Some((Duration::ZERO, false)), now);
+        deliver(&mut receiver, now, packet(space, 0, b"a", 0));
+        deliver(&mut receiver, now, packet(space, 3, b"d", 0));
+        receiver.on_drop_request(space.to_wire(1), space.to_wire(2));
+        assert_eq!(receiver.missing_packets(), 0);
+        let mut buf = [0u8; 8];
+        assert_eq!(receiver.read(now, &mut buf), 1);
+        assert_eq!(receiver.read(now, &mut buf), 1);
+        assert_eq!(buf[0], b'd');
+    }
+}

@@ -1,0 +1,97 @@
+//! Round-trip time estimation (RFC 6298 style smoothing, as libsrt does).
+
+use std::time::Duration;
+
+/// Smoothed RTT and RTT variation, in microseconds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RttEstimator {
+    smoothed_us: u64,
+    variation_us: u64,
+    has_own_sample: bool,
+}
+
+impl Default for RttEstimator {
+    /// libsrt's initial values: 100 ms ± 50 ms.
+    fn default() -> Self {
+        Self {
+            smoothed_us: 100_000,
+            variation_us: 50_000,
+            has_own_sample: false,
+        }
+    }
+}
+
+impl RttEstimator {
+    /// Folds in one measured round trip (ACK sent -> ACK2 received).
+    pub(crate) fn on_sample(&mut self, sample: Duration) {
+        let sample_us = sample.as_micros().min(u128::from(u32::MAX)) as u64;
+        if self.has_own_sample {
+            let deviation = self.smoothed_us.abs_diff(sample_us);
+            self.variation_us = (self.variation_us * 3 + deviation) / 4;
+            self.smoothed_us = (self.smoothed_us * 7 + sample_us) / 8;
+        } else {
+            self.smoothed_us = sample_us;
+            self.variation_us = sample_us / 2;
+            self.has_own_sample = true;
+        }
+    }
+
+    /// Folds in the peer's estimate carried by an ACK; ignored once we measure ourselves.
+    pub(crate) fn on_peer_report(&mut self, smoothed_us: i32, variation_us: i32) {
+        if self.has_own_sample || smoothed_us <= 0 {
+            return;
+        }
+        let smoothed_us = u64::from(smoothed_us.unsigned_abs());
+        let variation_us = u64::from(variation_us.unsigned_abs());
+        self.smoothed_us = (self.smoothed_us * 7 + smoothed_us) / 8;
+        self.variation_us = (self.variation_us * 3 + variation_us) / 4;
+    }
+
+    /// Smoothed RTT.
+    pub(crate) fn smoothed(&self) -> Duration {
+        Duration::from_micros(self.smoothed_us)
+    }
+
+    /// RTT variation.
+    pub(crate) fn variation(&self) -> Duration {
+        Duration::from_micros(self.variation_us)
+    }
+
+    /// Smoothed RTT in microseconds, as carried in ACKs.
+    pub(crate) fn smoothed_us_i32(&self) -> i32 {
+        self.smoothed_us.min(i32::MAX as u64) as i32
+    }
+
+    /// RTT variation in microseconds, as carried in ACKs.
+    pub(crate) fn variation_us_i32(&self) -> i32 {
+        self.variation_us.min(i32::MAX as u64) as i32
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_sample_replaces_the_default_then_smooths() {
+        let mut rtt = RttEstimator::default();
+        rtt.on_sample(Duration::from_millis(20));
+        assert_eq!(rtt.smoothed(), Duration::from_millis(20));
+        assert_eq!(rtt.variation(), Duration::from_millis(10));
+        rtt.on_sample(Duration::from_millis(28));
+        assert_eq!(rtt.smoothed(), Duration::from_millis(21));
+        assert_eq!(rtt.variation(), Duration::from_millis(9_500) / 1000);
+    }
+
+    #[test]
+    fn peer_reports_only_count_until_we_measure() {
+        let mut rtt = RttEstimator::default();
+        rtt.on_peer_report(20_000, 1_000);
+        assert!(rtt.smoothed() < Duration::from_millis(100));
+        rtt.on_sample(Duration::from_millis(5));
+        rtt.on_peer_report(500_000, 1_000);
+        assert_eq!(rtt.smoothed(), Duration::from_millis(5));
+        rtt.on_peer_report(-5, -5);
+    }
+}

@@ -1,0 +1,711 @@
+//! The sending half: send buffer, flow window, retransmission bookkeeping, live-mode too-late drop.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use srt_protocol::packet::{
+    AckStatistics, ControlTypes, DataEncryption, DataPacket, MsgNumber, PacketLocation, SocketId,
+    SrtControlPacket, TimeStamp,
+};
+use srt_protocol::protocol::encryption::Encryption;
+
+use super::loss::LossList;
+use super::seq::{timestamp_at, SeqSpace};
+
+/// The smallest retransmission timeout.
+const MIN_RTO: Duration = Duration::from_millis(50);
+/// The largest interval between timer-based retransmissions during an outage, so that a path that
+/// comes back is noticed within this time.
+const MAX_RTO: Duration = Duration::from_secs(1);
+/// libsrt's SYN interval; the receiver ACKs at least this often.
+const SYN: Duration = Duration::from_millis(10);
+
+/// One packet waiting for its acknowledgement (or for its first transmission).
+#[derive(Debug, Clone)]
+struct SendSlot {
+    payload: Bytes,
+    location: PacketLocation,
+    message: MsgNumber,
+    timestamp: TimeStamp,
+    encryption: DataEncryption,
+    written_at: Instant,
+}
+
+/// Counters kept by the sender.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SenderCounters {
+    pub(crate) packets_sent: u64,
+    pub(crate) bytes_sent: u64,
+    pub(crate) packets_retransmitted: u64,
+    pub(crate) bytes_retransmitted: u64,
+    pub(crate) packets_dropped: u64,
+    pub(crate) bytes_dropped: u64,
+    pub(crate) packets_reported_lost: u64,
+    pub(crate) timeouts: u64,
+    pub(crate) buffer_high_water_bytes: usize,
+}
+
+/// How a write was cut into packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// Every packet is a message of its own (byte stream).
+    Stream,
+    /// One write is one message, split over First/Middle/Last packets.
+    Message,
+}
+
+/// What a data packet is needed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transmission {
+    New,
+    Retransmission,
+}
+
+/// The send buffer and the state of the flow window.
+#[derive(Debug)]
+pub(crate) struct Sender {
+    space: SeqSpace,
+    start_time: Instant,
+    remote_socket_id: SocketId,
+    payload_size: usize,
+    framing: Framing,
+    encryption: Encryption,
+    encrypted: bool,
+    slots: VecDeque<SendSlot>,
+    /// Absolute index of `slots[0]`: the oldest unacknowledged packet.
+    una: u64,
+    /// The next packet never sent yet.
+    next: u64,
+    bytes: usize,
+    capacity_bytes: usize,
+    max_slots: usize,
+    loss: LossList<()>,
+    /// Exclusive limit on new packets from the peer's advertised buffer.
+    flow_limit: u64,
+    peer_flow_window: u64,
+    newest_full_ack: Option<u32>,
+    next_message: MsgNumber,
+    last_progress: Instant,
+    backoff: u32,
+    sent_since_report: u64,
+    lost_since_report: u64,
+    pub(crate) counters: SenderCounters,
+}
+
+impl Sender {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        space: SeqSpace,
+        start_time: Instant,
+        remote_socket_id: SocketId,
+        payload_size: usize,
+        framing: Framing,
+        encryption: Encryption,
+        encrypted: bool,
+        capacity_bytes: usize,
+        peer_flow_window: u32,
+        now: Instant,
+    ) -> Self {
+        let payload_size = payload_size.max(1);
+        let peer_flow_window = u64::from(peer_flow_window.max(2));
+        Self {
+            space,
+            start_time,
+            remote_socket_id,
+            payload_size,
+            framing,
+            encryption,
+            encrypted,
+            slots: VecDeque::new(),
+            una: 0,
+            next: 0,
+            bytes: 0,
+            capacity_bytes,
+            max_slots: (capacity_bytes / payload_size).max(16) * 2,
+            loss: LossList::default(),
+            flow_limit: peer_flow_window,
+            peer_flow_window,
+            newest_full_ack: None,
+            next_message: MsgNumber::new_truncate(1),
+            last_progress: now,
+            backoff: 0,
+            sent_since_report: 0,
+            lost_since_report: 0,
+            counters: SenderCounters::default(),
+        }
+    }
+
+    /// Free space of the send buffer, in payload bytes.
+    pub(crate) fn free_bytes(&self) -> usize {
+        if self.slots.len() >= self.max_slots {
+            0
+        } else {
+            self.capacity_bytes.saturating_sub(self.bytes)
+        }
+    }
+
+    /// Payload bytes held (unsent or unacknowledged).
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Packets held.
+    #[cfg(test)]
+    pub(crate) fn buffered_packets(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Packets sent and not acknowledged.
+    pub(crate) fn in_flight_packets(&self) -> u64 {
+        self.next - self.una
+    }
+
+    /// Payload bytes sent and not acknowledged.
+    pub(crate) fn in_flight_bytes(&self) -> usize {
+        self.slots
+            .iter()
+            .take(self.in_flight_packets() as usize)
+            .map(|slot| slot.payload.len())
+            .sum()
+    }
+
+    /// Packets queued for retransmission.
+    pub(crate) fn pending_retransmissions(&self) -> u64 {
+        self.loss.packet_count()
+    }
+
+    /// Whether everything written was acknowledged.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The largest message `write` could ever accept (live mode).
+    pub(crate) fn capacity_bytes(&self) -> usize {
+        self.capacity_bytes
+    }
+
+    /// Queues `data` as packets; `data` must fit (`free_bytes`). Keying-material announcements due
+    /// are pushed to `control`. Returns false when encryption failed.
+    pub(crate) fn push(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        control: &mut VecDeque<ControlTypes>,
+    ) -> bool {
+        if data.is_empty() {
+            return true;
+        }
+        let timestamp = timestamp_at(self.start_time, now);
+        if self.framing == Framing::Stream && !self.encrypted {
+            if let Some(rest) = self.coalesce_into_unsent(data) {
+                if rest.is_empty() {
+                    return true;
+                }
+                return self.push_packets(now, timestamp, rest, control);
+            }
+        }
+        self.push_packets(now, timestamp, data, control)
+    }
+
+    /// Appends to the last packet if it is unsent and not full (plaintext byte streams only), so a
+    /// backlog of small writes still leaves in full packets. Returns the part that did not fit.
+    fn coalesce_into_unsent<'a>(&mut self, data: &'a [u8]) -> Option<&'a [u8]> {
+        let unsent = self.slots.len() as u64 - (self.next - self.una);
+        if unsent == 0 {
+            return None;
+        }
+        let last = self.slots.back_mut()?;
+        let room = self.payload_size.saturating_sub(last.payload.len());
+        if room == 0 {
+            return None;
+        }
+        let taken = room.min(data.len());
+        let mut merged = Vec::with_capacity(last.payload.len() + taken);
+        merged.extend_from_slice(&last.payload);
+        merged.extend_from_slice(&data[..taken]);
+        last.payload = Bytes::from(merged);
+        self.bytes += taken;
+        self.counters.buffer_high_water_bytes =
+            self.counters.buffer_high_water_bytes.max(self.bytes);
+        Some(&data[taken..])
+    }
+
+    fn push_packets(
+        &mut self,
+        now: Instant,
+        timestamp: TimeStamp,
+        data: &[u8],
+        control: &mut VecDeque<ControlTypes>,
+    ) -> bool {
+        let whole = Bytes::copy_from_slice(data);
+        let chunks = data.len().div_ceil(self.payload_size);
+        let message = self.next_message.increment();
+        for chunk in 0..chunks {
+            let start = chunk * self.payload_size;
+            let end = (start + self.payload_size).min(whole.len());
+            let (location, message) = match self.framing {
+                Framing::Stream if chunk == 0 => (PacketLocation::ONLY, message),
+                Framing::Stream => (PacketLocation::ONLY, self.next_message.increment()),
+                Framing::Message => {
+                    let mut location = PacketLocation::MIDDLE;
+                    if chunk == 0 {
+                        location |= PacketLocation::FIRST;
+                    }
+                    if chunk + 1 == chunks {
+                        location |= PacketLocation::LAST;
+                    }
+                    (location, message)
+                }
+            };
+            let abs = self.una + self.slots.len() as u64;
+            let packet = DataPacket {
+                seq_number: self.space.to_wire(abs),
+                message_loc: location,
+                in_order_delivery: self.framing == Framing::Stream,
+                encryption: DataEncryption::None,
+                retransmitted: false,
+                message_number: message,
+                timestamp,
+                dest_sockid: self.remote_socket_id,
+                payload: whole.slice(start..end),
+            };
+            let Some((_, packet, keying_material)) = self.encryption.encrypt(packet) else {
+                return false;
+            };
+            if let Some(keying_material) = keying_material {
+                control.push_back(ControlTypes::Srt(SrtControlPacket::KeyRefreshRequest(
+                    keying_material,
+                )));
+            }
+            self.bytes += packet.payload.len();
+            self.slots.push_back(SendSlot {
+                payload: packet.payload,
+                location,
+                message,
+                timestamp,
+                encryption: packet.encryption,
+                written_at: now,
+            });
+        }
+        self.counters.buffer_high_water_bytes =
+            self.counters.buffer_high_water_bytes.max(self.bytes);
+        true
+    }
+
+    /// Whether a retransmission is waiting.
+    pub(crate) fn has_retransmission(&mut self) -> bool {
+        self.loss.remove_below(self.una);
+        while let Some(first) = self.loss.first() {
+            if first >= self.next {
+                self.loss.remove_range(self.next, u64::MAX);
+            } else {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether a new packet may be sent now (unsent data within the flow and congestion windows).
+    pub(crate) fn has_new_data(&self, congestion_window: u64) -> bool {
+        let unsent = self.next < self.una + self.slots.len() as u64;
+        let in_flight = self.next - self.una;
+        unsent
+            && self.next < self.flow_limit
+            && in_flight < self.peer_flow_window
+            && in_flight < congestion_window
+    }
+
+    /// The next data packet: a retransmission first, else new data if `allow_new`.
+    pub(crate) fn pop_packet(
+        &mut self,
+        now: Instant,
+        congestion_window: u64,
+    ) -> Option<(DataPacket, Transmission)> {
+        let (abs, kind) = if self.has_retransmission() {
+            (self.loss.pop_first()?, Transmission::Retransmission)
+        } else if self.has_new_data(congestion_window) {
+            let abs = self.next;
+            self.next += 1;
+            (abs, Transmission::New)
+        } else {
+            return None;
+        };
+        let slot = self.slots.get((abs - self.una) as usize)?;
+        let packet = DataPacket {
+            seq_number: self.space.to_wire(abs),
+            message_loc: slot.location,
+            in_order_delivery: self.framing == Framing::Stream,
+            encryption: slot.encryption,
+            retransmitted: kind == Transmission::Retransmission,
+            message_number: slot.message,
+            timestamp: slot.timestamp,
+            dest_sockid: self.remote_socket_id,
+            payload: slot.payload.clone(),
+        };
+        let size = packet.payload.len() as u64;
+        self.counters.packets_sent += 1;
+        self.counters.bytes_sent += size;
+        if kind == Transmission::Retransmission {
+            self.counters.packets_retransmitted += 1;
+            self.counters.bytes_retransmitted += size;
+        }
+        if abs == self.una && kind == Transmission::New {
+            // Nothing was in flight: the retransmission timer starts now.
+            self.last_progress = now;
+        }
+        self.sent_since_report += 1;
+        Some((packet, kind))
+    }
+
+    /// Processes an ACK. Returns the number of packets newly acknowledged, or None if the ACK was
+    /// invalid (acknowledges packets never sent) or stale.
+    pub(crate) fn on_ack(
+        &mut self,
+        now: Instant,
+        ack: srt_protocol::packet::SeqNumber,
+        statistics: Option<&AckStatistics>,
+        full_ack_id: Option<u32>,
+    ) -> Option<u64> {
+        let abs = self.space.to_abs(self.una, ack)?;
+        if abs > self.next {
+            return None;
+        }
+        let mut newly_acked = 0;
+        if abs > self.una {
+            newly_acked = abs - self.una;
+            for _ in 0..newly_acked {
+                if let Some(slot) = self.slots.pop_front() {
+                    self.bytes -= slot.payload.len();
+                }
+            }
+            self.una = abs;
+            self.loss.remove_below(self.una);
+            self.last_progress = now;
+            self.backoff = 0;
+        }
+        if let Some(statistics) = statistics {
+            let newer = match (full_ack_id, self.newest_full_ack) {
+                (Some(id), Some(newest)) => (id.wrapping_sub(newest) as i32) > 0,
+                _ => true,
+            };
+            if newer && abs >= self.una {
+                if let Some(id) = full_ack_id {
+                    self.newest_full_ack = Some(id);
+                }
+                self.flow_limit = abs + u64::from(statistics.buffer_available);
+            }
+        }
+        Some(newly_acked)
+    }
+
+    /// Processes the compressed loss list of a NAK. Returns how many packets were newly listed for
+    /// retransmission. Garbage (unterminated ranges, numbers outside the window) is ignored.
+    pub(crate) fn on_nak(&mut self, now: Instant, words: impl Iterator<Item = u32>) -> u64 {
+        let before = self.loss.packet_count();
+        let mut words = words.peekable();
+        while let Some(word) = words.next() {
+            let (first, last) = if word & (1 << 31) != 0 {
+                let Some(last) = words.next() else { break };
+                (word & !(1 << 31), last & !(1 << 31))
+            } else {
+                (word, word)
+            };
+            let first = srt_protocol::packet::SeqNumber::new_truncate(first);
+            let last = srt_protocol::packet::SeqNumber::new_truncate(last);
+            let (Some(first), Some(last)) = (
+                self.space.to_abs(self.una, first),
+                self.space.to_abs(self.una, last),
+            ) else {
+                continue;
+            };
+            let start = first.max(self.una);
+            let end = (last + 1).min(self.next);
+            if start < end {
+                self.loss.insert(start, end, ());
+                // The receiver is alive and repairing known holes: NAKs, not the timer, drive
+                // recovery now (the timer is for tail loss and lost NAKs).
+                self.last_progress = now;
+            }
+        }
+        let added = self.loss.packet_count() - before;
+        self.counters.packets_reported_lost += added;
+        self.lost_since_report += added;
+        added
+    }
+
+    /// Packets sent and newly reported lost since the previous call (for the rate controller).
+    pub(crate) fn take_report_counts(&mut self) -> (u64, u64) {
+        let counts = (self.sent_since_report, self.lost_since_report);
+        self.sent_since_report = 0;
+        self.lost_since_report = 0;
+        counts
+    }
+
+    /// The retransmission timeout for the current backoff.
+    fn rto(&self, smoothed_rtt: Duration, rtt_variation: Duration) -> Duration {
+        let base = (smoothed_rtt + 4 * rtt_variation + 2 * SYN).max(MIN_RTO);
+        let backed_off = base.saturating_mul(1 << self.backoff.min(10));
+        backed_off.min(MAX_RTO.max(base))
+    }
+
+    /// When the retransmission timer fires, if anything is in flight.
+    pub(crate) fn rto_deadline(
+        &self,
+        smoothed_rtt: Duration,
+        rtt_variation: Duration,
+    ) -> Option<Instant> {
+        (self.next > self.una).then(|| self.last_progress + self.rto(smoothed_rtt, rtt_variation))
+    }
+
+    /// Fires the retransmission timer if due: when no NAK-driven retransmission is pending, every
+    /// packet in flight is queued again (tail loss, lost NAKs, outages). Returns whether it fired.
+    pub(crate) fn on_rto_timer(
+        &mut self,
+        now: Instant,
+        smoothed_rtt: Duration,
+        rtt_variation: Duration,
+    ) -> bool {
+        let Some(deadline) = self.rto_deadline(smoothed_rtt, rtt_variation) else {
+            return false;
+        };
+        if now < deadline {
+            return false;
+        }
+        if !self.has_retransmission() {
+            self.loss.insert(self.una, self.next, ());
+        }
+        self.counters.timeouts += 1;
+        self.backoff = self.backoff.saturating_add(1);
+        self.last_progress = now;
+        true
+    }
+
+    /// Live mode: drops every packet older than `threshold` (whole messages from the front of the
+    /// buffer) and returns DropRequests to send for them.
+    pub(crate) fn drop_too_late(
+        &mut self,
+        now: Instant,
+        threshold: Duration,
+        control: &mut VecDeque<ControlTypes>,
+    ) {
+        let mut dropped_from: Option<(u64, MsgNumber)> = None;
+        while let Some(front) = self.slots.front() {
+            let too_late = now.saturating_duration_since(front.written_at) > threshold;
+            // Never cut a message in half: keep dropping until its last packet.
+            let mid_message =
+                dropped_from.is_some() && !front.location.contains(PacketLocation::FIRST);
+            if !too_late && !mid_message {
+                break;
+            }
+            if dropped_from.is_none() {
+                dropped_from = Some((self.una, front.message));
+            }
+            if let Some(slot) = self.slots.pop_front() {
+                self.bytes -= slot.payload.len();
+                self.counters.packets_dropped += 1;
+                self.counters.bytes_dropped += slot.payload.len() as u64;
+            }
+            self.una += 1;
+        }
+        if let Some((first, message)) = dropped_from {
+            self.next = self.next.max(self.una);
+            self.loss.remove_below(self.una);
+            self.last_progress = now;
+            self.backoff = 0;
+            control.push_back(ControlTypes::new_drop_request(
+                message,
+                self.space.to_wire(first)..self.space.to_wire(self.una),
+            ));
+        }
+    }
+
+    /// When the oldest packet becomes too late (live mode).
+    pub(crate) fn too_late_deadline(&self, threshold: Duration) -> Option<Instant> {
+        self.slots.front().map(|slot| slot.written_at + threshold)
+    }
+
+    /// Handles the peer's answer to our keying-material announcement.
+    pub(crate) fn on_key_refresh_response(
+        &mut self,
+        keying_material: srt_protocol::packet::KeyingMaterialMessage,
+    ) -> bool {
+        self.encryption
+            .handle_key_refresh_response(keying_material)
+            .is_ok()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use srt_protocol::packet::SeqNumber;
+
+    fn sender(capacity: usize, framing: Framing, now: Instant) -> Sender {
+        Sender::new(
+            SeqSpace::new(SeqNumber::new_truncate((1 << 31) - 2)),
+            now,
+            SocketId(7),
+            100,
+            framing,
+            Encryption::new(None),
+            false,
+            capacity,
+            1000,
+            now,
+        )
+    }
+
+    #[test]
+    fn stream_writes_become_single_packet_messages_and_ack_frees_space() {
+        let now = Instant::now();
+        let mut control = VecDeque::new();
+        let mut sender = sender(1000, Framing::Stream, now);
+        assert!(sender.push(now, &[1; 250], &mut control));
+        assert_eq!(sender.buffered_packets(), 3);
+        assert_eq!(sender.free_bytes(), 750);
+        let mut sent = Vec::new();
+        while let Some((packet, kind)) = sender.pop_packet(now, 64) {
+            assert_eq!(kind, Transmission::New);
+            assert_eq!(packet.message_loc, PacketLocation::ONLY);
+            sent.push(packet);
+        }
+        assert_eq!(sent.len(), 3);
+        assert_ne!(sent[0].message_number, sent[1].message_number);
+        assert_eq!(sent[2].payload.len(), 50);
+        // Seq numbers wrap: (2^31 - 2), (2^31 - 1), 0.
+        assert_eq!(sent[2].seq_number.as_raw(), 0);
+        assert_eq!(
+            sender.on_ack(now, SeqNumber::new_truncate(0), None, None),
+            Some(2)
+        );
+        assert_eq!(sender.free_bytes(), 950);
+        // An ACK beyond what was sent is rejected.
+        assert_eq!(
+            sender.on_ack(now, SeqNumber::new_truncate(5), None, None),
+            None
+        );
+    }
+
+    #[test]
+    fn small_unsent_writes_are_coalesced() {
+        let now = Instant::now();
+        let mut control = VecDeque::new();
+        let mut sender = sender(1000, Framing::Stream, now);
+        for _ in 0..10 {
+            assert!(sender.push(now, &[2; 30], &mut control));
+        }
+        assert_eq!(sender.buffered_packets(), 3);
+        assert_eq!(sender.buffered_bytes(), 300);
+    }
+
+    #[test]
+    fn messages_keep_their_boundaries() {
+        let now = Instant::now();
+        let mut control = VecDeque::new();
+        let mut sender = sender(1000, Framing::Message, now);
+        assert!(sender.push(now, &[3; 250], &mut control));
+        let locations: Vec<PacketLocation> = std::iter::from_fn(|| sender.pop_packet(now, 64))
+            .map(|(packet, _)| packet.message_loc)
+            .collect();
+        assert_eq!(
+            locations,
+            vec![
+                PacketLocation::FIRST,
+                PacketLocation::MIDDLE,
+                PacketLocation::LAST
+            ]
+        );
+    }
+
+    #[test]
+    fn nak_retransmits_first_and_garbage_is_ignored() {
+        let now = Instant::now();
+        let mut control = VecDeque::new();
+        let mut sender = sender(10_000, Framing::Stream, now);
+        assert!(sender.push(now, &[4; 1000], &mut control));
+        for _ in 0..5 {
+            assert!(sender.pop_packet(now, 64).is_some());
+        }
+        let wire_of = |abs: u64| sender.space.to_wire(abs).as_raw();
+        // A range 1..=2, an unterminated range, and a number far out of the window.
+        let words = vec![
+            (1 << 31) | wire_of(1),
+            wire_of(2),
+            wire_of(400),
+            (1 << 31) | wire_of(3),
+        ];
+        assert_eq!(sender.on_nak(now, words.into_iter()), 2);
+        let (first, kind) = sender.pop_packet(now, 64).unwrap();
+        assert_eq!(kind, Transmission::Retransmission);
+        assert!(first.retransmitted);
+        assert_eq!(first.seq_number, sender.space.to_wire(1));
+        assert_eq!(
+            sender.pop_packet(now, 64).unwrap().0.seq_number,
+            sender.space.to_wire(2)
+        );
+        assert_eq!(sender.pop_packet(now, 64).unwrap().1, Transmission::New);
+    }
+
+    #[test]
+    fn flow_window_from_acks_limits_new_packets() {
+        let now = Instant::now();
+        let mut control = VecDeque::new();
+        let mut sender = sender(10_000, Framing::Stream, now);
+        assert!(sender.push(now, &[5; 2000], &mut control));
+        let statistics = AckStatistics {
+            rtt: Default::default(),
+            buffer_available: 3,
+            packet_receive_rate: None,
+            estimated_link_capacity: None,
+            data_receive_rate: None,
+        };
+        assert_eq!(
+            sender.on_ack(now, sender.space.to_wire(0), Some(&statistics), Some(1)),
+            Some(0)
+        );
+        let sent = std::iter::from_fn(|| sender.pop_packet(now, 64)).count();
+        assert_eq!(sent, 3);
+    }
+
+    #[test]
+    fn rto_requeues_everything_in_flight_with_backoff() {
+        let start = Instant::now();
+        let mut control = VecDeque::new();
+        let mut sender = sender(10_000, Framing::Stream, start);
+        assert!(sender.push(start, &[6; 300], &mut control));
+        while sender.pop_packet(start, 64).is_some() {}
+        let rtt = Duration::from_millis(10);
+        let var = Duration::from_millis(1);
+        let first = sender.rto_deadline(rtt, var).unwrap();
+        assert_eq!(first - start, Duration::from_millis(50));
+        assert!(!sender.on_rto_timer(first - Duration::from_millis(1), rtt, var));
+        assert!(sender.on_rto_timer(first, rtt, var));
+        assert_eq!(sender.pending_retransmissions(), 3);
+        let second = sender.rto_deadline(rtt, var).unwrap();
+        assert_eq!(second - first, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn live_sender_drops_too_late_messages_with_a_drop_request() {
+        let start = Instant::now();
+        let mut control = VecDeque::new();
+        let mut sender = sender(10_000, Framing::Message, start);
+        assert!(sender.push(start, &[7; 150], &mut control));
+        assert!(sender.push(start + Duration::from_millis(500), &[8; 50], &mut control));
+        sender.drop_too_late(
+            start + Duration::from_millis(1100),
+            Duration::from_secs(1),
+            &mut control,
+        );
+        assert_eq!(sender.counters.packets_dropped, 2);
+        assert_eq!(sender.buffered_packets(), 1);
+        assert!(matches!(
+            control.back(),
+            Some(ControlTypes::DropRequest { .. })
+        ));
+        let (packet, _) = sender.pop_packet(start, 64).unwrap();
+        assert_eq!(packet.message_loc, PacketLocation::ONLY);
+    }
+}
