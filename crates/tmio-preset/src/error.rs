@@ -1,0 +1,109 @@
+//! The crate's one error type.
+
+/// Everything that can be wrong with an option, a value, a combination of options or a preset.
+///
+/// Every variant names the option (by its SDK name) and the offending value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No option has this name (SDK name, libsrt URI key or `SRTO_` constant).
+    #[error("unknown option {name:?} (value {value:?}): see docs/options.md for the option names")]
+    UnknownOption {
+        /// The name as given.
+        name: String,
+        /// The value that was to be set.
+        value: String,
+    },
+    /// The value does not parse as the option's type or lies outside its range.
+    #[error("invalid value {value:?} for option \"{option}\": expected {expected}")]
+    InvalidValue {
+        /// The option's SDK name.
+        option: &'static str,
+        /// The value as given (a typed value in its text form).
+        value: String,
+        /// What the value must look like, with unit and range.
+        expected: &'static str,
+    },
+    /// A typed [`OptionValue`](crate::OptionValue) of the wrong kind for the option.
+    #[error("option \"{option}\" takes {expected}, not the {given} value {value:?}")]
+    WrongValueKind {
+        /// The option's SDK name.
+        option: &'static str,
+        /// The value's text form.
+        value: String,
+        /// The kind of the value given.
+        given: &'static str,
+        /// What the option takes.
+        expected: &'static str,
+    },
+    /// The payload does not fit a packet of the configured segment size.
+    #[error("\"Payload size (bytes)\" {payload_size} does not fit \"Max segment size (bytes)\" {mss}: at most {max} (segment size - 44 bytes of IP/UDP/SRT headers)")]
+    PayloadTooLarge {
+        /// The payload size in bytes.
+        payload_size: u32,
+        /// The maximum segment size in bytes.
+        mss: u32,
+        /// The largest payload allowed with that segment size.
+        max: u32,
+    },
+    /// A buffer smaller than libsrt's minimum of 32 packets.
+    #[error("\"{option}\" {bytes} is too small: at least {min} bytes (32 packets of {packet_payload} bytes)")]
+    BufferTooSmall {
+        /// The option's SDK name.
+        option: &'static str,
+        /// The size given.
+        bytes: u32,
+        /// The smallest size allowed.
+        min: u64,
+        /// The payload bytes per packet (segment size - 44).
+        packet_payload: u32,
+    },
+    /// A receive buffer larger than the flow-control window.
+    #[error("\"Receive buffer size (bytes)\" {bytes} holds {packets} packets, more than \"Flight flag size (packets)\" {flight_flag_size}: raise the flight flag size or lower the buffer")]
+    ReceiveBufferAboveFlightWindow {
+        /// The receive buffer size in bytes.
+        bytes: u32,
+        /// The packets it holds.
+        packets: u64,
+        /// The flow-control window in packets.
+        flight_flag_size: u32,
+    },
+    /// Two options whose values do not go together.
+    #[error("\"{option}\" {value} conflicts with \"{other}\" {other_value}: {rule}")]
+    Conflict {
+        /// The option found in conflict (SDK name).
+        option: &'static str,
+        /// Its value.
+        value: String,
+        /// The option it conflicts with (SDK name).
+        other: &'static str,
+        /// That option's value.
+        other_value: String,
+        /// The rule broken.
+        rule: &'static str,
+    },
+    /// A key length given without a passphrase: it would have no effect.
+    #[error("\"Key length (bytes)\" {key_length} is set but no \"Passphrase\": set a passphrase (10 to 79 bytes) or remove the key length")]
+    KeyLengthWithoutPassphrase {
+        /// The key length in bytes.
+        key_length: u8,
+    },
+    /// A preset name that does not parse.
+    #[error(
+        "unknown preset {name:?}: expected rtmp, mpegts-lossless or mpegts-fixed-latency[:MS]"
+    )]
+    UnknownPreset {
+        /// The name as given.
+        name: String,
+    },
+    /// An option of a `srt://` URL that cannot be applied.
+    #[error("URL option {key}={value:?} cannot be applied: {reason}")]
+    UrlOption {
+        /// The libsrt URI key.
+        key: String,
+        /// The value text.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+}

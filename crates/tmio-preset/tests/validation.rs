@@ -1,0 +1,134 @@
+//! Combinations of options are checked by `Options::validate`.
+#![allow(clippy::unwrap_used)]
+
+use tmio_preset::{Error, KeyLength, Options, Preset};
+
+fn rtmp() -> Options {
+    Options::from_preset(Preset::Rtmp).unwrap()
+}
+
+#[test]
+fn a_passphrase_without_key_length_means_aes_128() {
+    let mut options = rtmp();
+    assert_eq!(options.effective_key_length(), None);
+    options.set_passphrase(Some("0123456789")).unwrap();
+    options.validate().unwrap();
+    assert_eq!(options.key_length(), KeyLength::Default);
+    assert_eq!(options.effective_key_length(), Some(KeyLength::Aes128));
+    options.set_key_length(KeyLength::Aes256);
+    assert_eq!(options.effective_key_length(), Some(KeyLength::Aes256));
+}
+
+#[test]
+fn a_key_length_without_passphrase_is_an_error() {
+    let mut options = rtmp();
+    options.set_by_name("Key length (bytes)", "24").unwrap();
+    assert_eq!(
+        options.validate(),
+        Err(Error::KeyLengthWithoutPassphrase { key_length: 24 })
+    );
+    options.set_by_name("Passphrase", "").unwrap();
+    assert!(options.validate().is_err());
+}
+
+#[test]
+fn a_payload_over_1456_bytes_is_an_error() {
+    let mut options = rtmp();
+    let error = options
+        .set_by_name("Payload size (bytes)", "1457")
+        .unwrap_err();
+    assert!(error.to_string().contains("1457"));
+    options.set_payload_size(1456).unwrap();
+    options.validate().unwrap();
+}
+
+#[test]
+fn the_payload_must_fit_the_segment_size() {
+    let mut options = rtmp();
+    options.set_mss(1360).unwrap();
+    options.validate().unwrap();
+    options.set_mss(1359).unwrap();
+    assert_eq!(
+        options.validate(),
+        Err(Error::PayloadTooLarge {
+            payload_size: 1316,
+            mss: 1359,
+            max: 1315
+        })
+    );
+}
+
+#[test]
+fn buffers_must_hold_32_packets() {
+    let mut options = rtmp();
+    options.set_send_buffer_size(32 * 1456 - 1).unwrap();
+    assert!(matches!(
+        options.validate(),
+        Err(Error::BufferTooSmall {
+            option: "Send buffer size (bytes)",
+            min: 46592,
+            ..
+        })
+    ));
+    options.set_send_buffer_size(32 * 1456).unwrap();
+    options.validate().unwrap();
+    options.set_receive_buffer_size(1000).unwrap();
+    assert!(matches!(
+        options.validate(),
+        Err(Error::BufferTooSmall {
+            option: "Receive buffer size (bytes)",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn the_receive_buffer_must_fit_the_flight_window() {
+    let mut options = rtmp();
+    options.set_flight_flag_size(1000).unwrap();
+    assert_eq!(
+        options.validate(),
+        Err(Error::ReceiveBufferAboveFlightWindow {
+            bytes: 2 * 1024 * 1024,
+            packets: 1441,
+            flight_flag_size: 1000
+        })
+    );
+    options.set_flight_flag_size(1441).unwrap();
+    options.validate().unwrap();
+}
+
+#[test]
+fn the_key_pre_announce_must_be_at_most_half_the_refresh_rate() {
+    let mut options = rtmp();
+    options.set_key_refresh_rate(1001).unwrap();
+    options.set_key_pre_announce(500).unwrap();
+    options.validate().unwrap();
+    options.set_key_pre_announce(501).unwrap();
+    let error = options.validate().unwrap_err();
+    assert!(matches!(
+        error,
+        Error::Conflict {
+            option: "Key pre-announce (packets)",
+            other: "Key refresh rate (packets)",
+            ..
+        }
+    ));
+    assert!(error.to_string().contains("501"), "{error}");
+}
+
+#[test]
+fn live_mode_needs_the_message_api() {
+    let mut options = rtmp();
+    options.set_by_name("messageapi", "0").unwrap();
+    assert!(matches!(
+        options.validate(),
+        Err(Error::Conflict {
+            option: "Message API",
+            ..
+        })
+    ));
+    options.set_by_name("transtype", "file").unwrap();
+    options.set_message_api(false);
+    options.validate().unwrap();
+}
