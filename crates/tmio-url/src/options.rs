@@ -350,7 +350,9 @@ macro_rules! srt_options {
         ///
         /// Fields may be set directly; a field set that way prints after those set through
         /// [`SrtOptions::set`] or parsing, in [`OptionKey::ALL`] order.
-        #[derive(Debug, Clone, Default)]
+        ///
+        /// `Debug` shows the set options only and hides the passphrase.
+        #[derive(Clone, Default)]
         pub struct SrtOptions {
             $( $(#[doc = $doc])* pub $field: Option<$ty>, )*
             order: Vec<OptionKey>,
@@ -375,8 +377,15 @@ macro_rules! srt_options {
                 }
             }
 
-            /// The option's typed value in `Debug` form, e.g. `200ms` or `Aes256`.
+            /// The option's typed value in `Debug` form, e.g. `200ms` or `Aes256`; the
+            /// passphrase is hidden (`<hidden, N bytes>`).
             pub fn value_debug(&self, key: OptionKey) -> Option<String> {
+                if key == OptionKey::Passphrase {
+                    return self
+                        .passphrase
+                        .as_ref()
+                        .map(|p| format!("<hidden, {} bytes>", p.len()));
+                }
                 match key {
                     $( OptionKey::$variant => self.$field.as_ref().map(|v| format!("{v:?}")), )*
                 }
@@ -564,6 +573,18 @@ impl SrtOptions {
             }
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for SrtOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for key in self.order() {
+            if let Some(value) = self.value_debug(key) {
+                map.entry(&key.name(), &format_args!("{value}"));
+            }
+        }
+        map.finish()
     }
 }
 
@@ -904,6 +925,19 @@ mod tests {
                 OptionKey::Passphrase
             ]
         );
+    }
+
+    #[test]
+    fn debug_lists_set_options_and_hides_the_passphrase() {
+        let mut options = SrtOptions::new();
+        options.set("passphrase", "supersecret1").unwrap();
+        options.set("latency", "20").unwrap();
+        let debug = format!("{options:?}");
+        assert_eq!(
+            debug,
+            "{\"passphrase\": <hidden, 12 bytes>, \"latency\": 20ms}"
+        );
+        assert!(!debug.contains("supersecret1"));
     }
 
     #[test]

@@ -50,6 +50,7 @@ fn good_urls_print_canonical_form_and_fields() {
         "{out}"
     );
     assert!(out.contains("tlpktdrop            = 0  [false]"), "{out}");
+    assert!(out.contains("[<hidden, 11 bytes>]"), "{out}");
     assert!(out.contains("warning: path \"/ignored\" ignored"), "{out}");
 }
 
