@@ -10,6 +10,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::{Direction, Operation, PumpCounters, Side};
 
+/// The most bytes one direction moves in a single poll before it yields to the scheduler (and
+/// to the other direction), even when its reader and writer never return `Pending`.
+pub(crate) const BYTES_PER_POLL: u64 = 1024 * 1024;
+
 /// Where one direction stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -98,10 +102,17 @@ impl Half {
     {
         let reader_side = self.direction.reader();
         let writer_side = self.direction.writer();
+        let mut moved_this_poll: u64 = 0;
         loop {
             match self.stage {
                 Stage::Copying => {
                     if self.start == self.end && !self.input_ended {
+                        if moved_this_poll >= BYTES_PER_POLL {
+                            // Streams that are always ready would otherwise keep this task
+                            // (and the other direction) from ever yielding.
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
                         let mut read_buf = ReadBuf::new(&mut self.buffer);
                         match reader.as_mut().poll_read(cx, &mut read_buf) {
                             Poll::Ready(Ok(())) => {
@@ -161,6 +172,7 @@ impl Half {
                                 let count = count.min(pending.len());
                                 self.start += count;
                                 self.written += count as u64;
+                                moved_this_poll += count as u64;
                                 self.needs_flush = true;
                                 if let Some(counters) = counters {
                                     counters.add_written(self.direction, count);

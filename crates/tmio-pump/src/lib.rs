@@ -141,16 +141,8 @@ where
         self
     }
 
-    /// Runs the pump to its end; see [`Pump`].
-    pub fn run(self) -> impl Future<Output = Result<Transferred, PumpError>> + Send
-    where
-        L: Send,
-        R: Send,
-    {
-        self.run_inner()
-    }
-
-    async fn run_inner(self) -> Result<Transferred, PumpError> {
+    /// Runs the pump to its end; see [`Pump`]. The future is `Send` when both streams are.
+    pub async fn run(self) -> Result<Transferred, PumpError> {
         let Pump {
             mut local,
             mut remote,
@@ -231,8 +223,8 @@ where
 /// directions end; shorthand for `Pump::new(local, remote).run()`.
 pub async fn pump<L, R>(local: L, remote: R) -> Result<Transferred, PumpError>
 where
-    L: AsyncRead + AsyncWrite + Unpin + Send,
-    R: AsyncRead + AsyncWrite + Unpin + Send,
+    L: AsyncRead + AsyncWrite + Unpin,
+    R: AsyncRead + AsyncWrite + Unpin,
 {
     Pump::new(local, remote).run().await
 }
