@@ -30,6 +30,8 @@
 mod error;
 pub mod impairment;
 #[cfg(target_os = "linux")]
+pub mod libsrt;
+#[cfg(target_os = "linux")]
 pub mod netns;
 pub mod relay;
 pub mod relay_args;
@@ -38,6 +40,8 @@ pub use error::Error;
 pub use impairment::{
     Blackout, DirectionStats, GilbertElliott, Impairment, ImpairmentConfig, Jitter, RateLimit,
 };
+#[cfg(target_os = "linux")]
+pub use libsrt::{free_loopback_udp_port, Feed, LibsrtPeer, LibsrtPeerBuilder, Sink, SrtUri};
 #[cfg(target_os = "linux")]
 pub use netns::{NetnsLink, Side};
 pub use relay::{Direction, LossyUdpRelay, RelayConfig, RelayHandle, RelayStats};
