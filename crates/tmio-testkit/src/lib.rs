@@ -4,6 +4,13 @@
 //!   duplicates, rate-limits and blacks out datagrams, per direction; its decisions come from
 //!   the sans-IO [`Impairment`], testable with simulated time. Also shipped as the `tmio-relay`
 //!   binary.
+//! - [`NetnsLink`] (Linux, root): two network namespaces joined by a veth pair, with kernel
+//!   loss (nftables) and rate limits (tc tbf), and a way to run tokio code inside them.
+//! - [`LibsrtPeer`] (Linux): Debian's `srt-live-transmit` as a paced sender or a receiver
+//!   writing to a file, caller or listener, with a bounded lifetime and captured stderr.
+//!
+//! Nothing here touches an address other than loopback or addresses inside namespaces the kit
+//! creates and removes itself. `docs/testkit.md` has the details and the caveats.
 //!
 //! ```
 //! use std::time::Duration;
