@@ -75,6 +75,8 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
 const LIVE_MIN_DROP_THRESHOLD: Duration = Duration::from_secs(1);
 /// 2 × SYN added to the live sender's drop threshold, as libsrt does.
 const LIVE_DROP_SLACK: Duration = Duration::from_millis(20);
+/// Copies of the Shutdown packet sent on a local close.
+const SHUTDOWN_COPIES: usize = 3;
 /// Bytes of IP + UDP + SRT header per packet, for pacing.
 const PACKET_OVERHEAD: usize = 44;
 
@@ -443,7 +445,11 @@ impl Connection {
 
     fn check_local_close_done(&mut self) {
         if self.close_requested && self.closed.is_none() && self.sender.is_drained() {
-            self.control.push_back(ControlTypes::Shutdown);
+            // Shutdown is never acknowledged and we stop right after it, so send a few copies:
+            // a single lost Shutdown would leave the peer waiting for its idle timeout.
+            for _ in 0..SHUTDOWN_COPIES {
+                self.control.push_back(ControlTypes::Shutdown);
+            }
             self.close_with(CloseReason::LocalClose);
         }
     }
