@@ -76,17 +76,24 @@ impl Default for TestOptions {
 
 /// Parses the arguments after `cargo xtask` (the program name already removed).
 ///
-/// Flags take their value either as the next argument or after `=` (`--seconds=5`).
+/// `--help` or `-h` anywhere asks for the usage text. Flags take their value either as the next argument or after `=` (`--seconds=5`).
 pub fn parse_args<I>(args: I) -> Result<Invocation, Error>
 where
     I: IntoIterator<Item = String>,
 {
+    let args: Vec<String> = args.into_iter().collect();
+    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
+        return Ok(Invocation {
+            task: Task::Help,
+            dry_run: false,
+        });
+    }
     let mut args = args.into_iter();
     let task_name = args.next().ok_or(Error::MissingTask)?;
     let mut flags = Flags::new(args);
     let mut dry_run = false;
     let task = match task_name.as_str() {
-        "help" | "--help" | "-h" => Task::Help,
+        "help" => Task::Help,
         "deps" => {
             flags.parse("deps", &mut dry_run, |_, _| Ok(false))?;
             Task::Deps
@@ -317,6 +324,18 @@ mod tests {
         assert_eq!(parse(&["bench"]).unwrap().task, Task::Bench);
         assert_eq!(parse(&["help"]).unwrap().task, Task::Help);
         assert_eq!(parse(&["--help"]).unwrap().task, Task::Help);
+    }
+
+    #[test]
+    fn help_anywhere_prints_the_usage() {
+        for args in [
+            &["test", "--help"][..],
+            &["fuzz", "-h"],
+            &["-h"],
+            &["nope", "--help"],
+        ] {
+            assert_eq!(parse(args).unwrap().task, Task::Help, "{args:?}");
+        }
     }
 
     #[test]
