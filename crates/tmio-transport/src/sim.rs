@@ -369,13 +369,31 @@ impl Simulation {
     }
 }
 
-/// Deterministic content: byte `index` of stream `seed`.
-pub fn content_byte(seed: u64, index: u64) -> u8 {
-    let mut x = seed ^ (index / 8).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+fn content_word(seed: u64, word: u64) -> [u8; 8] {
+    let mut x = seed ^ word.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^= x >> 31;
-    x.to_le_bytes()[(index % 8) as usize]
+    x.to_le_bytes()
+}
+
+/// Deterministic content: byte `index` of stream `seed`.
+pub fn content_byte(seed: u64, index: u64) -> u8 {
+    content_word(seed, index / 8)[(index % 8) as usize]
+}
+
+/// Fills `out` with bytes `start..start + out.len()` of stream `seed`.
+pub fn fill_content(seed: u64, start: u64, out: &mut [u8]) {
+    let mut index = start;
+    let mut position = 0;
+    while position < out.len() {
+        let word = content_word(seed, index / 8);
+        let offset = (index % 8) as usize;
+        let take = (8 - offset).min(out.len() - position);
+        out[position..position + take].copy_from_slice(&word[offset..offset + take]);
+        position += take;
+        index += take as u64;
+    }
 }
 
 /// Writes a deterministic byte stream into a connection in chunks of varying size.
@@ -413,16 +431,19 @@ impl StreamSource {
     /// Writes as much as the connection takes now.
     pub fn pump(&mut self, now: Instant, connection: &mut Connection) {
         while !self.finished() {
+            let free = connection.send_buffer_free();
+            if free == 0 {
+                break;
+            }
             let chunk = match self.rng.gen_range(0..4) {
                 0 => self.rng.gen_range(1..64),
                 1 => self.rng.gen_range(64..1500),
                 _ => self.rng.gen_range(1500..65536),
             }
-            .min((self.total - self.written) as usize);
-            self.scratch.clear();
-            self.scratch.extend(
-                (0..chunk as u64).map(|offset| content_byte(self.seed, self.written + offset)),
-            );
+            .min((self.total - self.written) as usize)
+            .min(free);
+            self.scratch.resize(chunk, 0);
+            fill_content(self.seed, self.written, &mut self.scratch);
             match connection.write(now, &self.scratch) {
                 Ok(0) | Err(_) => break,
                 Ok(taken) => self.written += taken as u64,
@@ -439,6 +460,7 @@ pub struct StreamSink {
     received: u64,
     first_mismatch: Option<u64>,
     buf: Vec<u8>,
+    expected: Vec<u8>,
 }
 
 impl StreamSink {
@@ -450,6 +472,7 @@ impl StreamSink {
             received: 0,
             first_mismatch: None,
             buf: vec![0; 64 * 1024],
+            expected: vec![0; 64 * 1024],
         }
     }
 
@@ -460,10 +483,14 @@ impl StreamSink {
             if read == 0 {
                 break;
             }
-            for (offset, byte) in self.buf[..read].iter().enumerate() {
-                let index = self.received + offset as u64;
-                if self.first_mismatch.is_none() && *byte != content_byte(self.seed, index) {
-                    self.first_mismatch = Some(index);
+            if self.first_mismatch.is_none() {
+                fill_content(self.seed, self.received, &mut self.expected[..read]);
+                if let Some(offset) = self.buf[..read]
+                    .iter()
+                    .zip(&self.expected[..read])
+                    .position(|(got, want)| got != want)
+                {
+                    self.first_mismatch = Some(self.received + offset as u64);
                 }
             }
             self.received += read as u64;
@@ -596,6 +623,14 @@ pub fn transfer_with(
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fill_content_matches_content_byte() {
+        let mut out = vec![0u8; 37];
+        fill_content(9, 5, &mut out);
+        let expected: Vec<u8> = (5..42).map(|index| content_byte(9, index)).collect();
+        assert_eq!(out, expected);
+    }
 
     #[test]
     fn content_is_deterministic_and_varied() {

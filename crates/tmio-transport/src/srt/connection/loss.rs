@@ -125,6 +125,15 @@ impl<M: Copy + PartialEq> LossList<M> {
         }
     }
 
+    /// The metadata of the range holding `index`, if listed.
+    pub(crate) fn meta_of(&self, index: u64) -> Option<M> {
+        let position = self.ranges.partition_point(|range| range.end <= index);
+        self.ranges
+            .get(position)
+            .filter(|range| range.start <= index)
+            .map(|range| range.meta)
+    }
+
     /// Removes one index; returns whether it was listed.
     pub(crate) fn remove(&mut self, index: u64) -> bool {
         let position = self.ranges.partition_point(|range| range.end <= index);

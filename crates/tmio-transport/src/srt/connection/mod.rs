@@ -232,9 +232,11 @@ pub struct ConnectionStats {
     pub rtt_ms: f64,
     /// Round-trip time variation, ms.
     pub rtt_var_ms: f64,
+    /// How long the receiver waits before reporting a gap (learned reordering), ms.
+    pub reorder_tolerance_ms: f64,
     /// Average send rate since the start (incl. retransmissions), Mbit/s.
     pub send_rate_mbps: f64,
-    /// Receive rate over the last 50 ms window, Mbit/s.
+    /// Receive rate over the last 20 ms window, Mbit/s.
     pub receive_rate_mbps: f64,
     /// Average delivery rate to the application since the start, Mbit/s.
     pub delivery_rate_mbps: f64,
@@ -520,7 +522,9 @@ impl Connection {
                 self.counters.naks_sent += 1;
             }
         }
-        if let Some(AckToSend::Light { ack }) = self.receiver.light_ack_due() {
+        if self.receiver.window_update_due() {
+            self.queue_full_ack(now, true);
+        } else if let Some(AckToSend::Light { ack }) = self.receiver.light_ack_due() {
             self.control
                 .push_back(ControlTypes::Ack(Acknowledgement::Lite(ack)));
             self.counters.acks_sent += 1;
@@ -675,33 +679,7 @@ impl Connection {
             self.close_with(CloseReason::PeerIdle(idle));
             return;
         }
-        if let Some(AckToSend::Full {
-            ack,
-            id,
-            available,
-            packet_rate,
-            link_capacity,
-            byte_rate,
-        }) = self.receiver.full_ack(now)
-        {
-            if let Some(id) = FullAckSeqNumber::new(id) {
-                let rtt = self.receiver.rtt;
-                let statistics = AckStatistics {
-                    rtt: Rtt::new(
-                        TimeSpan::from_micros(rtt.smoothed_us_i32()),
-                        TimeSpan::from_micros(rtt.variation_us_i32()),
-                    ),
-                    buffer_available: available,
-                    packet_receive_rate: Some(packet_rate),
-                    estimated_link_capacity: Some(link_capacity),
-                    data_receive_rate: Some(byte_rate),
-                };
-                self.control
-                    .push_back(ControlTypes::Ack(Acknowledgement::Full(
-                        ack, statistics, id,
-                    )));
-            }
-        }
+        self.queue_full_ack(now, false);
         if let Some(words) = self.receiver.nak_report(now) {
             let space_list = words_to_loss_list(&words);
             if let Some(list) = space_list {
@@ -728,6 +706,39 @@ impl Connection {
         }
         self.check_local_close_done();
         self.check_peer_shutdown_drained();
+    }
+
+    /// Queues a full ACK if one is due (or `force`d: a window update).
+    fn queue_full_ack(&mut self, now: Instant, force: bool) {
+        let Some(AckToSend::Full {
+            ack,
+            id,
+            available,
+            packet_rate,
+            link_capacity,
+            byte_rate,
+        }) = self.receiver.full_ack(now, force)
+        else {
+            return;
+        };
+        let Some(id) = FullAckSeqNumber::new(id) else {
+            return;
+        };
+        let rtt = self.receiver.rtt;
+        let statistics = AckStatistics {
+            rtt: Rtt::new(
+                TimeSpan::from_micros(rtt.smoothed_us_i32()),
+                TimeSpan::from_micros(rtt.variation_us_i32()),
+            ),
+            buffer_available: available,
+            packet_receive_rate: Some(packet_rate),
+            estimated_link_capacity: Some(link_capacity),
+            data_receive_rate: Some(byte_rate),
+        };
+        self.control
+            .push_back(ControlTypes::Ack(Acknowledgement::Full(
+                ack, statistics, id,
+            )));
     }
 
     /// Counters and gauges at `now`.
@@ -761,6 +772,7 @@ impl Connection {
             congestion_events: self.rate.congestion_events(),
             rtt_ms: rtt.smoothed().as_secs_f64() * 1e3,
             rtt_var_ms: rtt.variation().as_secs_f64() * 1e3,
+            reorder_tolerance_ms: self.receiver.reorder_delay().as_secs_f64() * 1e3,
             send_rate_mbps: mbps(sent.bytes_sent as f64 / seconds),
             receive_rate_mbps: mbps(f64::from(self.receiver.byte_rate())),
             delivery_rate_mbps: mbps(received.bytes_delivered as f64 / seconds),

@@ -15,6 +15,9 @@ const BURST_TIME: Duration = Duration::from_millis(2);
 /// Minimum burst in packets of the maximum size.
 const MIN_BURST_PACKETS: f64 = 4.0;
 
+/// Floating-point slack when comparing tokens with zero, bytes.
+const TOKEN_ROUNDING: f64 = 0.5;
+
 /// A token bucket in bytes. A packet may go when the bucket is not in debt; it then takes its size.
 #[derive(Debug, Clone)]
 pub(crate) struct TokenBucket {
@@ -62,7 +65,7 @@ impl TokenBucket {
     /// Whether a packet may be sent at `now`.
     pub(crate) fn ready(&mut self, now: Instant) -> bool {
         self.refill(now);
-        self.tokens >= 0.0
+        self.tokens >= -TOKEN_ROUNDING
     }
 
     /// Takes `bytes` tokens (may leave the bucket in debt).
@@ -72,11 +75,11 @@ impl TokenBucket {
 
     /// When the bucket is out of debt (now if it is already).
     pub(crate) fn ready_at(&self) -> Instant {
-        if self.tokens >= 0.0 {
+        if self.tokens >= -TOKEN_ROUNDING {
             self.last_refill
         } else {
-            let wait = (-self.tokens / self.rate).min(10.0);
-            self.last_refill + Duration::from_secs_f64(wait) + Duration::from_micros(1)
+            let wait_ns = (-self.tokens / self.rate * 1e9).min(10e9).ceil();
+            self.last_refill + Duration::from_nanos(wait_ns as u64)
         }
     }
 }
@@ -93,9 +96,15 @@ const STEADY_GROWTH_FRACTION: f64 = 0.02;
 const STEADY_GROWTH_MIN: f64 = 64_000.0;
 /// Multiplicative decrease on a congestion signal.
 const BACKOFF_FACTOR: f64 = 0.85;
-/// The rate is never more than this many times the best receive rate the peer reported recently
-/// (keeps an application-limited sender from drifting to absurd rates).
-const MAX_RATE_OVER_RECEIVED: f64 = 4.0;
+/// During startup the rate is never more than this many times the best receive rate the peer
+/// reported recently (the reports lag, so startup may not run far ahead of them).
+const STARTUP_RATE_OVER_RECEIVED: f64 = 2.0;
+/// Afterwards the rate stays within this factor of the estimated bottleneck bandwidth (the best
+/// receive rate corrected for the path's long-run random loss): enough to probe for more, and it
+/// keeps an application-limited sender from drifting to absurd rates.
+const STEADY_RATE_OVER_BANDWIDTH: f64 = 1.25;
+/// Loss above this is not taken as random loss when estimating the bandwidth.
+const MAX_RANDOM_LOSS: f64 = 0.5;
 /// Window of the "best receive rate" and of the smoothed-loss baseline.
 const BANDWIDTH_WINDOW: Duration = Duration::from_secs(1);
 /// Window of the minimum RTT.
@@ -108,6 +117,8 @@ const LOSS_LONG_SAMPLES: u32 = 128;
 const LOSS_SPIKE_FACTOR: f64 = 2.0;
 /// See [`LOSS_SPIKE_FACTOR`].
 const LOSS_SPIKE_MARGIN: f64 = 0.1;
+/// Delay added to the minimum RTT for the congestion window: the full-ACK period and slack.
+const CWND_DELAY_SLACK_US: u64 = 20_000;
 /// Queueing delay below this never counts as congestion.
 const MIN_QUEUE_DELAY_US: u64 = 5_000;
 
@@ -228,16 +239,29 @@ impl RateController {
         } else {
             self.rate + (self.rate * STEADY_GROWTH_FRACTION).max(STEADY_GROWTH_MIN)
         };
-        let ceiling = self.best_received_rate().map_or(f64::MAX, |best| {
-            (best * MAX_RATE_OVER_RECEIVED).max(INITIAL_RATE)
-        });
+        let factor = if self.in_startup {
+            STARTUP_RATE_OVER_RECEIVED
+        } else {
+            STEADY_RATE_OVER_BANDWIDTH
+        };
+        let ceiling = self
+            .bandwidth_estimate()
+            .map_or(f64::MAX, |bandwidth| (bandwidth * factor).max(INITIAL_RATE));
         self.rate = grown.min(ceiling).max(self.rate.min(ceiling)).max(MIN_RATE);
+    }
+
+    /// The bottleneck bandwidth estimate, bytes/s: the best recent receive rate, scaled up by the
+    /// path's long-run (random) loss so that random loss does not read as a smaller pipe.
+    pub(crate) fn bandwidth_estimate(&self) -> Option<f64> {
+        let random_loss = self.loss_long.clamp(0.0, MAX_RANDOM_LOSS);
+        self.best_received_rate()
+            .map(|best| best / (1.0 - random_loss))
     }
 
     fn congested(&self, peer_rtt_us: u64) -> bool {
         let queueing = match self.min_rtt {
             Some((_, min_rtt)) => {
-                let threshold = (min_rtt / 2).max(MIN_QUEUE_DELAY_US);
+                let threshold = (min_rtt / 4).max(MIN_QUEUE_DELAY_US);
                 peer_rtt_us > min_rtt + threshold
             }
             None => false,
@@ -254,13 +278,18 @@ impl RateController {
         }
     }
 
-    /// Packets allowed in flight: twice the rate times (min RTT + ACK interval slack).
+    /// Packets allowed in flight: twice the bandwidth-delay product, counting the ACK period
+    /// (and the reports' measurement window) as delay, and never under 64 packets.
     pub(crate) fn congestion_window(&self, payload_size: usize) -> u64 {
         if self.fixed {
             return u64::MAX;
         }
-        let rtt_us = self.min_rtt.map_or(100_000, |(_, rtt)| rtt) + 30_000;
-        let bytes = 2.0 * self.rate * rtt_us as f64 / 1e6;
+        let bandwidth = self
+            .bandwidth_estimate()
+            .unwrap_or(self.rate)
+            .max(self.rate.min(INITIAL_RATE));
+        let rtt_us = self.min_rtt.map_or(100_000, |(_, rtt)| rtt) + CWND_DELAY_SLACK_US;
+        let bytes = 2.0 * bandwidth * rtt_us as f64 / 1e6;
         ((bytes / payload_size.max(1) as f64) as u64).max(64)
     }
 }

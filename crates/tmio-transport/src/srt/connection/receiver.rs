@@ -16,16 +16,29 @@ use super::seq::{instant_plus_micros, SeqSpace, TimestampUnwrapper};
 pub(crate) const FULL_ACK_INTERVAL: Duration = Duration::from_millis(10);
 /// A light ACK is sent after this many packets without an ACK.
 const LIGHT_ACK_PACKETS: u32 = 64;
-/// Minimum period of NAK reports.
-const MIN_NAK_INTERVAL: Duration = Duration::from_millis(20);
+/// Minimum time before a loss is reported again.
+const MIN_NAK_INTERVAL: Duration = Duration::from_millis(5);
+/// Minimum spacing of NAK report checks.
+const NAK_TICK: Duration = Duration::from_millis(1);
+/// Slack added to the NAK repeat interval.
+const NAK_SLACK: Duration = Duration::from_millis(2);
+/// Upper bound of the learned reordering tolerance.
+const MAX_REORDER_DELAY: Duration = Duration::from_millis(50);
 /// Largest loss list in one NAK, in 32-bit words (keeps the packet under 1500 bytes).
 const MAX_NAK_WORDS: usize = 300;
 /// Window over which the receive rate is measured.
-const RATE_WINDOW: Duration = Duration::from_millis(50);
+const RATE_WINDOW: Duration = Duration::from_millis(20);
 /// The largest payload accepted in one data packet (1500 - 20 IP - 8 UDP - 16 SRT).
 pub(crate) const MAX_PAYLOAD: usize = 1456;
 /// Full ACKs remembered for matching ACK2s.
 const SENT_ACK_HISTORY: usize = 64;
+
+/// When a gap was detected and when it is (next) due in a NAK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LossMeta {
+    detected: Instant,
+    due: Instant,
+}
 
 /// One receive-buffer position.
 #[derive(Debug, Clone)]
@@ -101,12 +114,19 @@ pub(crate) struct Receiver {
     capacity_packets: usize,
     buffered_bytes: usize,
     contiguous_bytes: usize,
-    loss: LossList<Instant>,
+    loss: LossList<LossMeta>,
+    /// Earliest `due` in the loss list (may be early if ranges were removed since).
+    nak_due: Option<Instant>,
+    /// How long a gap may be a reordering rather than a loss before it is reported: learned from
+    /// gaps filled by packets that were not retransmissions.
+    reorder_delay: Duration,
     tsbpd: Option<Tsbpd>,
     next_ack_id: u32,
     sent_acks: VecDeque<(u32, u64, u32, Instant)>,
     confirmed: Option<(u64, u32)>,
     last_full_ack_at: Option<Instant>,
+    /// Acknowledged point and window of the last full ACK sent.
+    last_full_ack: Option<(u64, u32)>,
     created_at: Instant,
     packets_since_ack: u32,
     last_nak_report: Instant,
@@ -141,6 +161,8 @@ impl Receiver {
             buffered_bytes: 0,
             contiguous_bytes: 0,
             loss: LossList::default(),
+            nak_due: None,
+            reorder_delay: Duration::ZERO,
             tsbpd: live.map(|(latency, too_late_drop)| Tsbpd {
                 latency,
                 too_late_drop,
@@ -151,6 +173,7 @@ impl Receiver {
             sent_acks: VecDeque::new(),
             confirmed: None,
             last_full_ack_at: None,
+            last_full_ack: None,
             created_at: now,
             packets_since_ack: 0,
             last_nak_report: now,
@@ -260,6 +283,7 @@ impl Receiver {
             None => 0,
         };
         let len = packet.payload.len();
+        let retransmitted = packet.retransmitted;
         let slot = Slot::Received {
             payload: packet.payload,
             location: packet.message_loc,
@@ -269,14 +293,31 @@ impl Receiver {
         let mut gap = None;
         if abs >= end {
             if abs > end {
-                self.loss.insert(end, abs, now);
+                // Reported at once unless reordering was seen on this path: then only once the
+                // gap outlived the reordering tolerance.
+                let due = if self.reorder_delay.is_zero() {
+                    gap = Some((self.space.to_wire(end), self.space.to_wire(abs - 1)));
+                    now + self.nak_interval()
+                } else {
+                    now + self.reorder_delay
+                };
+                self.loss.insert(end, abs, LossMeta { detected: now, due });
+                self.nak_due = Some(self.nak_due.map_or(due, |earliest| earliest.min(due)));
                 self.counters.packets_lost += abs - end;
-                gap = Some((self.space.to_wire(end), self.space.to_wire(abs - 1)));
             }
             self.ring
                 .resize((abs - self.read_seq) as usize, Slot::Missing);
             self.ring.push_back(slot);
         } else {
+            if let Some(meta) = self.loss.meta_of(abs) {
+                if retransmitted {
+                    // A real loss, repaired: let the reordering tolerance decay.
+                    self.reorder_delay = self.reorder_delay * 7 / 8;
+                } else {
+                    let waited = now.saturating_duration_since(meta.detected);
+                    self.reorder_delay = self.reorder_delay.max(waited).min(MAX_REORDER_DELAY);
+                }
+            }
             self.loss.remove(abs);
             if let Some(position) = self.ring.get_mut((abs - self.read_seq) as usize) {
                 *position = slot;
@@ -529,11 +570,27 @@ impl Receiver {
         )
     }
 
-    /// A full ACK, if due at `now` (every 10 ms while something is unconfirmed by an ACK2).
-    pub(crate) fn full_ack(&mut self, now: Instant) -> Option<AckToSend> {
-        let deadline = self.full_ack_deadline()?;
-        if now < deadline {
-            return None;
+    /// Whether the sender has used half the window our last full ACK advertised: then a full ACK
+    /// goes at once (a window update) instead of waiting for the 10 ms timer, or a fast sender
+    /// would stall on a window refreshed only every 10 ms.
+    pub(crate) fn window_update_due(&self) -> bool {
+        let Some((acked, available)) = self.last_full_ack else {
+            return false;
+        };
+        let advertised_end = acked + u64::from(available);
+        let used_since = self.ack_seq.saturating_sub(acked);
+        let remaining = advertised_end.saturating_sub(self.ack_seq);
+        used_since >= u64::from(LIGHT_ACK_PACKETS) && remaining <= used_since
+    }
+
+    /// A full ACK, if due at `now` (every 10 ms while something is unconfirmed by an ACK2) or if
+    /// `force`d (window update).
+    pub(crate) fn full_ack(&mut self, now: Instant, force: bool) -> Option<AckToSend> {
+        if !force {
+            let deadline = self.full_ack_deadline()?;
+            if now < deadline {
+                return None;
+            }
         }
         let id = self.next_ack_id;
         self.next_ack_id = self.next_ack_id.wrapping_add(1).max(1);
@@ -543,6 +600,7 @@ impl Receiver {
         }
         self.sent_acks.push_back((id, self.ack_seq, available, now));
         self.last_full_ack_at = Some(now);
+        self.last_full_ack = Some((self.ack_seq, available));
         self.packets_since_ack = 0;
         Some(AckToSend::Full {
             ack: self.space.to_wire(self.ack_seq),
@@ -570,44 +628,52 @@ impl Receiver {
     }
 
     /// A loss is reported again after this long without its retransmission: one and a half round
-    /// trips plus variation and an ACK period of slack, so that a retransmission already on its way
-    /// is not asked for twice.
+    /// trips plus variation and slack, so that a retransmission already on its way is not asked
+    /// for twice.
     fn nak_interval(&self) -> Duration {
-        (self.rtt.smoothed() * 3 / 2 + 4 * self.rtt.variation() + FULL_ACK_INTERVAL)
-            .max(MIN_NAK_INTERVAL)
+        (self.rtt.smoothed() * 3 / 2 + 4 * self.rtt.variation() + NAK_SLACK).max(MIN_NAK_INTERVAL)
     }
 
-    /// When the periodic NAK report is due, if anything is missing.
+    /// The current reordering tolerance.
+    pub(crate) fn reorder_delay(&self) -> Duration {
+        self.reorder_delay
+    }
+
+    /// When a NAK report is due, if anything is missing.
     pub(crate) fn nak_deadline(&self) -> Option<Instant> {
-        (!self.loss.is_empty()).then(|| self.last_nak_report + MIN_NAK_INTERVAL)
+        if self.loss.is_empty() {
+            return None;
+        }
+        let earliest = self.nak_due.unwrap_or(self.last_nak_report);
+        Some(earliest.max(self.last_nak_report + NAK_TICK))
     }
 
-    /// The periodic NAK report: every range not reported for an RTT (+4 RTTVar), compressed.
+    /// The NAK report: every missing range that is due (past the reordering tolerance, or not
+    /// reported for [`Self::nak_interval`]), compressed.
     pub(crate) fn nak_report(&mut self, now: Instant) -> Option<Vec<u32>> {
         let deadline = self.nak_deadline()?;
         if now < deadline {
             return None;
         }
         self.last_nak_report = now;
-        let interval = self.nak_interval();
+        let next_due = now + self.nak_interval();
         let space = self.space;
         let mut words = Vec::new();
+        let mut earliest: Option<Instant> = None;
         for range in self.loss.ranges_mut() {
-            if words.len() + 2 > MAX_NAK_WORDS {
-                break;
+            if range.meta.due <= now && words.len() + 2 <= MAX_NAK_WORDS {
+                range.meta.due = next_due;
+                let first = space.to_wire(range.start).as_raw();
+                if range.end - range.start == 1 {
+                    words.push(first);
+                } else {
+                    words.push(first | (1 << 31));
+                    words.push(space.to_wire(range.end - 1).as_raw());
+                }
             }
-            if now.saturating_duration_since(range.meta) < interval {
-                continue;
-            }
-            range.meta = now;
-            let first = space.to_wire(range.start).as_raw();
-            if range.end - range.start == 1 {
-                words.push(first);
-            } else {
-                words.push(first | (1 << 31));
-                words.push(space.to_wire(range.end - 1).as_raw());
-            }
+            earliest = Some(earliest.map_or(range.meta.due, |at| at.min(range.meta.due)));
         }
+        self.nak_due = earliest;
         (!words.is_empty()).then_some(words)
     }
 }
@@ -702,11 +768,14 @@ mod tests {
         let space = SeqSpace::new(SeqNumber::new_truncate(0));
         let mut receiver = Receiver::new(space, 100 * 1456, 1456, None, start);
         deliver(&mut receiver, start, packet(space, 0, b"x", 0));
-        let Some(AckToSend::Full { id, ack, .. }) = receiver.full_ack(start) else {
+        let Some(AckToSend::Full { id, ack, .. }) = receiver.full_ack(start, false) else {
             panic!("expected a full ACK");
         };
         assert_eq!(ack, space.to_wire(1));
-        assert_eq!(receiver.full_ack(start + Duration::from_millis(5)), None);
+        assert_eq!(
+            receiver.full_ack(start + Duration::from_millis(5), false),
+            None
+        );
         receiver.on_ack2(start + Duration::from_millis(4), id);
         assert_eq!(receiver.rtt.smoothed(), Duration::from_millis(4));
         assert_eq!(receiver.full_ack_deadline(), None);
@@ -729,6 +798,29 @@ mod tests {
             .nak_report(start + Duration::from_millis(361))
             .unwrap();
         assert_eq!(words, vec![(1 << 31) | 1, 4]);
+    }
+
+    #[test]
+    fn reordering_delays_later_nak_reports() {
+        let start = Instant::now();
+        let space = SeqSpace::new(SeqNumber::new_truncate(0));
+        let mut receiver = Receiver::new(space, 100 * 1456, 1456, None, start);
+        deliver(&mut receiver, start, packet(space, 0, b"a", 0));
+        assert!(deliver(&mut receiver, start, packet(space, 2, b"c", 0)).is_some());
+        // Packet 1 was only late (not a retransmission): 3 ms of reordering.
+        let later = start + Duration::from_millis(3);
+        deliver(&mut receiver, later, packet(space, 1, b"b", 0));
+        assert_eq!(receiver.reorder_delay(), Duration::from_millis(3));
+        // The next gap is not reported at once, only after the tolerance.
+        assert_eq!(
+            deliver(&mut receiver, later, packet(space, 4, b"e", 0)),
+            None
+        );
+        assert_eq!(receiver.nak_report(later + Duration::from_millis(2)), None);
+        assert_eq!(
+            receiver.nak_report(later + Duration::from_millis(3)),
+            Some(vec![space.to_wire(3).as_raw()])
+        );
     }
 
     #[test]
