@@ -309,6 +309,18 @@ impl Connection {
             } => (Framing::Message, Some((recv_latency, too_late_drop))),
         };
         let encrypted = config.cipher.is_some();
+        // A packet is encrypted when written and may be retransmitted as long as it is buffered;
+        // the peer replaces the key of its parity one refresh period (minus the pre-announcement)
+        // after the next key is announced. Keeping fewer packets than that in the buffer means a
+        // retransmission always finds its key still at the peer.
+        let max_buffered_packets = config.cipher.as_ref().map(|cipher| {
+            cipher
+                .key_refresh
+                .period()
+                .saturating_sub(cipher.key_refresh.pre_announcement_period())
+                .saturating_sub(1)
+                .max(1)
+        });
         let sender = Sender::new(
             space,
             config.start_time,
@@ -321,6 +333,10 @@ impl Connection {
             config.peer_flow_window,
             now,
         );
+        let sender = match max_buffered_packets {
+            Some(limit) => sender.with_max_packets(limit),
+            None => sender,
+        };
         let receiver = Receiver::new(space, config.recv_buffer_bytes, payload_size, live, now);
         let rate = RateController::new(config.max_bandwidth);
         let bucket = TokenBucket::new(now, rate.rate(), payload_size + PACKET_OVERHEAD);

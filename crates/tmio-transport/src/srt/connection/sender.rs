@@ -136,13 +136,18 @@ impl Sender {
         }
     }
 
+    /// Caps the number of buffered packets (encryption: see `Connection::new`).
+    pub(crate) fn with_max_packets(mut self, limit: usize) -> Self {
+        self.max_slots = self.max_slots.min(limit);
+        self
+    }
+
     /// Free space of the send buffer, in payload bytes.
     pub(crate) fn free_bytes(&self) -> usize {
-        if self.slots.len() >= self.max_slots {
-            0
-        } else {
-            self.capacity_bytes.saturating_sub(self.bytes)
-        }
+        let free_slots = self.max_slots.saturating_sub(self.slots.len());
+        self.capacity_bytes
+            .saturating_sub(self.bytes)
+            .min(free_slots.saturating_mul(self.payload_size))
     }
 
     /// Payload bytes held (unsent or unacknowledged).
