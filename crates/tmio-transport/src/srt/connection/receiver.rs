@@ -53,6 +53,15 @@ enum Slot {
     },
 }
 
+/// Whether the message at the head of a live-mode receive buffer can be delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadMessage {
+    Complete,
+    Incomplete,
+    /// Broken by a drop: this many head slots are to be discarded.
+    Broken(usize),
+}
+
 /// Why an arriving data packet was not stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Rejection {
@@ -109,6 +118,8 @@ pub(crate) struct Receiver {
     /// Absolute index of `ring[0]`.
     read_seq: u64,
     read_offset: usize,
+    /// Live mode: part of a message was delivered, the rest follows.
+    mid_message: bool,
     /// Everything below is received or dropped.
     ack_seq: u64,
     capacity_packets: usize,
@@ -156,6 +167,7 @@ impl Receiver {
             ring: VecDeque::new(),
             read_seq: 0,
             read_offset: 0,
+            mid_message: false,
             ack_seq: 0,
             capacity_packets,
             buffered_bytes: 0,
@@ -411,11 +423,25 @@ impl Receiver {
         bytes - self.read_offset.min(bytes)
     }
 
-    /// Copies deliverable bytes. Live mode stops at the end of a message.
+    /// Copies deliverable bytes. Live mode returns at most one message per call, only whole
+    /// messages (fragments of a message that lost a packet to a drop are discarded), and only once
+    /// due.
     pub(crate) fn read(&mut self, now: Instant, buf: &mut [u8]) -> usize {
         let live = self.tsbpd.is_some();
         let mut copied = 0;
         while copied < buf.len() && self.read_seq < self.ack_seq {
+            if live && self.read_offset == 0 && !self.mid_message {
+                match self.check_head_message() {
+                    HeadMessage::Complete => {}
+                    HeadMessage::Incomplete => break,
+                    HeadMessage::Broken(packets) => {
+                        for _ in 0..packets {
+                            self.discard_head();
+                        }
+                        continue;
+                    }
+                }
+            }
             let Some(front) = self.ring.front() else {
                 break;
             };
@@ -426,9 +452,7 @@ impl Receiver {
                     timestamp_us,
                 } => (payload, *location, *timestamp_us),
                 Slot::Missing | Slot::Dropped => {
-                    self.ring.pop_front();
-                    self.read_seq += 1;
-                    self.read_offset = 0;
+                    self.discard_head();
                     continue;
                 }
             };
@@ -449,12 +473,48 @@ impl Receiver {
                 self.read_offset = 0;
                 self.buffered_bytes -= len;
                 self.counters.packets_delivered += 1;
-                if live && location.contains(PacketLocation::LAST) {
-                    break;
+                if live {
+                    self.mid_message = !location.contains(PacketLocation::LAST);
+                    if !self.mid_message {
+                        break;
+                    }
                 }
             }
         }
         copied
+    }
+
+    /// Live mode: whether the message starting at the head is whole and acknowledged.
+    fn check_head_message(&self) -> HeadMessage {
+        let acknowledged = (self.ack_seq - self.read_seq) as usize;
+        for (index, slot) in self.ring.iter().take(acknowledged).enumerate() {
+            match slot {
+                Slot::Received { location, .. } => {
+                    let first = location.contains(PacketLocation::FIRST);
+                    if (index == 0) != first {
+                        // A fragment without its start, or a new start before the end.
+                        return HeadMessage::Broken(index.max(1));
+                    }
+                    if location.contains(PacketLocation::LAST) {
+                        return HeadMessage::Complete;
+                    }
+                }
+                Slot::Missing | Slot::Dropped => return HeadMessage::Broken(index.max(1)),
+            }
+        }
+        HeadMessage::Incomplete
+    }
+
+    /// Removes the head slot without delivering it.
+    fn discard_head(&mut self) {
+        if let Some(Slot::Received { payload, .. }) = self.ring.pop_front() {
+            let unread = payload.len() - self.read_offset;
+            self.contiguous_bytes -= unread;
+            self.buffered_bytes -= payload.len();
+            self.counters.packets_dropped += 1;
+        }
+        self.read_seq += 1;
+        self.read_offset = 0;
     }
 
     /// Live mode with too-late drop: gives up on missing packets once a later packet is due.
@@ -853,6 +913,57 @@ mod tests {
             1
         );
         assert_eq!(buf[0], b'c');
+    }
+
+    fn fragment(
+        space: SeqSpace,
+        abs: u64,
+        location: PacketLocation,
+        payload: &'static [u8],
+    ) -> DataPacket {
+        DataPacket {
+            message_loc: location,
+            ..packet(space, abs, payload, 0)
+        }
+    }
+
+    #[test]
+    fn live_messages_broken_by_a_drop_are_discarded_whole() {
+        let now = Instant::now();
+        let space = SeqSpace::new(SeqNumber::new_truncate(0));
+        let mut receiver =
+            Receiver::new(space, 100 * 1456, 1456, Some((Duration::ZERO, true)), now);
+        // Message A = 0..=2 loses its middle packet; message B = 3..=4 is whole.
+        deliver(
+            &mut receiver,
+            now,
+            fragment(space, 0, PacketLocation::FIRST, b"A0"),
+        );
+        deliver(
+            &mut receiver,
+            now,
+            fragment(space, 2, PacketLocation::LAST, b"A2"),
+        );
+        deliver(
+            &mut receiver,
+            now,
+            fragment(space, 3, PacketLocation::FIRST, b"B3"),
+        );
+        deliver(
+            &mut receiver,
+            now,
+            fragment(space, 4, PacketLocation::LAST, b"B4"),
+        );
+        receiver.on_drop_request(space.to_wire(1), space.to_wire(1));
+        let mut buf = [0u8; 3];
+        // Smaller buffer than the message: it comes in two reads, then nothing.
+        assert_eq!(receiver.read(now, &mut buf), 3);
+        assert_eq!(&buf, b"B3B");
+        assert_eq!(receiver.read(now, &mut buf), 1);
+        assert_eq!(buf[0], b'4');
+        assert_eq!(receiver.read(now, &mut buf), 0);
+        assert_eq!(receiver.readable_bytes(now), 0);
+        assert_eq!(receiver.buffered_bytes(), 0);
     }
 
     #[test]
