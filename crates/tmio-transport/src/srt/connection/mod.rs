@@ -338,7 +338,7 @@ impl Connection {
             None => sender,
         };
         let receiver = Receiver::new(space, config.recv_buffer_bytes, payload_size, live, now);
-        let rate = RateController::new(config.max_bandwidth);
+        let rate = RateController::new(config.max_bandwidth, payload_size);
         let bucket = TokenBucket::new(now, rate.rate(), payload_size + PACKET_OVERHEAD);
         Self {
             local_socket_id: config.local_socket_id,
@@ -641,7 +641,7 @@ impl Connection {
         if self.closed.is_some() || !self.bucket.ready(now) {
             return None;
         }
-        let window = self.rate.congestion_window(self.payload_size);
+        let window = self.rate.congestion_window();
         let (packet, _) = self.sender.pop_packet(now, window)?;
         self.bucket.consume(packet.payload.len() + PACKET_OVERHEAD);
         self.last_sent = now;
@@ -655,7 +655,7 @@ impl Connection {
             return None;
         }
         let rtt = self.receiver.rtt;
-        let window = self.rate.congestion_window(self.payload_size);
+        let window = self.rate.congestion_window();
         let mut deadlines = [
             Some(self.last_sent + KEEPALIVE_INTERVAL),
             Some(self.last_received + self.peer_idle_timeout),

@@ -148,12 +148,16 @@ pub(crate) struct RateController {
     loss_samples: u32,
     hold_until: Option<Instant>,
     congestion_events: u64,
+    payload_size: usize,
+    /// Cached congestion window (packets), recomputed on every report and timeout.
+    window: u64,
 }
 
 impl RateController {
-    /// A controller for `max_bandwidth` (fixed) or adaptive (None).
-    pub(crate) fn new(max_bandwidth: Option<u64>) -> Self {
-        Self {
+    /// A controller for `max_bandwidth` (fixed) or adaptive (None), for packets of up to
+    /// `payload_size` bytes.
+    pub(crate) fn new(max_bandwidth: Option<u64>, payload_size: usize) -> Self {
+        let mut controller = Self {
             fixed: max_bandwidth.is_some(),
             rate: max_bandwidth.map_or(INITIAL_RATE, |rate| rate.max(1) as f64),
             in_startup: true,
@@ -164,7 +168,11 @@ impl RateController {
             loss_samples: 0,
             hold_until: None,
             congestion_events: 0,
-        }
+            payload_size: payload_size.max(1),
+            window: 0,
+        };
+        controller.window = controller.compute_window();
+        controller
     }
 
     /// The pacing rate, bytes/s.
@@ -190,6 +198,11 @@ impl RateController {
         if self.fixed {
             return;
         }
+        self.adapt(now, report);
+        self.window = self.compute_window();
+    }
+
+    fn adapt(&mut self, now: Instant, report: AckReport) {
         if let Some(rate) = report.receive_rate.filter(|rate| *rate > 0.0) {
             while self.received_rates.len() >= 256 {
                 self.received_rates.pop_front();
@@ -275,12 +288,18 @@ impl RateController {
     pub(crate) fn on_timeout(&mut self) {
         if !self.fixed {
             self.rate = (self.rate / 2.0).max(MIN_RATE);
+            self.window = self.compute_window();
         }
     }
 
     /// Packets allowed in flight: twice the bandwidth-delay product, counting the ACK period
     /// (and the reports' measurement window) as delay, and never under 64 packets.
-    pub(crate) fn congestion_window(&self, payload_size: usize) -> u64 {
+    pub(crate) fn congestion_window(&self) -> u64 {
+        self.window
+    }
+
+    fn compute_window(&self) -> u64 {
+        let payload_size = self.payload_size;
         if self.fixed {
             return u64::MAX;
         }
@@ -331,7 +350,7 @@ mod tests {
 
     #[test]
     fn fixed_rate_never_changes() {
-        let mut controller = RateController::new(Some(5_000_000));
+        let mut controller = RateController::new(Some(5_000_000), 1456);
         let now = Instant::now();
         controller.on_report(now, report(1000, 1.0, 100, 90));
         controller.on_timeout();
@@ -340,7 +359,7 @@ mod tests {
 
     #[test]
     fn random_loss_does_not_collapse_the_rate() {
-        let mut controller = RateController::new(None);
+        let mut controller = RateController::new(None, 1456);
         let mut now = Instant::now();
         for _ in 0..500 {
             now += Duration::from_millis(10);
@@ -359,7 +378,7 @@ mod tests {
     #[test]
     fn queueing_delay_backs_off_to_the_bottleneck() {
         let capacity = 10_000_000.0;
-        let mut controller = RateController::new(None);
+        let mut controller = RateController::new(None, 1456);
         let mut now = Instant::now();
         let mut queue_us: f64 = 0.0;
         let mut samples = Vec::new();
@@ -385,11 +404,11 @@ mod tests {
 
     #[test]
     fn timeout_halves_down_to_the_floor() {
-        let mut controller = RateController::new(None);
+        let mut controller = RateController::new(None, 1456);
         for _ in 0..20 {
             controller.on_timeout();
         }
         assert_eq!(controller.rate(), MIN_RATE);
-        assert_eq!(controller.congestion_window(1456), 64);
+        assert_eq!(controller.congestion_window(), 64);
     }
 }
