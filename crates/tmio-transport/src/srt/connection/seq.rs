@@ -79,15 +79,16 @@ impl TimestampUnwrapper {
     }
 }
 
-/// `base + micros` for a signed microsecond offset, saturating at `base` for negative results that
-/// cannot be represented.
+/// `base + micros` for a signed microsecond offset. Offsets that cannot be represented (timestamps
+/// from a misbehaving peer) saturate at `base` instead of panicking.
 pub(crate) fn instant_plus_micros(base: Instant, micros: i64) -> Instant {
-    if micros >= 0 {
-        base + Duration::from_micros(micros as u64)
+    let offset = Duration::from_micros(micros.unsigned_abs());
+    let moved = if micros >= 0 {
+        base.checked_add(offset)
     } else {
-        base.checked_sub(Duration::from_micros(micros.unsigned_abs()))
-            .unwrap_or(base)
-    }
+        base.checked_sub(offset)
+    };
+    moved.unwrap_or(base)
 }
 
 #[cfg(test)]
@@ -143,6 +144,17 @@ mod tests {
         assert_eq!(
             unwrapper.unwrap(TimeStamp::from_micros(u32::MAX - 1)),
             i64::from(u32::MAX) - 1
+        );
+    }
+
+    #[test]
+    fn extreme_offsets_do_not_panic() {
+        let base = Instant::now();
+        assert!(instant_plus_micros(base, i64::MAX) >= base);
+        assert!(instant_plus_micros(base, i64::MIN) <= base);
+        assert_eq!(
+            instant_plus_micros(base, 1500),
+            base + Duration::from_micros(1500)
         );
     }
 
