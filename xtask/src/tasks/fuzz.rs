@@ -49,7 +49,9 @@ pub fn run(shell: &Shell, seconds: u64, only: Option<&str>) -> Result<Vec<FuzzRe
             }
         }
     }
-    println!("\n{}", report_table(&reports));
+    if !shell.is_dry_run() {
+        println!("\n{}", report_table(&reports));
+    }
     Ok(reports)
 }
 
