@@ -2,12 +2,17 @@
 
 use std::time::Duration;
 
+/// Peer reports (full ACKs, ~100 a second) after which our own last sample counts as stale.
+const STALE_AFTER_REPORTS: u32 = 100;
+
 /// Smoothed RTT and RTT variation, in microseconds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RttEstimator {
     smoothed_us: u64,
     variation_us: u64,
     has_own_sample: bool,
+    /// Peer reports received since our last own sample.
+    reports_since_sample: u32,
 }
 
 impl Default for RttEstimator {
@@ -17,6 +22,7 @@ impl Default for RttEstimator {
             smoothed_us: 100_000,
             variation_us: 50_000,
             has_own_sample: false,
+            reports_since_sample: 0,
         }
     }
 }
@@ -24,6 +30,7 @@ impl Default for RttEstimator {
 impl RttEstimator {
     /// Folds in one measured round trip (ACK sent -> ACK2 received).
     pub(crate) fn on_sample(&mut self, sample: Duration) {
+        self.reports_since_sample = 0;
         let sample_us = sample.as_micros().min(u128::from(u32::MAX)) as u64;
         if self.has_own_sample {
             let deviation = self.smoothed_us.abs_diff(sample_us);
@@ -36,9 +43,13 @@ impl RttEstimator {
         }
     }
 
-    /// Folds in the peer's estimate carried by an ACK; ignored once we measure ourselves.
+    /// Folds in the peer's estimate carried by an ACK; ignored while we measure ourselves (a pure
+    /// sender sends no ACKs of its own, so after [`STALE_AFTER_REPORTS`] reports without an own
+    /// sample the peer's estimate is followed again).
     pub(crate) fn on_peer_report(&mut self, smoothed_us: i32, variation_us: i32) {
-        if self.has_own_sample || smoothed_us <= 0 {
+        self.reports_since_sample = self.reports_since_sample.saturating_add(1);
+        let own_is_fresh = self.has_own_sample && self.reports_since_sample <= STALE_AFTER_REPORTS;
+        if own_is_fresh || smoothed_us <= 0 {
             return;
         }
         let smoothed_us = u64::from(smoothed_us.unsigned_abs());
@@ -93,5 +104,14 @@ mod tests {
         rtt.on_peer_report(500_000, 1_000);
         assert_eq!(rtt.smoothed(), Duration::from_millis(5));
         rtt.on_peer_report(-5, -5);
+        // A pure sender: its one old sample goes stale, the peer's view takes over.
+        for _ in 0..200 {
+            rtt.on_peer_report(20_000, 1_000);
+        }
+        assert!(
+            rtt.smoothed() > Duration::from_millis(19),
+            "{:?}",
+            rtt.smoothed()
+        );
     }
 }
