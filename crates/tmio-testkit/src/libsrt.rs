@@ -22,6 +22,7 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -266,6 +267,7 @@ impl LibsrtPeerBuilder {
         tracing::debug!(%command_line, pid = child.id(), "libsrt peer started");
 
         let stderr = Arc::new(Mutex::new(String::new()));
+        let stopping = Arc::new(AtomicBool::new(false));
         let stderr_thread = child.stderr.take().map(|pipe| {
             let sink = Arc::clone(&stderr);
             std::thread::spawn(move || collect_stderr(pipe, &sink))
@@ -280,11 +282,12 @@ impl LibsrtPeerBuilder {
             ) => {
                 let (data, rate) = (Arc::clone(data), *bytes_per_sec);
                 let stderr = Arc::clone(&stderr);
+                let stopping = Arc::clone(&stopping);
                 let patience = self.lifetime;
                 Some(std::thread::spawn(move || {
                     // The tool discards what it reads before the SRT connection is up.
-                    if wait_for_connected(&stderr, patience) {
-                        feed_paced(stdin, &data, rate)
+                    if wait_for_connected(&stderr, patience, &stopping) {
+                        feed_paced(stdin, &data, rate, &stopping)
                     } else {
                         0
                     }
@@ -299,6 +302,7 @@ impl LibsrtPeerBuilder {
             stderr,
             stderr_thread,
             feeder,
+            stopping,
             output_path,
             started: Instant::now(),
             lifetime: self.lifetime,
@@ -324,9 +328,9 @@ fn collect_stderr(mut pipe: impl Read, sink: &Mutex<String>) {
 const CONNECTED_MARKERS: [&str; 2] = ["SRT target connected", "Accepted SRT target connection"];
 
 /// Polls the captured stderr until a connected marker appears; false after `patience`.
-fn wait_for_connected(stderr: &Mutex<String>, patience: Duration) -> bool {
+fn wait_for_connected(stderr: &Mutex<String>, patience: Duration, stopping: &AtomicBool) -> bool {
     let deadline = Instant::now() + patience;
-    while Instant::now() < deadline {
+    while Instant::now() < deadline && !stopping.load(Ordering::Relaxed) {
         {
             let text = stderr.lock().unwrap_or_else(|p| p.into_inner());
             if CONNECTED_MARKERS.iter().any(|m| text.contains(m)) {
@@ -340,10 +344,18 @@ fn wait_for_connected(stderr: &Mutex<String>, patience: Duration) -> bool {
 
 /// Writes `data` in chunks at `bytes_per_sec`; returns the bytes written. Stops at the first
 /// write error (the tool exited) and closes stdin by dropping it.
-fn feed_paced(mut stdin: impl Write, data: &[u8], bytes_per_sec: u64) -> u64 {
+fn feed_paced(
+    mut stdin: impl Write,
+    data: &[u8],
+    bytes_per_sec: u64,
+    stopping: &AtomicBool,
+) -> u64 {
     let start = Instant::now();
     let mut written = 0u64;
     for chunk in data.chunks(DEFAULT_CHUNK) {
+        if stopping.load(Ordering::Relaxed) {
+            break;
+        }
         if stdin.write_all(chunk).and_then(|()| stdin.flush()).is_err() {
             break;
         }
@@ -367,6 +379,7 @@ pub struct LibsrtPeer {
     stderr: Arc<Mutex<String>>,
     stderr_thread: Option<JoinHandle<()>>,
     feeder: Option<JoinHandle<u64>>,
+    stopping: Arc<AtomicBool>,
     output_path: Option<PathBuf>,
     started: Instant,
     lifetime: Duration,
@@ -568,6 +581,7 @@ impl LibsrtPeer {
     }
 
     fn kill(&mut self) {
+        self.stopping.store(true, Ordering::Relaxed);
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.join_threads();
@@ -650,11 +664,33 @@ mod tests {
         let data = vec![7u8; 10 * DEFAULT_CHUNK];
         let mut out = Vec::new();
         let start = Instant::now();
-        let written = feed_paced(&mut out, &data, (data.len() * 10) as u64);
+        let never = AtomicBool::new(false);
+        let written = feed_paced(&mut out, &data, (data.len() * 10) as u64, &never);
         assert_eq!(written, data.len() as u64);
         assert_eq!(out, data);
         // 1/10 s worth of data at that pace: the writer waited for it.
         assert!(start.elapsed() >= Duration::from_millis(90));
+    }
+
+    #[test]
+    fn feeding_stops_when_asked() {
+        let stopping = AtomicBool::new(true);
+        let mut out = Vec::new();
+        assert_eq!(feed_paced(&mut out, &[1u8; 4096], 1, &stopping), 0);
+        let stderr = Mutex::new(String::new());
+        let start = Instant::now();
+        assert!(!wait_for_connected(
+            &stderr,
+            Duration::from_secs(30),
+            &stopping
+        ));
+        assert!(start.elapsed() < Duration::from_secs(30));
+        let connected = Mutex::new("Media path: ...\nSRT target connected\n".to_owned());
+        assert!(wait_for_connected(
+            &connected,
+            Duration::from_secs(1),
+            &AtomicBool::new(false)
+        ));
     }
 
     #[test]

@@ -228,7 +228,7 @@ impl NetnsLink {
         let threshold = (percent * 100.0).round() as u32;
         if threshold > 0 {
             script.push_str(&format!(
-                "table inet {NFT_TABLE} {{\n  chain input {{\n    type filter hook input priority 0; policy accept;\n    meta l4proto udp numgen random mod 10000 < {threshold} drop\n  }}\n}}\n"
+                "table inet {NFT_TABLE} {{\n  chain input {{\n    type filter hook input priority 0; policy accept;\n    meta l4proto udp numgen random mod 10000 < {threshold} counter drop\n  }}\n}}\n"
             ));
         }
         run(
@@ -237,6 +237,24 @@ impl NetnsLink {
             Some(&script),
         )?;
         Ok(())
+    }
+
+    /// UDP datagrams dropped so far by the loss rule toward `side` (0 when no rule is set).
+    /// The counter restarts whenever `set_loss*` replaces the rule.
+    pub fn dropped_toward(&self, side: Side) -> Result<u64, Error> {
+        let ns = self.namespace(side);
+        match run(
+            "ip",
+            &[
+                "netns", "exec", ns, "nft", "list", "table", "inet", NFT_TABLE,
+            ],
+            None,
+        ) {
+            Ok(listing) => Ok(parse_counter_packets(&listing)),
+            // No table: no loss rule, nothing dropped.
+            Err(Error::CommandFailed { .. }) => Ok(0),
+            Err(other) => Err(other),
+        }
     }
 
     /// Drops `percent` % of the UDP datagrams in each direction.
@@ -406,6 +424,16 @@ impl NetnsLink {
     }
 }
 
+/// Sums the `counter packets N` fields of an `nft list` output.
+fn parse_counter_packets(listing: &str) -> u64 {
+    let words: Vec<&str> = listing.split_whitespace().collect();
+    words
+        .windows(3)
+        .filter(|w| w[0] == "counter" && w[1] == "packets")
+        .filter_map(|w| w[2].parse::<u64>().ok())
+        .sum()
+}
+
 fn enter_namespace(namespace: &str) -> Result<(), Error> {
     let path = Path::new(NETNS_DIR).join(namespace);
     let enter_err = |source| Error::EnterNamespace {
@@ -428,6 +456,13 @@ impl Drop for NetnsLink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nft_counters_are_parsed() {
+        let listing = "table inet tmio {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tmeta l4proto udp numgen random mod 10000 < 2000 counter packets 412 bytes 90640 drop\n\t}\n}\n";
+        assert_eq!(parse_counter_packets(listing), 412);
+        assert_eq!(parse_counter_packets("table inet tmio {}"), 0);
+    }
 
     #[test]
     fn sides_are_each_others_peer() {

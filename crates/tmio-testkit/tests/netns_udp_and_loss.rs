@@ -29,6 +29,12 @@ fn udp_crosses_the_link_then_loses_about_twenty_percent() {
     let receiver = spawn_receiver(&link, Side::B, DATAGRAMS, Duration::from_secs(1));
     send_from(&link, Side::A, DATAGRAMS, 200, 50);
     let (lossy, _) = receiver.join().unwrap().unwrap();
+    // The rule's counter saw exactly the datagrams that did not arrive (warm-up aside).
+    let counted = link.dropped_toward(Side::B).unwrap();
+    assert!(
+        counted == DATAGRAMS - lossy || counted == DATAGRAMS - lossy + 1,
+        "{counted}"
+    );
     eprintln!("20 % loss: {lossy} of {DATAGRAMS} received");
     // Expected 1600, standard deviation ~18: the bounds are > 5 sigma away.
     assert!(
@@ -46,6 +52,7 @@ fn udp_crosses_the_link_then_loses_about_twenty_percent() {
     );
 
     link.set_loss(0.0).unwrap();
+    assert_eq!(link.dropped_toward(Side::B).unwrap(), 0);
     let receiver = spawn_receiver(&link, Side::B, DATAGRAMS, Duration::from_secs(1));
     send_from(&link, Side::A, DATAGRAMS, 200, 50);
     assert_eq!(receiver.join().unwrap().unwrap().0, DATAGRAMS);
