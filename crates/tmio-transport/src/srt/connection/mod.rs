@@ -286,6 +286,11 @@ pub struct Connection {
     bucket: TokenBucket,
     control: VecDeque<ControlTypes>,
     close_requested: bool,
+    /// How long the peer's receiver holds packets before playing them (its TSBPD latency): a
+    /// graceful close waits that long after the last acknowledgement before sending Shutdown.
+    shutdown_delay: Duration,
+    /// When everything was acknowledged after a close request.
+    drained_at: Option<Instant>,
     peer_shutdown: bool,
     closed: Option<CloseReason>,
     last_sent: Instant,
@@ -354,6 +359,8 @@ impl Connection {
             bucket,
             control: VecDeque::new(),
             close_requested: false,
+            shutdown_delay: Duration::ZERO,
+            drained_at: None,
             peer_shutdown: false,
             closed: None,
             last_sent: now,
@@ -413,6 +420,14 @@ impl Connection {
         read
     }
 
+    /// Sets how long the peer holds received packets before playing them out (its TSBPD
+    /// latency; zero for a tmio peer in reliable mode). A libsrt receiver drops what it still
+    /// holds when Shutdown arrives, so a graceful close waits this long after the last
+    /// acknowledgement before sending it.
+    pub fn set_shutdown_delay(&mut self, delay: Duration) {
+        self.shutdown_delay = delay;
+    }
+
     /// Graceful close: every accepted byte is delivered and acknowledged, then Shutdown is sent.
     pub fn close(&mut self, now: Instant) {
         self.last_now = now;
@@ -463,6 +478,10 @@ impl Connection {
 
     fn check_local_close_done(&mut self) {
         if self.close_requested && self.closed.is_none() && self.sender.is_drained() {
+            let drained_at = *self.drained_at.get_or_insert(self.last_now);
+            if self.last_now < drained_at + self.shutdown_delay {
+                return;
+            }
             // Shutdown is never acknowledged and we stop right after it, so send a few copies:
             // a single lost Shutdown would leave the peer waiting for its idle timeout.
             for _ in 0..SHUTDOWN_COPIES {
@@ -667,6 +686,9 @@ impl Connection {
                 .and_then(|threshold| self.sender.too_late_deadline(threshold)),
             None,
         ];
+        if let (Some(drained_at), None) = (self.drained_at, self.closed.as_ref()) {
+            deadlines[0] = deadlines[0].min(Some(drained_at + self.shutdown_delay));
+        }
         if self.sender.pending_retransmissions() > 0 || self.sender.has_new_data(window) {
             deadlines[7] = Some(self.bucket.ready_at());
         }
