@@ -3,7 +3,8 @@
 //! The relay binds a client-facing socket (`RelayConfig::listen`) and a second, ephemeral
 //! socket facing the fixed upstream. The first datagram on the client-facing socket fixes the
 //! client's address; datagrams from anyone else are counted in `ignored_datagrams` and
-//! discarded. Each direction runs through its own seeded [`Impairment`]; the copies it keeps are
+//! discarded, unless `RelayConfig::follow_new_client` is set, in which case a datagram from a
+//! new address makes that address the client (a caller that reconnects from a new port). Each direction runs through its own seeded [`Impairment`]; the copies it keeps are
 //! put in one timer heap and sent when due (`tokio::time::sleep_until` on the earliest entry).
 
 use std::cmp::{Ordering, Reverse};
@@ -48,6 +49,9 @@ pub struct RelayConfig {
     pub max_in_flight: usize,
     /// `SO_RCVBUF` / `SO_SNDBUF` asked for on both sockets.
     pub socket_buffer_bytes: usize,
+    /// When false (the default) the first client address is kept for good and other senders
+    /// are ignored; when true the latest sender becomes the client (for reconnect tests).
+    pub follow_new_client: bool,
 }
 
 impl RelayConfig {
@@ -65,6 +69,7 @@ impl RelayConfig {
             to_client: ImpairmentConfig::default(),
             max_in_flight: 100_000,
             socket_buffer_bytes: 4 << 20,
+            follow_new_client: false,
         }
     }
 
@@ -91,12 +96,15 @@ pub struct RelayStats {
     pub ignored_datagrams: u64,
     /// Receive errors reported by the sockets.
     pub receive_errors: u64,
+    /// Times the client address changed (only with `follow_new_client`).
+    pub client_changes: u64,
 }
 
 struct Shared {
     to_upstream: Impairment,
     to_client: Impairment,
     client: Option<SocketAddr>,
+    client_changes: u64,
     ignored_datagrams: u64,
     receive_errors: u64,
 }
@@ -115,6 +123,7 @@ impl Shared {
             to_client: self.to_client.stats(),
             ignored_datagrams: self.ignored_datagrams,
             receive_errors: self.receive_errors,
+            client_changes: self.client_changes,
         }
     }
 }
@@ -154,6 +163,7 @@ impl LossyUdpRelay {
             to_upstream,
             to_client,
             client: None,
+            client_changes: 0,
             ignored_datagrams: 0,
             receive_errors: 0,
         }));
@@ -166,6 +176,7 @@ impl LossyUdpRelay {
             shared: Arc::clone(&shared),
             start,
             max_in_flight: config.max_in_flight,
+            follow_new_client: config.follow_new_client,
             heap: BinaryHeap::new(),
             next_seq: 0,
         };
@@ -308,6 +319,7 @@ struct RelayTask {
     shared: Arc<Mutex<Shared>>,
     start: Instant,
     max_in_flight: usize,
+    follow_new_client: bool,
     heap: BinaryHeap<Reverse<Scheduled>>,
     next_seq: u64,
 }
@@ -347,6 +359,11 @@ impl RelayTask {
         let mut shared = lock(&self.shared);
         match shared.client {
             None => shared.client = Some(from),
+            Some(client) if client != from && self.follow_new_client => {
+                tracing::debug!(old = %client, new = %from, "relay follows a new client");
+                shared.client = Some(from);
+                shared.client_changes += 1;
+            }
             Some(client) if client != from => {
                 shared.ignored_datagrams += 1;
                 return;

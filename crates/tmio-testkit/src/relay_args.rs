@@ -24,6 +24,7 @@ usage: tmio-relay --upstream 127.0.0.1:Q [--listen 127.0.0.1:P] [options]
   --direction both|up|down which way the impairment applies (default both)
   --seed N                 random seed (default 0)
   --seconds N              stop after N seconds (default: run until Ctrl-C)
+  --follow-client          a datagram from a new client address makes it the client
 Only loopback addresses are accepted. Final counters are printed on stdout.";
 
 /// Which directions the impairment applies to.
@@ -82,11 +83,16 @@ where
     let mut seconds = None;
     let mut rate: Option<u64> = None;
     let mut queue_bytes = 64_000u64;
+    let mut follow_new_client = false;
     let args: Vec<String> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
+        }
+        if flag == "--follow-client" {
+            follow_new_client = true;
+            continue;
         }
         let value = it
             .next()
@@ -165,6 +171,7 @@ where
         config.listen = listen;
     }
     config.seed = seed;
+    config.follow_new_client = follow_new_client;
     match directions {
         ImpairedDirections::Both => {
             config.to_upstream = impairment.clone();
@@ -233,6 +240,7 @@ mod tests {
             "up",
             "--dup",
             "0.01",
+            "--follow-client",
         ])
         .unwrap()
         .unwrap();
@@ -253,6 +261,7 @@ mod tests {
             }]
         );
         assert_eq!(args.config.to_client, ImpairmentConfig::default());
+        assert!(args.config.follow_new_client);
         assert!(args.config.listen.ip().is_loopback() && args.config.listen.is_ipv6());
     }
 
