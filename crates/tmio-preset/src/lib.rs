@@ -53,7 +53,7 @@ mod value;
 
 pub use error::Error;
 pub use options::{Options, Passphrase, MIN_BUFFER_PACKETS, PACKET_HEADERS};
-pub use preset::{Preset, PRESET_BUFFER_SIZE, PRESET_MAX_BANDWIDTH};
+pub use preset::{Preset, LOSSLESS_LINGER, PRESET_BUFFER_SIZE, PRESET_MAX_BANDWIDTH};
 pub use table::{OptionName, OptionSpec, ValueRange, OPTION_TABLE};
 pub use uri::URL_CONNECTION_KEYS;
 pub use value::{DeliveryPolicy, KeyLength, MaxBandwidth, OptionValue, TransmissionType};

@@ -51,6 +51,10 @@ impl Preset {
     }
 }
 
+/// Linger of the lossless presets: a graceful close waits up to this long for the peer to
+/// acknowledge what was sent (libsrt's live-mode default of 0 would discard it).
+pub const LOSSLESS_LINGER: Duration = Duration::from_secs(30);
+
 impl fmt::Display for Preset {
     /// `rtmp`, `mpegts-lossless` or `mpegts-fixed-latency:MS`; [`FromStr`] parses it back.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -108,11 +112,14 @@ impl Options {
                 options.set_tsbpd_mode(false);
                 options.set_too_late_packet_drop(false);
                 options.set_latency(Duration::ZERO)?;
+                // A lossless stream's close must deliver what was accepted: wait for it, bounded.
+                options.set_linger(LOSSLESS_LINGER)?;
             }
             Preset::MpegTsLossless => {
                 options.set_tsbpd_mode(true);
                 options.set_too_late_packet_drop(false);
                 options.set_latency(Duration::from_millis(120))?;
+                options.set_linger(LOSSLESS_LINGER)?;
             }
             Preset::MpegTsFixedLatency { latency_ms } => {
                 options.set_tsbpd_mode(true);
