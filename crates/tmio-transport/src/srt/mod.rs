@@ -18,4 +18,4 @@ mod udp;
 pub use config::{ConnectMode, SrtConfig, MAX_PAYLOAD_SIZE};
 pub use listener::{ConnectionRequest, SrtListener};
 pub use srt_protocol::packet::{CoreRejectReason, RejectReason, ServerRejectReason};
-pub use stream::SrtStream;
+pub use stream::{SrtMonitor, SrtStream};

@@ -115,6 +115,14 @@ impl SrtStream {
         self.shared.lock().conn.stats(Instant::now())
     }
 
+    /// A cheap handle that reads this connection's statistics and status from elsewhere (e.g.
+    /// while a pump owns the stream).
+    pub fn monitor(&self) -> SrtMonitor {
+        SrtMonitor {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// `Ok` while the connection is usable; the error that ended it otherwise.
     pub fn status(&self) -> Result<(), Error> {
         let inner = self.shared.lock();
@@ -219,5 +227,46 @@ impl Drop for SrtStream {
         inner.abandoned = true;
         drop(inner);
         self.shared.endpoint.wake.notify_one();
+    }
+}
+
+/// Reads an [`SrtStream`]'s statistics and status without owning it.
+#[derive(Clone)]
+pub struct SrtMonitor {
+    shared: Arc<ConnShared>,
+}
+
+impl std::fmt::Debug for SrtMonitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SrtMonitor")
+            .field("remote", &self.shared.remote)
+            .finish()
+    }
+}
+
+impl SrtMonitor {
+    /// Statistics of the connection so far.
+    pub fn stats(&self) -> ConnectionStats {
+        self.shared.lock().conn.stats(Instant::now())
+    }
+
+    /// `Ok` while the connection is usable or ended cleanly; the error that ended it otherwise.
+    pub fn status(&self) -> Result<(), Error> {
+        let inner = self.shared.lock();
+        match self.shared.terminal_error(&inner) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the connection has ended (cleanly or not).
+    pub fn is_closed(&self) -> bool {
+        let inner = self.shared.lock();
+        inner.failure.is_some() || matches!(inner.conn.state(), ConnectionState::Closed(_))
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.shared.remote
     }
 }

@@ -1,0 +1,409 @@
+//! The gateway: the far side tmio users run themselves. An SRT listener serves many sessions on
+//! one port; each is routed by its stream id's resource (`#!::r=live/app`) to a TCP upstream
+//! (an RTMP server) and pumped both ways. Requests with no route are rejected with SRT's
+//! "not found" (2404); an unreachable upstream with "service unavailable" (2503).
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use tmio_preset::{Options, Preset};
+use tmio_pump::CancellationToken;
+use tmio_transport::srt::{ConnectionRequest, RejectReason, ServerRejectReason, SrtListener};
+use tmio_url::{SrtUrl, StreamId, TcpUrl};
+use tokio::{net::TcpStream, sync::mpsc, task::JoinSet};
+
+use crate::{proxy::pump_gateway_session, settings, Error};
+
+/// How long the gateway tries to reach an upstream before rejecting the caller.
+const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a graceful stop waits for sessions to flush.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// What the gateway reports.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum GatewayEvent {
+    /// A caller was accepted and connected to an upstream.
+    SessionStarted {
+        /// Session number (1, 2, …).
+        id: u64,
+        /// The caller's address.
+        peer: SocketAddr,
+        /// The caller's stream id, if any.
+        stream_id: Option<String>,
+        /// The upstream it is pumped to.
+        upstream: SocketAddr,
+    },
+    /// A caller was rejected.
+    Rejected {
+        /// The caller's address.
+        peer: Option<SocketAddr>,
+        /// The caller's stream id, if any.
+        stream_id: Option<String>,
+        /// Why, in words.
+        reason: String,
+    },
+    /// A session ended.
+    SessionEnded {
+        /// Session number.
+        id: u64,
+        /// Bytes moved, or the error that ended it.
+        result: Result<tmio_pump::Transferred, Error>,
+    },
+}
+
+/// Builds a gateway.
+#[derive(Debug)]
+pub struct GatewayBuilder {
+    listen: SrtUrl,
+    default_upstream: Option<SocketAddr>,
+    routes: BTreeMap<String, SocketAddr>,
+    options: Options,
+}
+
+/// Entry point of the gateway API.
+#[derive(Debug)]
+pub struct Gateway;
+
+impl Gateway {
+    /// Starts building a gateway listening on `srt://[IP]:PORT?options` (`srt://:9000` listens
+    /// on every address).
+    pub fn builder(listen_url: &str) -> Result<GatewayBuilder, Error> {
+        // A gateway always listens: `srt://127.0.0.1:9000` means listening on that address.
+        let with_mode = if listen_url.contains("mode=") {
+            listen_url.to_owned()
+        } else if listen_url.contains('?') {
+            format!("{listen_url}&mode=listener")
+        } else {
+            format!("{listen_url}?mode=listener")
+        };
+        let listen = SrtUrl::parse(&with_mode).map_err(|source| Error::Url {
+            which: "listen",
+            url: listen_url.to_owned(),
+            source,
+        })?;
+        if listen.mode() != tmio_url::Mode::Listener {
+            return Err(Error::UrlUse {
+                which: "listen",
+                url: listen_url.to_owned(),
+                reason: "the gateway listens: give mode=listener or no mode".into(),
+            });
+        }
+        Ok(GatewayBuilder {
+            listen,
+            default_upstream: None,
+            routes: BTreeMap::new(),
+            options: Options::from_preset(Preset::Rtmp)?,
+        })
+    }
+}
+
+fn parse_upstream(url: &str) -> Result<SocketAddr, Error> {
+    TcpUrl::parse(url)
+        .map(|u| u.addr)
+        .map_err(|source| Error::Url {
+            which: "upstream",
+            url: url.to_owned(),
+            source,
+        })
+}
+
+impl GatewayBuilder {
+    /// Where sessions without a matching route go (`tcp://IP:PORT`).
+    pub fn upstream(mut self, url: &str) -> Result<Self, Error> {
+        self.default_upstream = Some(parse_upstream(url)?);
+        Ok(self)
+    }
+
+    /// Sends sessions whose stream-id resource is `resource` (or starts with `resource/`) to
+    /// `url`. The longest matching route wins.
+    pub fn route(mut self, resource: &str, url: &str) -> Result<Self, Error> {
+        let resource = resource.trim_matches('/');
+        if resource.is_empty() {
+            return Err(Error::UrlUse {
+                which: "upstream",
+                url: url.to_owned(),
+                reason: "a route needs a non-empty resource (e.g. live/app)".into(),
+            });
+        }
+        self.routes
+            .insert(resource.to_owned(), parse_upstream(url)?);
+        Ok(self)
+    }
+
+    /// Replaces the options with a preset's.
+    pub fn preset(mut self, preset: Preset) -> Result<Self, Error> {
+        self.options = Options::from_preset(preset)?;
+        Ok(self)
+    }
+
+    /// Sets one option by the SDK's name, libsrt's URI key or `SRTO_` name.
+    pub fn option(mut self, name: &str, value: &str) -> Result<Self, Error> {
+        self.options.set_by_name(name, value)?;
+        Ok(self)
+    }
+
+    /// Binds the SRT port and starts serving.
+    pub async fn start(self) -> Result<RunningGateway, Error> {
+        if self.default_upstream.is_none() && self.routes.is_empty() {
+            return Err(Error::UrlUse {
+                which: "upstream",
+                url: String::new(),
+                reason: "the gateway needs an upstream or at least one route".into(),
+            });
+        }
+        let options = settings::merged_options(self.options, &self.listen)?;
+        let config = settings::srt_config(&options, &self.listen)?;
+        let ip = match self.listen.host() {
+            None => std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+            Some(_) => settings::resolve(&self.listen).await?.ip(),
+        };
+        let addr = SocketAddr::new(ip, self.listen.port());
+        let listener = SrtListener::bind(addr, config).await?;
+        let local_addr = listener.local_addr();
+        let stop = CancellationToken::new();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let sessions = Arc::new(AtomicUsize::new(0));
+        let router = Router {
+            default_upstream: self.default_upstream,
+            routes: self.routes,
+        };
+        let task = tokio::spawn(serve(
+            listener,
+            router,
+            stop.clone(),
+            events_tx,
+            sessions.clone(),
+        ));
+        Ok(RunningGateway {
+            local_addr,
+            stop,
+            events,
+            sessions,
+            task: Some(task),
+        })
+    }
+}
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct RunningGateway {
+    local_addr: SocketAddr,
+    stop: CancellationToken,
+    events: mpsc::UnboundedReceiver<GatewayEvent>,
+    sessions: Arc<AtomicUsize>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningGateway {
+    /// The bound SRT address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Sessions running now.
+    pub fn active_sessions(&self) -> usize {
+        self.sessions.load(Ordering::Relaxed)
+    }
+
+    /// The next event (`None` after the gateway stopped and every event was read).
+    pub async fn next_event(&mut self) -> Option<GatewayEvent> {
+        self.events.recv().await
+    }
+
+    /// Stops taking callers, lets running sessions flush (at most 10 s) and closes them.
+    /// Idempotent.
+    pub async fn stop(&mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Router {
+    default_upstream: Option<SocketAddr>,
+    routes: BTreeMap<String, SocketAddr>,
+}
+
+impl Router {
+    /// The upstream for a stream id: its resource (`r=` of `#!::`, or the whole verbatim id)
+    /// matched against the routes, longest first, else the default.
+    fn upstream_for(&self, stream_id: Option<&str>) -> Option<SocketAddr> {
+        let resource = stream_id.and_then(resource_of);
+        if let Some(resource) = resource.as_deref() {
+            let resource = resource.trim_matches('/');
+            let best = self
+                .routes
+                .iter()
+                .filter(|(route, _)| {
+                    resource == route.as_str()
+                        || resource
+                            .strip_prefix(route.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                })
+                .max_by_key(|(route, _)| route.len());
+            if let Some((_, addr)) = best {
+                return Some(*addr);
+            }
+        }
+        self.default_upstream
+    }
+}
+
+/// The resource a stream id names.
+fn resource_of(stream_id: &str) -> Option<String> {
+    match StreamId::parse(stream_id) {
+        Ok(StreamId::AccessControl(acl)) => acl.resource().map(str::to_owned),
+        Ok(StreamId::Verbatim(text)) => Some(text),
+        #[allow(unreachable_patterns)]
+        Ok(_) => None,
+        Err(_) => None,
+    }
+}
+
+async fn serve(
+    mut listener: SrtListener,
+    router: Router,
+    stop: CancellationToken,
+    events: mpsc::UnboundedSender<GatewayEvent>,
+    sessions: Arc<AtomicUsize>,
+) {
+    let router = Arc::new(router);
+    let next_id = AtomicU64::new(1);
+    let mut running = JoinSet::new();
+    loop {
+        tokio::select! {
+            request = listener.next_request() => {
+                let Ok(request) = request else { break };
+                let id = next_id.fetch_add(1, Ordering::Relaxed);
+                running.spawn(session(
+                    id,
+                    request,
+                    router.clone(),
+                    stop.child_token(),
+                    events.clone(),
+                    sessions.clone(),
+                ));
+            }
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = stop.cancelled() => break,
+        }
+    }
+    drop(listener);
+    let drain = async { while running.join_next().await.is_some() {} };
+    if tokio::time::timeout(STOP_GRACE, drain).await.is_err() {
+        running.abort_all();
+    }
+}
+
+async fn session(
+    id: u64,
+    request: ConnectionRequest,
+    router: Arc<Router>,
+    stop: CancellationToken,
+    events: mpsc::UnboundedSender<GatewayEvent>,
+    sessions: Arc<AtomicUsize>,
+) {
+    let peer = request.peer_addr();
+    let stream_id = request.stream_id().map(str::to_owned);
+    let reject = |request: ConnectionRequest, reason: ServerRejectReason, words: String| {
+        request.reject(RejectReason::Server(reason));
+        let _ = events.send(GatewayEvent::Rejected {
+            peer,
+            stream_id: stream_id.clone(),
+            reason: words,
+        });
+    };
+    let Some(upstream_addr) = router.upstream_for(stream_id.as_deref()) else {
+        let words = format!("no route for stream id {stream_id:?}");
+        reject(request, ServerRejectReason::Notfound, words);
+        return;
+    };
+    let upstream =
+        match tokio::time::timeout(UPSTREAM_CONNECT_TIMEOUT, TcpStream::connect(upstream_addr))
+            .await
+        {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                let words = format!("upstream tcp://{upstream_addr} unreachable: {e}");
+                reject(request, ServerRejectReason::Down, words);
+                return;
+            }
+            Err(_) => {
+                let words = format!("upstream tcp://{upstream_addr} did not answer in time");
+                reject(request, ServerRejectReason::Down, words);
+                return;
+            }
+        };
+    let stream = match request.accept(None).await {
+        Ok(stream) => stream,
+        Err(error) => {
+            let _ = events.send(GatewayEvent::Rejected {
+                peer,
+                stream_id,
+                reason: error.to_string(),
+            });
+            return;
+        }
+    };
+    sessions.fetch_add(1, Ordering::Relaxed);
+    let _ = events.send(GatewayEvent::SessionStarted {
+        id,
+        peer: stream.peer_addr(),
+        stream_id,
+        upstream: upstream_addr,
+    });
+    let result = pump_gateway_session(upstream, stream, stop).await;
+    sessions.fetch_sub(1, Ordering::Relaxed);
+    let _ = events.send(GatewayEvent::SessionEnded { id, result });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn router() -> Router {
+        let mut routes = BTreeMap::new();
+        routes.insert("live".to_owned(), "127.0.0.1:1".parse().unwrap());
+        routes.insert("live/special".to_owned(), "127.0.0.1:2".parse().unwrap());
+        Router {
+            default_upstream: Some("127.0.0.1:3".parse().unwrap()),
+            routes,
+        }
+    }
+
+    #[test]
+    fn longest_route_wins_and_default_catches_the_rest() {
+        let r = router();
+        let port = |id: Option<&str>| r.upstream_for(id).map(|a| a.port());
+        assert_eq!(port(Some("#!::r=live/special,m=publish")), Some(2));
+        assert_eq!(port(Some("#!::r=live/special/x")), Some(2));
+        assert_eq!(port(Some("#!::r=live/other")), Some(1));
+        assert_eq!(port(Some("#!::r=livestream")), Some(3));
+        assert_eq!(port(Some("live/verbatim")), Some(1));
+        assert_eq!(port(None), Some(3));
+        assert_eq!(
+            port(Some(
+                "#!::h=push.example.com,r=live/test,txSecret=abc,txTime=5F000000"
+            )),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn without_default_unknown_resources_have_no_upstream() {
+        let mut r = router();
+        r.default_upstream = None;
+        assert_eq!(r.upstream_for(Some("#!::r=vod/x")), None);
+        assert_eq!(r.upstream_for(None), None);
+    }
+}

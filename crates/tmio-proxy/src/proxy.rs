@@ -1,0 +1,324 @@
+//! The async proxy: one pusher's TCP connection pumped over one SRT connection.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use tmio_preset::{Options, Preset};
+use tmio_pump::{CancellationToken, Pump, SideLabels, Transferred};
+use tmio_transport::srt::{ConnectMode, SrtMonitor, SrtStream};
+use tmio_url::{SrtUrl, TcpUrl};
+use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
+
+use crate::{settings, Error, PerfStats};
+
+/// How often a proxy waiting for its pusher checks that the SRT connection is still alive.
+const REMOTE_WATCH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// What happens to a running proxy, in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ProxyEvent {
+    /// The SRT connection is up and the local port takes the pusher.
+    Started {
+        /// The bound local address (the real port when 0 was asked for).
+        local_addr: SocketAddr,
+    },
+    /// The pusher connected; further connections are refused.
+    ClientConnected {
+        /// The pusher's address.
+        peer: SocketAddr,
+    },
+    /// Both directions ended cleanly.
+    Finished(Transferred),
+    /// The proxy failed; [`Error::error_type`] tells which side.
+    Failed(Error),
+}
+
+/// Builds a proxy: `Proxy::builder(local, remote)?.preset(..).option(..)?.start().await?`.
+#[derive(Debug)]
+pub struct ProxyBuilder {
+    local: TcpUrl,
+    remote: SrtUrl,
+    options: Options,
+}
+
+/// Entry point of the async API.
+#[derive(Debug)]
+pub struct Proxy;
+
+impl Proxy {
+    /// Starts building a proxy from `tcp://IP:PORT` (port 0 = any free port) to
+    /// `srt://HOST:PORT?options` (a path is ignored). The `rtmp` preset is the default.
+    pub fn builder(local_url: &str, remote_url: &str) -> Result<ProxyBuilder, Error> {
+        let local = TcpUrl::parse(local_url).map_err(|source| Error::Url {
+            which: "local",
+            url: local_url.to_owned(),
+            source,
+        })?;
+        let remote = SrtUrl::parse(remote_url).map_err(|source| Error::Url {
+            which: "remote",
+            url: remote_url.to_owned(),
+            source,
+        })?;
+        if remote.host().is_none() {
+            return Err(Error::UrlUse {
+                which: "remote",
+                url: remote_url.to_owned(),
+                reason: "the remote URL needs a host (srt://HOST:PORT)".into(),
+            });
+        }
+        for warning in remote.warnings() {
+            tracing::warn!(url = remote_url, %warning, "remote URL");
+        }
+        Ok(ProxyBuilder {
+            local,
+            remote,
+            options: Options::from_preset(Preset::Rtmp)?,
+        })
+    }
+}
+
+impl ProxyBuilder {
+    /// Replaces the options with a preset's.
+    pub fn preset(mut self, preset: Preset) -> Result<Self, Error> {
+        self.options = Options::from_preset(preset)?;
+        Ok(self)
+    }
+
+    /// Sets one option by the SDK's name, libsrt's URI key or `SRTO_` name.
+    pub fn option(mut self, name: &str, value: &str) -> Result<Self, Error> {
+        self.options.set_by_name(name, value)?;
+        Ok(self)
+    }
+
+    /// Replaces all options.
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The options so far (the URL's query is applied on top at start).
+    pub fn current_options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Connects the SRT side, then binds the local port. Returns once the pusher can connect.
+    pub async fn start(self) -> Result<RunningProxy, Error> {
+        let options = settings::merged_options(self.options, &self.remote)?;
+        let config = settings::srt_config(&options, &self.remote)?;
+        let mode = settings::connect_mode(&self.remote);
+        let stream = match mode {
+            ConnectMode::Caller | ConnectMode::Rendezvous => {
+                let remote_addr = settings::resolve(&self.remote).await?;
+                SrtStream::connect(remote_addr, mode, &config).await?
+            }
+            ConnectMode::Listener => {
+                return Err(Error::UrlUse {
+                    which: "remote",
+                    url: self.remote.to_string(),
+                    reason: "the proxy calls its remote (mode=caller or rendezvous); \
+                             `tmio gateway` is the listening side"
+                        .into(),
+                })
+            }
+        };
+        let local = self.local.addr;
+        let listener = TcpListener::bind(local)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: local,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| Error::LocalIo {
+            context: "reading the bound address",
+            source,
+        })?;
+        let monitor = stream.monitor();
+        let stop = CancellationToken::new();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let _ = events_tx.send(ProxyEvent::Started { local_addr });
+        let session = Session {
+            listener,
+            stream,
+            monitor: monitor.clone(),
+            stop: stop.clone(),
+            events: events_tx,
+        };
+        let task = tokio::spawn(session.run());
+        Ok(RunningProxy {
+            local_addr,
+            monitor,
+            stop,
+            events,
+            task: Some(task),
+            transferred: Arc::new(Mutex::new(None)),
+        })
+    }
+}
+
+/// A started proxy.
+#[derive(Debug)]
+pub struct RunningProxy {
+    local_addr: SocketAddr,
+    monitor: SrtMonitor,
+    stop: CancellationToken,
+    events: mpsc::UnboundedReceiver<ProxyEvent>,
+    task: Option<JoinHandle<Result<Transferred, Error>>>,
+    transferred: Arc<Mutex<Option<Transferred>>>,
+}
+
+impl RunningProxy {
+    /// The local address the pusher connects to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The SRT connection's statistics so far.
+    pub fn stats(&self) -> PerfStats {
+        self.monitor.stats()
+    }
+
+    /// A handle that reads statistics from elsewhere.
+    pub fn monitor(&self) -> SrtMonitor {
+        self.monitor.clone()
+    }
+
+    /// The next event, `None` once the proxy has ended and every event was read.
+    pub async fn next_event(&mut self) -> Option<ProxyEvent> {
+        self.events.recv().await
+    }
+
+    /// A token that stops the proxy when cancelled (what [`RunningProxy::stop`] uses).
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Waits until the pusher's session ends (or the proxy fails) and returns what moved.
+    pub async fn wait(&mut self) -> Result<Transferred, Error> {
+        if let Some(done) = *self.transferred.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Ok(done);
+        }
+        let Some(task) = self.task.take() else {
+            return Err(Error::Stopped);
+        };
+        let result = match task.await {
+            Ok(result) => result,
+            Err(join) => Err(Error::Internal(format!("proxy task ended: {join}"))),
+        };
+        if let Ok(done) = &result {
+            *self.transferred.lock().unwrap_or_else(|p| p.into_inner()) = Some(*done);
+        }
+        result
+    }
+
+    /// Stops gracefully: no new pusher is taken, what was accepted is flushed to the remote,
+    /// the SRT connection is closed and the port is freed. Idempotent.
+    pub async fn stop(&mut self) -> Result<Transferred, Error> {
+        self.stop.cancel();
+        match self.wait().await {
+            Err(Error::Stopped) => Ok(Transferred::default()),
+            other => other,
+        }
+    }
+}
+
+/// One proxy's work after start.
+struct Session {
+    listener: TcpListener,
+    stream: SrtStream,
+    monitor: SrtMonitor,
+    stop: CancellationToken,
+    events: mpsc::UnboundedSender<ProxyEvent>,
+}
+
+impl Session {
+    async fn run(self) -> Result<Transferred, Error> {
+        let events = self.events.clone();
+        let result = self.serve().await;
+        let _ = events.send(match &result {
+            Ok(done) => ProxyEvent::Finished(*done),
+            Err(error) => ProxyEvent::Failed(duplicate(error)),
+        });
+        result
+    }
+
+    async fn serve(self) -> Result<Transferred, Error> {
+        let Session {
+            listener,
+            mut stream,
+            monitor,
+            stop,
+            events,
+        } = self;
+        // Wait for the one pusher, watching the SRT side and the stop token meanwhile.
+        let mut watch = tokio::time::interval(REMOTE_WATCH_INTERVAL);
+        let (client, peer) = loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => break accepted,
+                    Err(source) => return Err(Error::LocalIo { context: "accepting the pusher", source }),
+                },
+                _ = watch.tick() => {
+                    if monitor.is_closed() {
+                        return Err(match monitor.status() {
+                            Err(error) => Error::Transport(error),
+                            Ok(()) => Error::Transport(tmio_transport::Error::PeerClosed {
+                                remote: monitor.peer_addr(),
+                            }),
+                        });
+                    }
+                }
+                _ = stop.cancelled() => {
+                    drop(listener);
+                    close_quietly(&mut stream).await;
+                    return Ok(Transferred::default());
+                }
+            }
+        };
+        // One client per proxy: closing the listener makes the OS refuse the next ones.
+        drop(listener);
+        let _ = client.set_nodelay(true);
+        let _ = events.send(ProxyEvent::ClientConnected { peer });
+        let pump = Pump::new(client, stream).stop_on(stop).labels(SideLabels {
+            local: "pusher TCP",
+            remote: "SRT",
+        });
+        Ok(pump.run().await?)
+    }
+}
+
+async fn close_quietly(stream: &mut SrtStream) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.shutdown()).await;
+}
+
+/// A copy of an error for the event stream (the caller of `wait` gets the original).
+pub(crate) fn duplicate(error: &Error) -> Error {
+    match error {
+        Error::Transport(e) => Error::Transport(e.duplicate()),
+        Error::Pump(e) => Error::Pump(tmio_pump::PumpError {
+            source: std::io::Error::new(e.source.kind(), e.source.to_string()),
+            ..*e
+        }),
+        other => Error::Internal(other.to_string()),
+    }
+}
+
+/// Runs a gateway-side session: an accepted SRT stream pumped to an upstream TCP server.
+pub(crate) async fn pump_gateway_session(
+    upstream: tokio::net::TcpStream,
+    stream: SrtStream,
+    stop: CancellationToken,
+) -> Result<Transferred, Error> {
+    let _ = upstream.set_nodelay(true);
+    let pump = Pump::new(upstream, stream)
+        .stop_on(stop)
+        .labels(SideLabels {
+            local: "upstream TCP server",
+            remote: "SRT caller",
+        });
+    Ok(pump.run().await?)
+}

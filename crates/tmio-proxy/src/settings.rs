@@ -1,0 +1,188 @@
+//! From a preset, the SDK's options and a URL to the transport's settings.
+
+use std::net::{IpAddr, SocketAddr};
+
+use tmio_preset::{DeliveryPolicy, KeyLength, MaxBandwidth, Options};
+use tmio_transport::srt::{connection::DeliveryMode, ConnectMode, SrtConfig};
+use tmio_url::{Host, Mode, SrtUrl};
+
+use crate::Error;
+
+/// Options after the preset, the user's callback and the URL's query have been applied, in
+/// that order (the URL wins: it is the most specific).
+pub(crate) fn merged_options(mut options: Options, url: &SrtUrl) -> Result<Options, Error> {
+    options.apply_url(url)?;
+    options.validate()?;
+    Ok(options)
+}
+
+/// The transport settings for `options` and `url`.
+pub(crate) fn srt_config(options: &Options, url: &SrtUrl) -> Result<SrtConfig, Error> {
+    let delivery = match options.delivery_policy() {
+        DeliveryPolicy::Reliable => DeliveryMode::Reliable,
+        DeliveryPolicy::Live {
+            receive_latency,
+            peer_latency,
+            too_late_drop,
+        } => DeliveryMode::Live {
+            recv_latency: receive_latency,
+            send_latency: peer_latency,
+            too_late_drop,
+        },
+        DeliveryPolicy::SenderDrop { drop_after } => {
+            return Err(Error::Unsupported(format!(
+                "too-late drop without TSBPD (the sender would give up on data after {} ms): \
+                 use the rtmp preset (no drop) or a live preset (tsbpdmode=1)",
+                drop_after.as_millis()
+            )))
+        }
+        #[allow(unreachable_patterns)]
+        other => return Err(Error::Unsupported(format!("delivery policy {other:?}"))),
+    };
+    let key_length = match options.effective_key_length() {
+        None | Some(KeyLength::Default) | Some(KeyLength::Aes128) => 16,
+        Some(KeyLength::Aes192) => 24,
+        Some(KeyLength::Aes256) => 32,
+    };
+    let max_bandwidth = match options.max_bandwidth() {
+        MaxBandwidth::Unlimited => None,
+        MaxBandwidth::BytesPerSecond(bytes) => Some(bytes),
+        MaxBandwidth::RelativeToInput => match options.input_bandwidth() {
+            0 => None,
+            input => Some(input + input * u64::from(options.overhead_percent()) / 100),
+        },
+    };
+    let stream_id = match url.stream_id() {
+        Some(id) => Some(id.to_string()),
+        None => options.stream_id().map(str::to_owned),
+    };
+    let local_addr = local_bind(url)?;
+    Ok(SrtConfig {
+        delivery,
+        passphrase: options.passphrase().map(|p| p.as_str().to_owned()),
+        key_length: if options.passphrase().is_some() {
+            key_length
+        } else {
+            0
+        },
+        stream_id,
+        payload_size: options.packet_payload_size() as usize,
+        mss: options.mss() as usize,
+        send_buffer_bytes: options.send_buffer_size() as usize,
+        recv_buffer_bytes: options.receive_buffer_size() as usize,
+        flow_window_packets: options.flight_flag_size(),
+        max_bandwidth,
+        connect_timeout: options.connect_timeout(),
+        peer_idle_timeout: options.peer_idle_timeout(),
+        linger: options.linger(),
+        local_addr,
+        ..SrtConfig::default()
+    })
+}
+
+/// The local address asked for by `adapter=`/`port=`, if any.
+fn local_bind(url: &SrtUrl) -> Result<Option<SocketAddr>, Error> {
+    let opts = url.options();
+    let ip = match &opts.adapter {
+        None => None,
+        Some(Host::Ipv4(ip)) => Some(IpAddr::V4(*ip)),
+        Some(Host::Ipv6(ip)) => Some(IpAddr::V6(*ip)),
+        Some(Host::Name(name)) => {
+            return Err(Error::UrlUse {
+                which: "remote",
+                url: url.to_string(),
+                reason: format!("adapter={name} must be an IP address"),
+            })
+        }
+    };
+    match (ip, opts.port) {
+        (None, None) => Ok(None),
+        (ip, port) => {
+            let ip = ip.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+            Ok(Some(SocketAddr::new(ip, port.unwrap_or(0))))
+        }
+    }
+}
+
+/// How a remote URL connects.
+pub(crate) fn connect_mode(url: &SrtUrl) -> ConnectMode {
+    match url.mode() {
+        Mode::Caller => ConnectMode::Caller,
+        Mode::Listener => ConnectMode::Listener,
+        Mode::Rendezvous => ConnectMode::Rendezvous,
+    }
+}
+
+/// Resolves the URL's host (a name is looked up; the first address is used).
+pub(crate) async fn resolve(url: &SrtUrl) -> Result<SocketAddr, Error> {
+    let port = url.port();
+    match url.host() {
+        Some(Host::Ipv4(ip)) => Ok(SocketAddr::new(IpAddr::V4(*ip), port)),
+        Some(Host::Ipv6(ip)) => Ok(SocketAddr::new(IpAddr::V6(*ip), port)),
+        Some(Host::Name(name)) => {
+            let mut addrs = tokio::net::lookup_host((name.as_str(), port))
+                .await
+                .map_err(|e| tmio_transport::Error::Resolve {
+                    host: name.clone(),
+                    reason: e.to_string(),
+                })?;
+            addrs.next().ok_or_else(|| {
+                Error::Transport(tmio_transport::Error::Resolve {
+                    host: name.clone(),
+                    reason: "no address".into(),
+                })
+            })
+        }
+        None => Err(Error::UrlUse {
+            which: "remote",
+            url: url.to_string(),
+            reason: "a caller needs a host to call (srt://HOST:PORT)".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tmio_preset::Preset;
+
+    #[test]
+    fn rtmp_preset_is_reliable_and_capped() {
+        let url = SrtUrl::parse("srt://127.0.0.1:9000").unwrap();
+        let options = merged_options(Options::from_preset(Preset::Rtmp).unwrap(), &url).unwrap();
+        let config = srt_config(&options, &url).unwrap();
+        assert!(matches!(config.delivery, DeliveryMode::Reliable));
+        assert_eq!(config.payload_size, 1316);
+        assert_eq!(config.max_bandwidth, Some(2_500_000));
+        assert_eq!(config.send_buffer_bytes, 2 * 1024 * 1024);
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn url_query_overrides_the_preset() {
+        let url = SrtUrl::parse(
+            "srt://127.0.0.1:9000?latency=300&passphrase=0123456789abc&pbkeylen=32&streamid=%23!::r=live/a",
+        )
+        .unwrap();
+        let options = merged_options(
+            Options::from_preset(Preset::mpegts_fixed_latency()).unwrap(),
+            &url,
+        )
+        .unwrap();
+        let config = srt_config(&options, &url).unwrap();
+        match config.delivery {
+            DeliveryMode::Live { recv_latency, .. } => assert_eq!(recv_latency.as_millis(), 300),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(config.key_length, 32);
+        assert_eq!(config.stream_id.as_deref(), Some("#!::r=live/a"));
+    }
+
+    #[test]
+    fn adapter_and_port_bind_locally() {
+        let url = SrtUrl::parse("srt://127.0.0.1:9000?adapter=127.0.0.1&port=7000").unwrap();
+        let options = merged_options(Options::from_preset(Preset::Rtmp).unwrap(), &url).unwrap();
+        let config = srt_config(&options, &url).unwrap();
+        assert_eq!(config.local_addr, Some("127.0.0.1:7000".parse().unwrap()));
+    }
+}
