@@ -14,8 +14,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::{
     srt::{
         config::{ConnectMode, SrtConfig},
-        connection::{ConnectionState, ConnectionStats},
-        endpoint::{ConnShared, Endpoint},
+        connection::{ConnectionError, ConnectionState, ConnectionStats},
+        endpoint::{close_error, ConnShared, Endpoint},
         handshake, udp,
     },
     Error,
@@ -170,10 +170,18 @@ impl AsyncWrite for SrtStream {
         if let Some(error) = shared.terminal_error(&inner) {
             return Poll::Ready(Err(error.into_io()));
         }
-        if inner.close_deadline.is_some()
-            || matches!(inner.conn.state(), ConnectionState::Closed(_))
-        {
+        if inner.close_deadline.is_some() {
             return Poll::Ready(Err(Error::Closed.into_io()));
+        }
+        match inner.conn.state() {
+            ConnectionState::Open => {}
+            // Closing without a local close: the peer shut the connection down.
+            ConnectionState::Closing | ConnectionState::Closed(_) => {
+                return Poll::Ready(Err(Error::PeerClosed {
+                    remote: shared.remote,
+                }
+                .into_io()))
+            }
         }
         match inner.conn.write(Instant::now(), buf) {
             Ok(0) if !buf.is_empty() => {
@@ -185,6 +193,14 @@ impl AsyncWrite for SrtStream {
                 shared.endpoint.wake.notify_one();
                 Poll::Ready(Ok(n))
             }
+            Err(ConnectionError::Closed(reason)) => {
+                Poll::Ready(Err(close_error(&reason, shared.remote)
+                    .unwrap_or(Error::PeerClosed {
+                        remote: shared.remote,
+                    })
+                    .into_io()))
+            }
+            Err(ConnectionError::WriteAfterClose) => Poll::Ready(Err(Error::Closed.into_io())),
             Err(error) => Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 error.to_string(),
