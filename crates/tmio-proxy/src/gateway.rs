@@ -15,7 +15,9 @@ use std::{
 
 use tmio_preset::{Options, Preset};
 use tmio_pump::CancellationToken;
-use tmio_transport::srt::{ConnectionRequest, RejectReason, ServerRejectReason, SrtListener};
+use tmio_transport::srt::{
+    ConnectionRequest, CoreRejectReason, RejectReason, ServerRejectReason, SrtListener,
+};
 use tmio_url::{SrtUrl, StreamId, TcpUrl};
 use tokio::{net::TcpStream, sync::mpsc, task::JoinSet};
 
@@ -166,6 +168,7 @@ impl GatewayBuilder {
             Some(_) => settings::resolve(&self.listen).await?.ip(),
         };
         let addr = SocketAddr::new(ip, self.listen.port());
+        let encrypted = config.passphrase.is_some();
         let listener = SrtListener::bind(addr, config).await?;
         let local_addr = listener.local_addr();
         let stop = CancellationToken::new();
@@ -174,6 +177,7 @@ impl GatewayBuilder {
         let router = Router {
             default_upstream: self.default_upstream,
             routes: self.routes,
+            encrypted,
         };
         let task = tokio::spawn(serve(
             listener,
@@ -232,6 +236,8 @@ impl RunningGateway {
 struct Router {
     default_upstream: Option<SocketAddr>,
     routes: BTreeMap<String, SocketAddr>,
+    /// Whether the gateway has a passphrase (callers must encrypt, or not, to match).
+    encrypted: bool,
 }
 
 impl Router {
@@ -323,6 +329,18 @@ async fn session(
             reason: words,
         });
     };
+    // An encryption mismatch is refused before any upstream connection is opened. (A wrong
+    // passphrase only shows when the key material is unwrapped, in `accept`: that caller costs
+    // the upstream one short, empty connection.)
+    if router.encrypted != (request.key_length() > 0) {
+        request.reject(RejectReason::Core(CoreRejectReason::Unsecure));
+        let _ = events.send(GatewayEvent::Rejected {
+            peer,
+            stream_id,
+            reason: "encryption mismatch: one side has a passphrase, the other none".into(),
+        });
+        return;
+    }
     let Some(upstream_addr) = router.upstream_for(stream_id.as_deref()) else {
         let words = format!("no route for stream id {stream_id:?}");
         reject(request, ServerRejectReason::Notfound, words);
@@ -378,6 +396,7 @@ mod tests {
         Router {
             default_upstream: Some("127.0.0.1:3".parse().unwrap()),
             routes,
+            encrypted: false,
         }
     }
 
