@@ -31,12 +31,13 @@ use crate::{
         config::SrtConfig,
         connection::{CloseReason, Connection, ConnectionConfig, ConnectionState, DeliveryMode},
         handshake::{self, conclusion_crypto, describe_reject, guarded, ConclusionCrypto},
-        udp::{self, MAX_DATAGRAM},
+        udp::{self, BatchIo, GsoBatch},
     },
     Error,
 };
 
-/// Datagrams read from the socket before the connections get to transmit again.
+/// Datagrams read from the socket (at least, whole `recvmmsg` calls) before the connections get
+/// to transmit again.
 const RECV_BATCH: usize = 64;
 /// How long a half-done handshake from one address is kept.
 const PENDING_HANDSHAKE_TTL: Duration = Duration::from_secs(10);
@@ -218,8 +219,40 @@ pub(crate) struct Endpoint {
     by_peer: HashMap<SocketAddr, (u32, Option<Packet>)>,
     listener: Option<ListenerPart>,
     out: Vec<u8>,
-    /// A datagram the kernel had no room for, sent first when the socket is writable again.
-    blocked: Option<(Vec<u8>, SocketAddr)>,
+    /// Batched sends and receives on the socket.
+    io: BatchIo,
+    /// Datagrams gathered for the next send; kept when the kernel had no room, and sent first
+    /// when the socket is writable again.
+    batch: GsoBatch,
+    /// The kernel had no room for `batch`.
+    blocked: bool,
+    /// A datagram taken from a connection that did not fit the blocked batch.
+    overflow: Option<(Vec<u8>, SocketAddr)>,
+    /// Packets of the current receive round, kept to reuse the allocation.
+    received: Vec<(Packet, SocketAddr)>,
+}
+
+fn batch_io(socket: &UdpSocket) -> Result<BatchIo, Error> {
+    BatchIo::new(socket).map_err(|source| Error::LocalIo {
+        context: "preparing the UDP socket for batched I/O",
+        source,
+    })
+}
+
+/// Sends `batch` and empties it; `false` when the kernel had no room (the batch is kept).
+fn flush(io: &BatchIo, socket: &UdpSocket, batch: &mut GsoBatch) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    match io.send(socket, batch) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+        // Anything else (no route, refused by a firewall) is loss on the path: the data path
+        // retransmits, and peer idle ends it if the path never returns.
+        Err(e) => tracing::debug!(error = %e, "UDP send failed"),
+    }
+    batch.clear();
+    true
 }
 
 impl Endpoint {
@@ -236,6 +269,7 @@ impl Endpoint {
         let shared = Arc::new(EndpointShared {
             wake: Notify::new(),
         });
+        let io = batch_io(&socket)?;
         let mut endpoint = Endpoint {
             socket: Arc::new(socket),
             local,
@@ -244,7 +278,11 @@ impl Endpoint {
             by_peer: HashMap::new(),
             listener: None,
             out: Vec::with_capacity(1500),
-            blocked: None,
+            io,
+            batch: GsoBatch::new(),
+            blocked: false,
+            overflow: None,
+            received: Vec::new(),
         };
         let conn = endpoint.open(&established.settings, config, Instant::now());
         Ok((endpoint, conn))
@@ -263,6 +301,7 @@ impl Endpoint {
         let init = config.init_settings()?;
         let (requests, requests_rx) = mpsc::channel(backlog.max(1));
         let (commands_tx, commands) = mpsc::unbounded_channel();
+        let io = batch_io(&socket)?;
         let endpoint = Endpoint {
             socket: Arc::new(socket),
             local,
@@ -280,7 +319,11 @@ impl Endpoint {
                 commands,
             }),
             out: Vec::with_capacity(1500),
-            blocked: None,
+            io,
+            batch: GsoBatch::new(),
+            blocked: false,
+            overflow: None,
+            received: Vec::new(),
         };
         Ok((endpoint, requests_rx))
     }
@@ -322,7 +365,6 @@ impl Endpoint {
     pub(crate) async fn run(mut self) {
         let socket = self.socket.clone();
         let shared = self.shared.clone();
-        let mut datagram = vec![0u8; MAX_DATAGRAM];
         loop {
             let now = Instant::now();
             self.run_timers(now);
@@ -338,7 +380,7 @@ impl Endpoint {
                     None => std::future::pending::<()>().await,
                 }
             };
-            let blocked = self.blocked.is_some();
+            let blocked = self.blocked;
             let commands = async {
                 match self.listener.as_mut() {
                     Some(listener) => listener.commands.recv().await,
@@ -351,7 +393,7 @@ impl Endpoint {
                         self.fail_all(Error::LocalIo { context: "waiting for the UDP socket", source });
                         continue;
                     }
-                    self.receive_batch(&socket, &mut datagram);
+                    self.receive_batch(&socket);
                 }
                 writable = socket.writable(), if blocked => {
                     if writable.is_ok() {
@@ -425,44 +467,50 @@ impl Endpoint {
         }
     }
 
+    /// Gathers what every connection may send now into GSO batches and sends them, until the
+    /// connections have nothing more or the kernel has no room.
     fn transmit_all(&mut self, now: Instant) {
-        if self.blocked.is_some() {
+        if self.blocked {
             return;
         }
-        let socket = &self.socket;
-        let out = &mut self.out;
-        let mut blocked = None;
-        for conn in self.conns.values() {
+        let Endpoint {
+            socket,
+            conns,
+            out,
+            io,
+            batch,
+            overflow,
+            ..
+        } = self;
+        let max_segments = io.max_segments();
+        let mut blocked = false;
+        'conns: for conn in conns.values() {
             let mut inner = conn.lock();
             while let Some(packet) = inner.conn.poll_transmit(now) {
                 udp::encode(&packet, out);
-                match socket.try_send_to(out, conn.remote) {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        blocked = Some((out.clone(), conn.remote));
-                        break;
-                    }
-                    // Anything else (no route, refused by a firewall) is loss on the path: the
-                    // data path retransmits, and peer idle ends it if the path never returns.
-                    Err(e) => tracing::debug!(remote = %conn.remote, error = %e, "UDP send failed"),
+                if !batch.fits(out, conn.remote, max_segments) && !flush(io, socket, batch) {
+                    *overflow = Some((out.clone(), conn.remote));
+                    blocked = true;
+                    break 'conns;
                 }
-            }
-            if blocked.is_some() {
-                break;
+                batch.push(out, conn.remote);
             }
         }
-        self.blocked = blocked;
+        self.blocked = blocked || !flush(&self.io, &self.socket, &mut self.batch);
     }
 
+    /// The socket is writable again: sends the kept batch, then the datagram that did not fit.
     fn retry_blocked(&mut self) {
-        if let Some((datagram, to)) = self.blocked.take() {
-            match self.socket.try_send_to(&datagram, to) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    self.blocked = Some((datagram, to));
-                }
-                _ => {}
+        if !flush(&self.io, &self.socket, &mut self.batch) {
+            return;
+        }
+        if let Some((datagram, to)) = self.overflow.take() {
+            self.batch.push(&datagram, to);
+            if !flush(&self.io, &self.socket, &mut self.batch) {
+                return;
             }
         }
+        self.blocked = false;
     }
 
     fn wake_application(&mut self, now: Instant) {
@@ -508,11 +556,25 @@ impl Endpoint {
         }
     }
 
-    fn receive_batch(&mut self, socket: &UdpSocket, datagram: &mut [u8]) {
+    fn receive_batch(&mut self, socket: &UdpSocket) {
         let now = Instant::now();
+        let mut received = std::mem::take(&mut self.received);
+        let mut datagrams = 0;
+        // Bounded even if every call fails with a refused-port report.
         for _ in 0..RECV_BATCH {
-            let (len, from) = match socket.try_recv_from(datagram) {
-                Ok(received) => received,
+            if datagrams >= RECV_BATCH {
+                break;
+            }
+            let result = self.io.receive(socket, |datagram, from| {
+                match udp::decode(datagram, from) {
+                    Ok(packet) => received.push((packet, from)),
+                    Err(_) => {
+                        tracing::trace!(%from, len = datagram.len(), "undecodable datagram dropped")
+                    }
+                }
+            });
+            match result {
+                Ok(n) => datagrams += n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 // ICMP errors reported on the socket; the path may come back.
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
@@ -523,13 +585,12 @@ impl Endpoint {
                     });
                     break;
                 }
-            };
-            let Ok(packet) = udp::decode(&datagram[..len], from) else {
-                tracing::trace!(%from, len, "undecodable datagram dropped");
-                continue;
-            };
-            self.dispatch(packet, from, now);
+            }
+            for (packet, from) in received.drain(..) {
+                self.dispatch(packet, from, now);
+            }
         }
+        self.received = received;
     }
 
     fn dispatch(&mut self, packet: Packet, from: SocketAddr, now: Instant) {

@@ -1,13 +1,18 @@
-//! UDP sockets for SRT and the datagram ⇄ packet codec (srt-protocol's).
+//! UDP sockets for SRT, the datagram ⇄ packet codec (srt-protocol's), and batched socket I/O.
+//!
+//! The driver sends with GSO (one `sendmsg` carries up to ~64 KB of equal-sized datagrams, cut
+//! by the kernel) and receives with GRO and `recvmmsg` (one call returns many datagrams), both
+//! through `quinn-udp`; where the kernel lacks them this falls back to one datagram per call.
 
 use std::{
-    io,
+    io::{self, IoSliceMut},
     net::{Ipv4Addr, Ipv6Addr, SocketAddr},
 };
 
+use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
 use socket2::{Domain, Protocol, Socket, Type};
 use srt_protocol::packet::{Packet, PacketParseError};
-use tokio::net::UdpSocket;
+use tokio::{io::Interest, net::UdpSocket};
 
 use crate::Error;
 
@@ -74,10 +79,277 @@ pub(crate) fn encode(packet: &Packet, out: &mut Vec<u8>) {
     packet.serialize(out);
 }
 
+/// Bytes one GSO send may carry at most (a UDP datagram's payload limit, with margin).
+const MAX_GSO_BYTES: usize = 64_000;
+/// Receive buffers handed to one `recvmmsg`.
+const RECV_BUFFERS: usize = 8;
+/// Bytes per receive buffer: GRO may coalesce up to 64 datagrams of up to an Ethernet MTU (the
+/// size quinn-udp asks for), and a single datagram may be up to [`MAX_DATAGRAM`].
+const RECV_BUFFER_BYTES: usize = if 64 * 1500 > MAX_DATAGRAM {
+    64 * 1500
+} else {
+    MAX_DATAGRAM
+};
+
+/// Datagrams to one destination laid end to end for one GSO send: all of one size, except that
+/// the last may be shorter (what `UDP_SEGMENT` requires).
+#[derive(Debug, Default)]
+pub(crate) struct GsoBatch {
+    bytes: Vec<u8>,
+    segment_size: usize,
+    segments: usize,
+    destination: Option<SocketAddr>,
+}
+
+impl GsoBatch {
+    /// An empty batch with room for one full send.
+    pub(crate) fn new() -> Self {
+        GsoBatch {
+            bytes: Vec::with_capacity(MAX_GSO_BYTES),
+            ..GsoBatch::default()
+        }
+    }
+
+    /// Whether the batch holds nothing.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.segments == 0
+    }
+
+    /// Whether `datagram` to `to` can join the batch without breaking the GSO rules, when a send
+    /// may carry `max_segments` datagrams.
+    pub(crate) fn fits(&self, datagram: &[u8], to: SocketAddr, max_segments: usize) -> bool {
+        if self.segments == 0 {
+            return true;
+        }
+        let last_was_full = self.bytes.len() == self.segments * self.segment_size;
+        self.destination == Some(to)
+            && last_was_full
+            && datagram.len() <= self.segment_size
+            && self.segments < max_segments
+            && self.bytes.len() + datagram.len() <= MAX_GSO_BYTES
+    }
+
+    /// Appends `datagram`; the caller checked [`GsoBatch::fits`] (or the batch is empty).
+    pub(crate) fn push(&mut self, datagram: &[u8], to: SocketAddr) {
+        if self.segments == 0 {
+            self.segment_size = datagram.len();
+            self.destination = Some(to);
+        }
+        self.bytes.extend_from_slice(datagram);
+        self.segments += 1;
+    }
+
+    /// Empties the batch (keeping its allocation).
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.segments = 0;
+        self.destination = None;
+    }
+
+    /// The batch as one send, or `None` when it is empty.
+    fn transmit(&self) -> Option<Transmit<'_>> {
+        let destination = self.destination?;
+        Some(Transmit {
+            destination,
+            ecn: None,
+            contents: &self.bytes,
+            segment_size: (self.segments > 1).then_some(self.segment_size),
+            src_ip: None,
+        })
+    }
+
+    /// The datagrams of the batch, in order (for checks and for the fallback without GSO).
+    #[cfg(test)]
+    fn datagrams(&self) -> impl Iterator<Item = &[u8]> {
+        self.bytes.chunks(self.segment_size.max(1))
+    }
+}
+
+/// Batched sends and receives on one tokio UDP socket.
+pub(crate) struct BatchIo {
+    state: UdpSocketState,
+    buffers: Vec<Vec<u8>>,
+    metas: Vec<RecvMeta>,
+}
+
+impl std::fmt::Debug for BatchIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchIo")
+            .field("max_gso_segments", &self.state.max_gso_segments())
+            .field("gro_segments", &self.state.gro_segments())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BatchIo {
+    /// Prepares `socket` for batched I/O (turns GRO on where the kernel has it).
+    pub(crate) fn new(socket: &UdpSocket) -> io::Result<Self> {
+        let state = UdpSocketState::new(UdpSockRef::from(socket))?;
+        let buffers = (0..RECV_BUFFERS.clamp(1, quinn_udp::BATCH_SIZE.max(1)))
+            .map(|_| vec![0u8; RECV_BUFFER_BYTES])
+            .collect::<Vec<_>>();
+        let metas = vec![RecvMeta::default(); buffers.len()];
+        Ok(BatchIo {
+            state,
+            buffers,
+            metas,
+        })
+    }
+
+    /// How many datagrams one send may carry (1 without GSO, or after the kernel refused it).
+    pub(crate) fn max_segments(&self) -> usize {
+        self.state.max_gso_segments().max(1)
+    }
+
+    /// Sends the whole batch in one call; `WouldBlock` leaves it to be sent again when the
+    /// socket is writable (tokio's readiness is cleared so the wait is real).
+    pub(crate) fn send(&self, socket: &UdpSocket, batch: &GsoBatch) -> io::Result<()> {
+        let Some(transmit) = batch.transmit() else {
+            return Ok(());
+        };
+        socket.try_io(Interest::WRITABLE, || {
+            self.state.try_send(UdpSockRef::from(socket), &transmit)
+        })
+    }
+
+    /// Receives what the socket holds, at most one `recvmmsg`, and hands each datagram with its
+    /// sender to `each`. Returns the number of datagrams; `WouldBlock` when there were none.
+    pub(crate) fn receive(
+        &mut self,
+        socket: &UdpSocket,
+        mut each: impl FnMut(&[u8], SocketAddr),
+    ) -> io::Result<usize> {
+        let BatchIo {
+            state,
+            buffers,
+            metas,
+        } = self;
+        let messages = socket.try_io(Interest::READABLE, || {
+            let mut slices = buffers
+                .iter_mut()
+                .map(|b| IoSliceMut::new(b))
+                .collect::<Vec<_>>();
+            state.recv(UdpSockRef::from(socket), &mut slices, metas)
+        })?;
+        let mut datagrams = 0;
+        for (meta, buffer) in metas.iter().zip(buffers.iter()).take(messages) {
+            let received = &buffer[..meta.len.min(buffer.len())];
+            let stride = if meta.stride == 0 {
+                received.len().max(1)
+            } else {
+                meta.stride
+            };
+            for datagram in received.chunks(stride) {
+                each(datagram, meta.addr);
+                datagrams += 1;
+            }
+        }
+        Ok(datagrams)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn a_batch_takes_equal_datagrams_and_one_shorter_last() {
+        let mut batch = GsoBatch::new();
+        let full = [1u8; 100];
+        for _ in 0..3 {
+            assert!(batch.fits(&full, addr(1), 64));
+            batch.push(&full, addr(1));
+        }
+        assert!(
+            !batch.fits(&[0u8; 101], addr(1), 64),
+            "longer than the segment"
+        );
+        assert!(!batch.fits(&full, addr(2), 64), "another destination");
+        assert!(batch.fits(&[2u8; 40], addr(1), 64));
+        batch.push(&[2u8; 40], addr(1));
+        assert!(
+            !batch.fits(&[2u8; 40], addr(1), 64),
+            "nothing after a short datagram"
+        );
+        let transmit = batch.transmit().unwrap();
+        assert_eq!(transmit.segment_size, Some(100));
+        assert_eq!(transmit.contents.len(), 340);
+        let lens: Vec<usize> = batch.datagrams().map(<[u8]>::len).collect();
+        assert_eq!(lens, [100, 100, 100, 40]);
+        batch.clear();
+        assert!(batch.is_empty());
+        assert!(batch.transmit().is_none());
+    }
+
+    #[test]
+    fn a_batch_respects_the_segment_and_byte_limits() {
+        let mut batch = GsoBatch::new();
+        batch.push(&[0u8; 1472], addr(1));
+        assert!(
+            !batch.fits(&[0u8; 1472], addr(1), 1),
+            "no GSO: one datagram per send"
+        );
+        while batch.fits(&[0u8; 1472], addr(1), 64) {
+            batch.push(&[0u8; 1472], addr(1));
+        }
+        assert_eq!(batch.segments, MAX_GSO_BYTES / 1472);
+        let single = {
+            let mut b = GsoBatch::new();
+            b.push(&[0u8; 10], addr(1));
+            b
+        };
+        assert_eq!(single.transmit().unwrap().segment_size, None);
+    }
+
+    #[tokio::test]
+    async fn batched_datagrams_arrive_whole_and_in_order() {
+        let a = bind(addr(0), 1 << 20).unwrap();
+        let b = bind(addr(0), 1 << 20).unwrap();
+        let to = b.local_addr().unwrap();
+        let sender = BatchIo::new(&a).unwrap();
+        let mut receiver = BatchIo::new(&b).unwrap();
+        let mut batch = GsoBatch::new();
+        let mut sent = Vec::new();
+        // tokio knows the socket is writable only once asked: a first send may say WouldBlock.
+        async fn send(io: &BatchIo, socket: &UdpSocket, batch: &GsoBatch) {
+            loop {
+                socket.writable().await.unwrap();
+                match io.send(socket, batch) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    result => return result.unwrap(),
+                }
+            }
+        }
+        for i in 0..30u8 {
+            let datagram = vec![i; if i == 29 { 17 } else { 1472 }];
+            if !batch.fits(&datagram, to, sender.max_segments()) {
+                send(&sender, &a, &batch).await;
+                batch.clear();
+            }
+            batch.push(&datagram, to);
+            sent.push(datagram);
+        }
+        send(&sender, &a, &batch).await;
+        let mut received = Vec::new();
+        let from = a.local_addr().unwrap();
+        while received.len() < sent.len() {
+            b.readable().await.unwrap();
+            match receiver.receive(&b, |d, f| {
+                assert_eq!(f, from);
+                received.push(d.to_vec());
+            }) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(received, sent);
+    }
 
     proptest! {
         #[test]
