@@ -194,7 +194,16 @@ impl NetnsLink {
                 "ip",
                 // gso_max_segs 1: the veth cuts GSO batches into datagrams, so nftables drops
                 // and counts datagrams as a wire would.
-                &["-n", ns, "link", "set", link.interface(side), "gso_max_segs", "1", "up"],
+                &[
+                    "-n",
+                    ns,
+                    "link",
+                    "set",
+                    link.interface(side),
+                    "gso_max_segs",
+                    "1",
+                    "up",
+                ],
                 None,
             )?;
             run("ip", &["-n", ns, "link", "set", "lo", "up"], None)?;
