@@ -176,6 +176,29 @@ fn tbf_rate_limit_with_adaptive_pacing() {
 }
 
 #[test]
+fn ten_percent_loss_behind_a_twenty_megabit_tbf_with_adaptive_pacing() {
+    // A bad uplink: kernel loss and a rate limit together; random loss must not be read as
+    // congestion so hard that the rate collapses, and every byte still arrives.
+    let test = "10 % loss + 20 Mbit/s tbf, adaptive pacing";
+    if !NetnsLink::should_run(test).unwrap() {
+        return;
+    }
+    let link = NetnsLink::new().unwrap();
+    link.set_rate(20_000_000).unwrap();
+    link.set_loss(10.0).unwrap();
+    let config = SrtConfig {
+        max_bandwidth: None,
+        ..config()
+    };
+    let (caller, _) = transfer_across_with(&link, test, config, 4 * MB, MB / 2);
+    let dropped = link.dropped_toward(Side::B).unwrap();
+    eprintln!("{test}: nftables dropped {dropped} datagrams toward the listener");
+    assert!(dropped > 0);
+    assert!(caller.stats.packets_retransmitted >= dropped / 2);
+    link.remove().unwrap();
+}
+
+#[test]
 #[ignore = "soak: 50 MB through 20 % kernel loss (cargo xtask soak)"]
 fn soak_fifty_megabytes_at_twenty_percent_loss() {
     lossy_transfer(20.0, 50 * MB, 5 * MB);

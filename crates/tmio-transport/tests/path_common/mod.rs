@@ -203,4 +203,13 @@ pub fn check_and_print(
         listener.stats.packets_retransmitted,
         listener.stats.packets_sent,
     );
+    eprintln!(
+        "{case}: listener → caller: {} NAKs received, {} timeouts; caller got {} duplicates, reorder tolerance {:.1} ms; caller → listener: listener got {} duplicates, reorder tolerance {:.1} ms",
+        listener.stats.naks_received,
+        listener.stats.retransmission_timeouts,
+        caller.stats.packets_duplicate,
+        caller.stats.reorder_tolerance_ms,
+        listener.stats.packets_duplicate,
+        listener.stats.reorder_tolerance_ms,
+    );
 }
