@@ -1,29 +1,50 @@
-//! The `tmio` command: push any TCP live stream (RTMP) over SRT, and the gateway on the far
-//! side. Each subcommand lives in its own module; `main` only dispatches.
+//! The `tmio` binary: parse the command line, set up logging (stderr, `RUST_LOG` filter,
+//! default `info`) and a tokio runtime, run the subcommand, map its result to an exit status.
 
-use std::process::ExitCode;
+use std::{io::IsTerminal as _, process::ExitCode};
 
-use clap::{Parser, Subcommand};
-
-mod url_cmd;
-
-/// Push any TCP live stream (an RTMP encoder) over SRT.
-#[derive(Debug, Parser)]
-#[command(name = "tmio", version, about, long_about = None)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Parse tcp:// and srt:// URLs and print their canonical form and every typed field.
-    Url(url_cmd::UrlArgs),
-}
+use clap::Parser;
+use tmio::{Cli, Command, CommandError, EXIT_RUNTIME};
+use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Url(args) => url_cmd::run(&args),
+    if let Command::Url(args) = &cli.command {
+        return tmio::url_cmd::run(args);
     }
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("tmio: error (local): cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Proxy(args) => tmio::proxy_cmd::run(args).await,
+            Command::Gateway(args) => tmio::gateway_cmd::run(args).await,
+            Command::Demo(args) => tmio::demo::run(args).await,
+            Command::Url(_) => Ok(()),
+        }
+    });
+    // Session tasks still flushing after a failure must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => report(&error),
+    }
+}
+
+fn report(error: &CommandError) -> ExitCode {
+    eprintln!("tmio: {error}");
+    ExitCode::from(error.exit_code())
 }

@@ -1,0 +1,125 @@
+//! `tmio gateway LISTEN_URL UPSTREAM_URL`: the far side. An SRT listener whose sessions are
+//! pumped to TCP upstreams (RTMP servers), routed by the stream id's resource.
+
+use clap::Args;
+use tmio_proxy::{Gateway, GatewayEvent, RunningGateway};
+
+use crate::{
+    args::{parse_option, parse_route},
+    proxy_cmd::announce,
+    signals::StopSignals,
+    CommandError,
+};
+
+/// Arguments of `tmio gateway`.
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// Where to listen: srt://IP:PORT?options (srt://:9000 = every address; port 0 = any).
+    pub listen_url: String,
+    /// Where sessions without a matching route go: tcp://HOST:PORT (the RTMP server).
+    pub upstream_url: String,
+    /// Sends sessions whose stream id resource (#!::r=RESOURCE) is RESOURCE or below it to
+    /// another upstream; the longest route wins (repeatable).
+    #[arg(long = "route", value_name = "RESOURCE=tcp://HOST:PORT", value_parser = parse_route)]
+    pub routes: Vec<(String, String)>,
+    /// An SRT option by SDK name, libsrt URI key or SRTO_ name (repeatable).
+    #[arg(long = "opt", value_name = "NAME=VALUE", value_parser = parse_option)]
+    pub options: Vec<(String, String)>,
+}
+
+/// Runs the gateway until SIGINT/SIGTERM, then stops gracefully (sessions flush and close).
+pub async fn run(args: GatewayArgs) -> Result<(), CommandError> {
+    let mut signals = StopSignals::install()?;
+    let mut builder = Gateway::builder(&args.listen_url)?.upstream(&args.upstream_url)?;
+    for (resource, url) in &args.routes {
+        builder = builder.route(resource, url)?;
+    }
+    for (name, value) in &args.options {
+        builder = builder.option(name, value)?;
+    }
+    let mut gateway = builder.start().await?;
+    announce(&format!("listening srt://{}", gateway.local_addr()))?;
+    for (resource, url) in &args.routes {
+        tracing::info!(resource, upstream = url, "route");
+    }
+    tracing::info!(upstream = args.upstream_url, "default upstream");
+    let signal = loop {
+        tokio::select! {
+            event = gateway.next_event() => match event {
+                Some(event) => log_event(&event),
+                None => {
+                    tracing::warn!("the gateway's listener ended");
+                    break None;
+                }
+            },
+            signal = signals.next() => break Some(signal),
+        }
+    };
+    if let Some(signal) = signal {
+        tracing::info!(
+            sessions = gateway.active_sessions(),
+            "{signal}: stopping gracefully (running sessions flush, at most 10 s)"
+        );
+    }
+    stop_and_log(&mut gateway, &mut signals).await
+}
+
+async fn stop_and_log(
+    gateway: &mut RunningGateway,
+    signals: &mut StopSignals,
+) -> Result<(), CommandError> {
+    tokio::select! {
+        () = gateway.stop() => {}
+        signal = signals.next() => return Err(CommandError::Interrupted { signal }),
+    }
+    while let Some(event) = gateway.next_event().await {
+        log_event(&event);
+    }
+    tracing::info!("gateway stopped");
+    Ok(())
+}
+
+/// One log line per session event.
+pub fn log_event(event: &GatewayEvent) {
+    match event {
+        GatewayEvent::SessionStarted {
+            id,
+            peer,
+            stream_id,
+            upstream,
+        } => tracing::info!(
+            session = id,
+            %peer,
+            stream_id = stream_id.as_deref().unwrap_or("(none)"),
+            %upstream,
+            "session started"
+        ),
+        GatewayEvent::Rejected {
+            peer,
+            stream_id,
+            reason,
+        } => tracing::warn!(
+            peer = peer
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "(unknown)".into()),
+            stream_id = stream_id.as_deref().unwrap_or("(none)"),
+            reason,
+            "caller rejected"
+        ),
+        GatewayEvent::SessionEnded { id, result } => match result {
+            Ok(moved) => tracing::info!(
+                session = id,
+                bytes_to_upstream = moved.remote_to_local,
+                bytes_to_caller = moved.local_to_remote,
+                "session ended"
+            ),
+            Err(error) => tracing::warn!(
+                session = id,
+                side = ?error.error_type(),
+                %error,
+                "session failed"
+            ),
+        },
+        other => tracing::debug!(?other, "gateway event"),
+    }
+}

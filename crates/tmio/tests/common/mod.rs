@@ -1,0 +1,196 @@
+//! Helpers shared by the process tests: a `tmio` child killed on drop, its stdout as lines,
+//! its stderr collected, bounded waits, and a TCP sink.
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+
+use std::{
+    io::{BufRead as _, BufReader, Read as _},
+    net::{SocketAddr, TcpListener},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::{mpsc, Arc, Mutex},
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use sha2::{Digest as _, Sha256};
+
+/// A running `tmio` process; killed when dropped.
+pub struct Tmio {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Tmio {
+    /// Starts `tmio ARGS...` with piped stdout and stderr.
+    pub fn spawn(args: &[&str]) -> Tmio {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tmio"))
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stderr_pipe = child.stderr.take().unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let collected = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = stderr_pipe.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                collected
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        });
+        Tmio {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    /// Waits (bounded) for a stdout line starting with `prefix` and returns the rest.
+    pub fn wait_line(&mut self, prefix: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix(prefix) {
+                        return rest.to_owned();
+                    }
+                }
+                Err(_) => panic!(
+                    "no stdout line starting with {prefix:?} within {within:?}; stderr:\n{}",
+                    self.stderr()
+                ),
+            }
+        }
+    }
+
+    /// Everything written to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) for the process to exit; panics with its stderr if it does not.
+    pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the stderr reader catch up with the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return status;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "tmio did not exit within {within:?}; stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends a signal to the process.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
+}
+
+impl Drop for Tmio {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TCP server standing in for the RTMP server: takes one connection, reads it to the end.
+pub struct Sink {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Bytes received so far (updated while reading).
+    pub received: Arc<Mutex<u64>>,
+    done: JoinHandle<(u64, [u8; 32])>,
+}
+
+impl Sink {
+    /// Binds on loopback and starts the reading thread.
+    pub fn start() -> Sink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(0u64));
+        let counter = received.clone();
+        let done = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            let mut hasher = Sha256::new();
+            let mut buffer = vec![0u8; 64 * 1024];
+            let mut total = 0u64;
+            loop {
+                let n = stream.read(&mut buffer).unwrap();
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..n]);
+                total += n as u64;
+                *counter.lock().unwrap() = total;
+            }
+            (total, hasher.finalize().into())
+        });
+        Sink {
+            addr,
+            received,
+            done,
+        }
+    }
+
+    /// Waits for the end of the stream: byte count and SHA-256.
+    pub fn finish(self) -> (u64, [u8; 32]) {
+        self.done.join().unwrap()
+    }
+
+    /// Waits (bounded) until at least `bytes` arrived.
+    pub fn wait_for(&self, bytes: u64, within: Duration) {
+        let deadline = Instant::now() + within;
+        while *self.received.lock().unwrap() < bytes {
+            assert!(
+                Instant::now() < deadline,
+                "the sink got {} of {bytes} bytes within {within:?}",
+                self.received.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn stream_bytes(len: usize, seed: u64) -> Vec<u8> {
+    use rand::{RngCore as _, SeedableRng as _};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut bytes = vec![0u8; len];
+    rng.fill_bytes(&mut bytes);
+    bytes
+}
+
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}

@@ -1,0 +1,62 @@
+//! `tmio proxy` stops gracefully on SIGINT/SIGTERM while a pusher is connected: what it
+//! accepted reaches the server, the stream is closed cleanly, and it exits 0.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::{io::Write as _, net::TcpStream, time::Duration};
+
+use common::{sha256, stream_bytes, Sink, Tmio};
+use nix::sys::signal::Signal;
+
+#[test]
+fn sigint_with_a_connected_pusher_flushes_and_exits_zero() {
+    let sink = Sink::start();
+    let upstream = format!("tcp://{}", sink.addr);
+    let mut gateway = Tmio::spawn(&["gateway", "srt://127.0.0.1:0", &upstream]);
+    let gateway_addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
+    let remote = format!("srt://{gateway_addr}");
+    let mut proxy = Tmio::spawn(&["proxy", "tcp://127.0.0.1:0", &remote]);
+    let local = proxy.wait_line("listening tcp://", Duration::from_secs(10));
+
+    let data = stream_bytes(256 * 1024, 3);
+    let mut pusher = TcpStream::connect(local.trim()).unwrap();
+    pusher.write_all(&data).unwrap();
+    // Everything written has crossed: a stop now must not lose or add anything.
+    sink.wait_for(data.len() as u64, Duration::from_secs(20));
+    proxy.signal(Signal::SIGINT);
+    let status = proxy.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{}", proxy.stderr());
+    assert!(
+        proxy.stderr().contains("SIGINT: stopping gracefully"),
+        "{}",
+        proxy.stderr()
+    );
+    let (received, digest) = sink.finish();
+    assert_eq!(received, data.len() as u64);
+    assert_eq!(digest, sha256(&data));
+    drop(pusher);
+    gateway.signal(Signal::SIGTERM);
+    assert_eq!(gateway.wait_exit(Duration::from_secs(15)).code(), Some(0));
+}
+
+#[test]
+fn sigterm_before_any_pusher_exits_zero() {
+    let sink = Sink::start();
+    let upstream = format!("tcp://{}", sink.addr);
+    let mut gateway = Tmio::spawn(&["gateway", "srt://127.0.0.1:0", &upstream]);
+    let gateway_addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
+    let mut proxy = Tmio::spawn(&[
+        "proxy",
+        "tcp://127.0.0.1:0",
+        &format!("srt://{gateway_addr}"),
+    ]);
+    proxy.wait_line("listening tcp://", Duration::from_secs(10));
+    proxy.signal(Signal::SIGTERM);
+    let status = proxy.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{}", proxy.stderr());
+    let (received, _) = sink.finish();
+    assert_eq!(received, 0);
+    gateway.signal(Signal::SIGTERM);
+    assert_eq!(gateway.wait_exit(Duration::from_secs(15)).code(), Some(0));
+}
