@@ -4,7 +4,7 @@
 use std::{io::IsTerminal as _, process::ExitCode};
 
 use clap::Parser;
-use tmio::{Cli, Command, CommandError, EXIT_RUNTIME};
+use tmio::{stats_view::LineClearingWriter, Cli, Command, CommandError, EXIT_RUNTIME};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -13,11 +13,16 @@ fn main() -> ExitCode {
         return tmio::url_cmd::run(args);
     }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let terminal = std::io::stderr().is_terminal();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_ansi(terminal);
+    if terminal {
+        logs.with_writer(|| LineClearingWriter::new(std::io::stderr()))
+            .init();
+    } else {
+        logs.with_writer(std::io::stderr).init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -93,6 +93,39 @@ pub fn json_record(stats: &PerfStats, rate_mbps: f64, now: SystemTime) -> serde_
     serde_json::Value::Object(record)
 }
 
+/// A writer for log lines on a terminal that also shows the live statistics line: its first
+/// write returns the cursor to the start of the line and clears it, so a log line replaces the
+/// statistics instead of being appended to them (the next tick redraws them).
+#[derive(Debug)]
+pub struct LineClearingWriter<W> {
+    inner: W,
+    cleared: bool,
+}
+
+impl<W: std::io::Write> LineClearingWriter<W> {
+    /// Wraps `inner` (one writer per log event).
+    pub fn new(inner: W) -> Self {
+        LineClearingWriter {
+            inner,
+            cleared: false,
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for LineClearingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.cleared {
+            self.inner.write_all(b"\r\x1b[K")?;
+            self.cleared = true;
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +155,16 @@ mod tests {
         let stats = PerfStats::default();
         assert_eq!(meter.send_rate_mbps(&stats), 0.0);
         assert_eq!(meter.send_rate_mbps(&stats), 0.0);
+    }
+
+    #[test]
+    fn log_lines_clear_the_statistics_line_once() {
+        use std::io::Write as _;
+        let mut out = Vec::new();
+        let mut writer = LineClearingWriter::new(&mut out);
+        writer.write_all(b"first ").unwrap();
+        writer.write_all(b"event\n").unwrap();
+        assert_eq!(out, b"\r\x1b[Kfirst event\n");
     }
 
     #[test]
