@@ -1,83 +1,159 @@
 #!/usr/bin/env bash
-# Side-by-side bulk transfer over SRT on loopback: tmio, libsrt (srt-file-transmit, file mode)
-# and srt-tokio, in one run. Prints throughput, CPU seconds per GB (sender + receiver) and the
-# ratios against libsrt. Every run is bounded by a timeout and stops by itself.
+# Side-by-side bulk transfer over SRT on loopback, in one run, all with 1456-byte payloads:
+# libsrt (srt-file-transmit, file mode), tmio (srt-bulk tmio, reliable mode) and srt-tokio
+# (srt-bulk srt-tokio, live mode paced at 400 Mbit/s: it loses data unpaced, and already at
+# 500 Mbit/s on the machine these figures come from). Every receiver writes to a file and every
+# sender reads one, so file work is equal; the output's sha256 is checked.
 #
-#   benches/peers.sh [MIB=512] [RUNS=3]
+#   benches/peers.sh [MIB=512] [RUNS=5]
+#
+# As root, net.core.{r,w}mem_max are raised to at least 16 MiB for the run (for every
+# implementation alike: libsrt asks for ~12 MB UDP buffers, tmio and srt-bulk's srt-tokio for
+# 8 MiB) and restored after.
+# Every transfer is bounded by a timeout; temp files and processes are removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mib=${1:-512}
-runs=${2:-3}
-limit=120   # seconds per transfer, at most
-work=$(mktemp -d /tmp/tmio-peers.XXXXXX)
-trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null || true' EXIT
+runs=${2:-5}
+limit=${PEERS_TIMEOUT:-120} # seconds per transfer, at most
+srt_tokio_mbps=400
 
-command -v srt-file-transmit >/dev/null || { echo "srt-file-transmit missing: run scripts/install-deps.sh" >&2; exit 2; }
+command -v srt-file-transmit >/dev/null || { echo "srt-file-transmit missing: apt-get install srt-tools" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time missing: apt-get install time" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/tmio-peers.XXXXXX)
+restore_sysctl=()
+cleanup() {
+  local pid
+  # Receivers still running (only after an interruption): each is a `timeout`, which passes the
+  # signal on to its process group.
+  if [ -f "$work/pids" ]; then
+    while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$work/pids"
+  fi
+  for setting in "${restore_sysctl[@]}"; do sysctl -q -w "$setting" >/dev/null 2>&1 || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "$(id -u)" = 0 ]; then
+  for key in net.core.rmem_max net.core.wmem_max; do
+    old=$(sysctl -n "$key")
+    if [ "$old" -lt $((16 << 20)) ]; then
+      sysctl -q -w "$key=$((16 << 20))"
+      restore_sysctl+=("$key=$old")
+    fi
+  done
+fi
+echo "socket buffer caps: rmem_max=$(sysctl -n net.core.rmem_max) wmem_max=$(sysctl -n net.core.wmem_max)"
+
 cargo build --release -q -p tmio-benches --bin srt-bulk
-bulk=target/release/srt-bulk
-head -c $((mib * 1024 * 1024)) /dev/urandom > "$work/in.bin"
-bytes=$(stat -c %s "$work/in.bin")
-sum_in=$(sha256sum < "$work/in.bin" | cut -d' ' -f1)
+bulk=$PWD/target/release/srt-bulk
+
+mkdir -p "$work/src" "$work/dst"
+# srt-file-transmit's listener names its output after the caller's file (stream id) inside the
+# output directory: input and output must live in different directories.
+input=$work/src/payload.bin
+warm=$work/src/warm.bin
+head -c $((mib << 20)) /dev/urandom > "$input"
+head -c $((16 << 20)) /dev/urandom > "$warm"
+bytes=$(stat -c %s "$input")
+sum_in=$(sha256sum < "$input" | cut -d' ' -f1)
+sum_warm=$(sha256sum < "$warm" | cut -d' ' -f1)
 
 port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
 
-# run NAME RECV_CMD SEND_CMD OUTFILE(or -) : prints "wall cpu delivered_bytes"
-run() {
-  local name=$1 recv=$2 send=$3 out=$4
-  /usr/bin/time -f '%e %U %S' -o "$work/recv.time" timeout $limit bash -c "$recv" > "$work/recv.log" 2>&1 &
-  local rpid=$!
-  sleep 0.5
-  /usr/bin/time -f '%e %U %S' -o "$work/send.time" timeout $limit bash -c "$send" > "$work/send.log" 2>&1 || true
-  wait $rpid || true
-  local delivered
-  if [ "$out" != "-" ]; then
-    delivered=$(stat -c %s "$out" 2>/dev/null || echo 0)
-    if [ "$delivered" = "$bytes" ] && [ "$(sha256sum < "$out" | cut -d' ' -f1)" != "$sum_in" ]; then
-      echo "$name: sha256 mismatch" >&2; delivered=0
-    fi
-    rm -f "$out"
-  else
-    delivered=$(grep -o 'bytes [0-9]*' "$work/recv.log" | head -1 | cut -d' ' -f2)
-  fi
-  # Throughput is judged from the receiver's whole-process wall time minus the 0.5 s head start.
-  read -r rw ru rs < "$work/recv.time"; read -r sw su ss < "$work/send.time"
-  python3 - "$rw" "$ru" "$rs" "$su" "$ss" "$delivered" <<'PY'
-import sys
-rw, ru, rs, su, ss, d = map(float, sys.argv[1:])
-print(f"{max(rw - 0.5, 1e-3):.3f} {ru + rs + su + ss:.3f} {int(d)}")
-PY
+# Waits until something listens on UDP port $1 (at most 5 s).
+wait_listening() {
+  local i
+  for i in $(seq 1 100); do
+    if ss -Hlun "sport = :$1" 2>/dev/null | grep -q .; then return 0; fi
+    sleep 0.05
+  done
+  return 1
 }
+
+# transfer IMPL FILE : one transfer; prints "wall_s cpu_s delivered_bytes intact(1/0)"
+transfer() {
+  local impl=$1 file=$2 p out recv send rpid t0 t1 delivered intact=0 expected_sum
+  p=$(port)
+  rm -rf "$work/dst" && mkdir -p "$work/dst"
+  out=$work/dst/$(basename "$file")
+  case $impl in
+    libsrt)
+      recv=(srt-file-transmit -q "srt://127.0.0.1:$p?mode=listener" "file://$work/dst/")
+      send=(srt-file-transmit -q "file://$file" "srt://127.0.0.1:$p?mode=caller") ;;
+    tmio)
+      recv=("$bulk" tmio recv "$p" "$out")
+      send=("$bulk" tmio send "$p" "$file") ;;
+    srt-tokio)
+      recv=("$bulk" srt-tokio recv "$p" "$out" "$(stat -c %s "$file")")
+      send=("$bulk" srt-tokio send "$p" "$file" "$srt_tokio_mbps") ;;
+  esac
+  rm -f "$work/recv.time" "$work/send.time"
+  timeout -k 5 "$limit" /usr/bin/time -f '%e %U %S' -o "$work/recv.time" "${recv[@]}" \
+    > "$work/recv.log" 2>&1 &
+  rpid=$!
+  echo "$rpid" >> "$work/pids"
+  wait_listening "$p" || echo "$impl: receiver not listening on $p" >&2
+  t0=$(now)
+  timeout -k 5 "$limit" /usr/bin/time -f '%e %U %S' -o "$work/send.time" "${send[@]}" \
+    > "$work/send.log" 2>&1 || echo "$impl: sender failed: $(tail -2 "$work/send.log" | tr '\n' ' ')" >&2
+  wait "$rpid" || echo "$impl: receiver failed: $(tail -2 "$work/recv.log" | tr '\n' ' ')" >&2
+  t1=$(now)
+  : > "$work/pids"
+  delivered=$(stat -c %s "$out" 2>/dev/null || echo 0)
+  if [ "$file" = "$input" ]; then expected_sum=$sum_in; else expected_sum=$sum_warm; fi
+  if [ "$delivered" = "$(stat -c %s "$file")" ] && [ "$(sha256sum < "$out" | cut -d' ' -f1)" = "$expected_sum" ]; then
+    intact=1
+  elif [ "$delivered" -gt 0 ]; then
+    echo "$impl: output differs from the input ($delivered of $(stat -c %s "$file") bytes)" >&2
+  fi
+  rm -f "$out"
+  read -r _ ru rs < "$work/recv.time" || { ru=0; rs=0; }
+  read -r _ su ss < "$work/send.time" || { su=0; ss=0; }
+  python3 -c 'import sys; t0,t1,ru,rs,su,ss=map(float,sys.argv[1:7]); print(f"{t1-t0:.3f} {ru+rs+su+ss:.3f} {sys.argv[7]} {sys.argv[8]}")' \
+    "$t0" "$t1" "$ru" "$rs" "$su" "$ss" "$delivered" "$intact"
+}
+
+impls=(libsrt tmio srt-tokio)
+cat "$input" > /dev/null
+for impl in "${impls[@]}"; do
+  transfer "$impl" "$warm" > /dev/null # warm-up, not counted
+done
 
 declare -A results
 for i in $(seq 1 "$runs"); do
-  p=$(port)
-  results[libsrt]+="$(run libsrt \
-    "srt-file-transmit -q 'srt://127.0.0.1:$p?mode=listener' file://$work/out.bin" \
-    "srt-file-transmit -q file://$work/in.bin 'srt://127.0.0.1:$p?mode=caller'" "$work/out.bin")"$'\n'
-  p=$(port)
-  results[tmio]+="$(run tmio "$bulk tmio recv $p" "$bulk tmio send $p $work/in.bin" -)"$'\n'
-  p=$(port)
-  results[srt-tokio]+="$(run srt-tokio "$bulk srt-tokio recv $p" "$bulk srt-tokio send $p $work/in.bin 800" -)"$'\n'
+  for impl in "${impls[@]}"; do
+    line=$(transfer "$impl" "$input")
+    echo "run $i $impl: wall_s cpu_s bytes intact = $line" >&2
+    results[$impl]+="$line"$'\n'
+  done
 done
 
-python3 - "$bytes" "$runs" <<PY
-import statistics, sys
-total, runs = int(sys.argv[1]), int(sys.argv[2])
-raw = {
-  "libsrt": """${results[libsrt]}""",
-  "tmio": """${results[tmio]}""",
-  "srt-tokio": """${results[srt-tokio]}""",
-}
+export PEERS_LIBSRT="${results[libsrt]}" PEERS_TMIO="${results[tmio]}" PEERS_SRT_TOKIO="${results[srt-tokio]}"
+python3 - "$bytes" "$runs" "$srt_tokio_mbps" <<'PY'
+import os, statistics, sys
+total, runs, paced = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+raw = {"libsrt": os.environ["PEERS_LIBSRT"], "tmio": os.environ["PEERS_TMIO"],
+       "srt-tokio": os.environ["PEERS_SRT_TOKIO"]}
 rows = {}
 for name, text in raw.items():
     runs_ = [tuple(map(float, l.split())) for l in text.strip().splitlines() if l.strip()]
-    mbps = statistics.median(d / w / 1e6 for w, c, d in runs_)
-    cpu_gb = statistics.median(c / max(d, 1) * 1e9 for w, c, d in runs_)
-    delivered = min(d for w, c, d in runs_)
-    rows[name] = (mbps, cpu_gb, delivered)
-print(f"bulk transfer over SRT on loopback, {total/2**20:.0f} MiB, median of {runs} runs")
-print(f"{'impl':<10} {'MB/s':>9} {'CPU s/GB':>9} {'delivered (min)':>16}  vs libsrt: speed  CPU/byte")
+    # A run that lost or corrupted data counts its intact bytes only (0 if corrupted).
+    mbps = statistics.median((d if ok else 0) / w / 1e6 for w, c, d, ok in runs_)
+    cpu_gb = statistics.median(c / d * 1e9 if (ok and d) else float("inf") for w, c, d, ok in runs_)
+    intact = sum(int(ok) for w, c, d, ok in runs_)
+    rows[name] = (mbps, cpu_gb, min(d for w, c, d, ok in runs_), intact, len(runs_))
+print(f"\nbulk transfer over SRT on loopback, {total / 2**20:.0f} MiB, 1456-byte payloads, "
+      f"median of {runs} runs (srt-tokio paced at {paced} Mbit/s)")
+print(f"{'impl':<10} {'MB/s':>8} {'CPU s/GB':>9} {'min bytes':>11} {'intact':>7}   "
+      f"{'speed vs libsrt':>15} {'CPU/byte vs libsrt':>18}")
 base = rows["libsrt"]
-for name, (mbps, cpu, d) in rows.items():
-    print(f"{name:<10} {mbps:>9.1f} {cpu:>9.2f} {d:>16}  {mbps/base[0]:>15.2f}x {cpu/base[1]:>8.2f}x")
+for name, (mbps, cpu, d, ok, n) in rows.items():
+    speed = mbps / base[0] if base[0] else float("nan")
+    cpu_ratio = cpu / base[1] if base[1] not in (0, float("inf")) else float("nan")
+    print(f"{name:<10} {mbps:>8.1f} {cpu:>9.2f} {int(d):>11} {ok:>4}/{n:<2}   "
+          f"{speed:>14.2f}x {cpu_ratio:>17.2f}x")
 PY
