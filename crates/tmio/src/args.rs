@@ -1,5 +1,5 @@
 //! Parsers for the command's own argument syntax: preset spellings, `NAME=VALUE` options and
-//! `RESOURCE=tcp://HOST:PORT` routes. Each returns a message clap shows as a usage error.
+//! `RESOURCE=tcp://IP:PORT` routes. Each returns a message clap shows as a usage error.
 
 use tmio_proxy::Preset;
 
@@ -57,7 +57,7 @@ pub fn parse_option(text: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), value.to_owned()))
 }
 
-/// Splits a route `RESOURCE=tcp://HOST:PORT` (the resource is a stream id's `r=` value, such as
+/// Splits a route `RESOURCE=tcp://IP:PORT` (the resource is a stream id's `r=` value, such as
 /// `live/app`). Both halves must be non-empty; the URL is checked by the gateway builder.
 ///
 /// ```
@@ -71,12 +71,12 @@ pub fn parse_option(text: &str) -> Result<(String, String), String> {
 /// ```
 pub fn parse_route(text: &str) -> Result<(String, String), String> {
     let Some((resource, url)) = text.split_once('=') else {
-        return Err(format!("route {text:?} is not RESOURCE=tcp://HOST:PORT"));
+        return Err(format!("route {text:?} is not RESOURCE=tcp://IP:PORT"));
     };
     let resource = resource.trim();
     let url = url.trim();
     if resource.is_empty() || url.is_empty() || resource.contains("://") {
-        return Err(format!("route {text:?} is not RESOURCE=tcp://HOST:PORT"));
+        return Err(format!("route {text:?} is not RESOURCE=tcp://IP:PORT"));
     }
     Ok((resource.to_owned(), url.to_owned()))
 }

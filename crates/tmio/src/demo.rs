@@ -23,6 +23,8 @@ use crate::CommandError;
 const PUSH_TICK: Duration = Duration::from_millis(10);
 /// Time allowed, beyond the stream's own duration, for connecting and draining.
 const SLACK: Duration = Duration::from_secs(30);
+/// The rtmp preset's bandwidth cap (2.5 MB/s), Mbit/s.
+const RTMP_PRESET_CAP_MBPS: u64 = 20;
 /// The stream id the demo's proxy sends (routed by the gateway's default upstream).
 const DEMO_STREAM_ID: &str = "%23!::r=live/demo";
 
@@ -105,7 +107,9 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Runs the demo and prints its report; an error when the bytes differ or it ran out of time.
 pub async fn run(args: DemoArgs) -> Result<(), CommandError> {
-    let limit = Duration::from_secs(u64::from(args.seconds)) * 2 + SLACK;
+    // Above the rtmp preset's cap the pusher is slowed down by backpressure: allow for it.
+    let cap_factor = u64::from(args.mbps).div_ceil(RTMP_PRESET_CAP_MBPS).max(1);
+    let limit = Duration::from_secs(u64::from(args.seconds) * cap_factor) * 2 + SLACK;
     let report = tokio::time::timeout(limit, demo(args.seconds, args.mbps))
         .await
         .map_err(|_| {

@@ -16,11 +16,11 @@ use crate::{
 pub struct GatewayArgs {
     /// Where to listen: srt://IP:PORT?options (srt://:9000 = every address; port 0 = any).
     pub listen_url: String,
-    /// Where sessions without a matching route go: tcp://HOST:PORT (the RTMP server).
+    /// Where sessions without a matching route go: tcp://IP:PORT (the RTMP server).
     pub upstream_url: String,
     /// Sends sessions whose stream id resource (#!::r=RESOURCE) is RESOURCE or below it to
     /// another upstream; the longest route wins (repeatable).
-    #[arg(long = "route", value_name = "RESOURCE=tcp://HOST:PORT", value_parser = parse_route)]
+    #[arg(long = "route", value_name = "RESOURCE=tcp://IP:PORT", value_parser = parse_route)]
     pub routes: Vec<(String, String)>,
     /// An SRT option by SDK name, libsrt URI key or SRTO_ name (repeatable).
     #[arg(long = "opt", value_name = "NAME=VALUE", value_parser = parse_option)]

@@ -156,7 +156,12 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
         returned_bytes = moved.remote_to_local,
         retransmitted = stats.packets_retransmitted,
         rtt_ms = stats.rtt_ms,
-        "session ended: every byte delivered"
+        "{}",
+        if stopping {
+            "stopped gracefully: what was accepted was delivered"
+        } else {
+            "session ended: every byte delivered"
+        }
     );
     Ok(())
 }

@@ -124,7 +124,7 @@ fn bad_gateway_route_and_upstream() {
             "--route",
             "live",
         ],
-        &["--route", "RESOURCE=tcp://HOST:PORT"],
+        &["--route", "RESOURCE=tcp://IP:PORT"],
     );
     assert_usage_error(
         &[
