@@ -36,7 +36,9 @@ fn reset_pusher_is_a_local_error() {
             .unwrap();
         pusher.write_all(b"some RTMP bytes").await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        // SO_LINGER 0: closing sends a reset instead of a FIN.
+        // SO_LINGER 0: closing sends a reset instead of a FIN. (Deprecated because a non-zero
+        // linger blocks on drop; zero never blocks.)
+        #[allow(deprecated)]
         pusher.set_linger(Some(Duration::ZERO)).unwrap();
         drop(pusher);
     });
