@@ -18,8 +18,8 @@ use std::{
 
 use path_common::{call, check_and_print, serve};
 use tmio_testkit::{
-    Blackout, Direction, ImpairmentConfig, Jitter, LossyUdpRelay, RateLimit, RelayConfig,
-    RelayStats,
+    Blackout, Direction, GilbertElliott, ImpairmentConfig, Jitter, LossyUdpRelay, RateLimit,
+    RelayConfig, RelayStats,
 };
 use tmio_transport::{
     srt::{connection::DeliveryMode, ConnectMode, SrtConfig, SrtListener, SrtStream},
@@ -109,10 +109,11 @@ async fn relayed_transfer_on(
     check_and_print(case, up, down, &caller, &listener);
     let stats = relay.stats();
     eprintln!(
-        "{case}: relay to listener: {} datagrams, {} dropped ({} random, {} queue, {} blackout), {} duplicated, {} reordered",
+        "{case}: relay to listener: {} datagrams, {} dropped ({} random, {} burst, {} queue, {} blackout), {} duplicated, {} reordered",
         stats.to_upstream.received_packets,
         stats.to_upstream.dropped(),
         stats.to_upstream.dropped_random,
+        stats.to_upstream.dropped_burst,
         stats.to_upstream.dropped_queue,
         stats.to_upstream.dropped_blackout,
         stats.to_upstream.duplicated,
@@ -140,6 +141,47 @@ async fn ten_percent_random_loss() {
     .await;
     assert!(stats.to_upstream.dropped_random > 200, "{stats:?}");
     assert!(stats.to_client.dropped_random > 200, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn burst_loss() {
+    // Gilbert model: bursts of 10 datagrams on average, ~17 % lost overall, both ways.
+    let impairment = ImpairmentConfig {
+        burst_loss: Some(GilbertElliott::gilbert(0.02, 0.1)),
+        delay: Duration::from_millis(5),
+        ..ImpairmentConfig::default()
+    };
+    let stats = relayed_transfer(
+        "burst loss (Gilbert 0.02/0.1, ~17 %)",
+        impairment,
+        reliable_config(),
+        3 * MB,
+        MB,
+        None,
+        Duration::from_secs(60),
+    )
+    .await;
+    assert!(stats.to_upstream.dropped_burst > 200, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_round_trip_with_loss() {
+    // 300 ms RTT at 10 MB/s is 3 MB in flight, more than the 2 MB buffers: the window limits.
+    let impairment = ImpairmentConfig {
+        loss: 0.05,
+        delay: Duration::from_millis(150),
+        ..ImpairmentConfig::default()
+    };
+    relayed_transfer(
+        "300 ms RTT, 5 % loss",
+        impairment,
+        reliable_config(),
+        4 * MB,
+        MB,
+        None,
+        Duration::from_secs(60),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -639,18 +681,30 @@ fn message(index: u64) -> Vec<u8> {
 
 /// Live mode with too-late drop: `messages` of one packet each, one per millisecond (~10.5 Mbit/s),
 /// through `loss` both ways with 5 ms one-way delay and `latency` of TSBPD on both sides.
-async fn live_run(
+/// One live-mode run: what is sent, over what, and how much must play.
+struct LiveCase {
     messages: u64,
     loss: f64,
     latency: Duration,
+    too_late_drop: bool,
     blackouts: Vec<Blackout>,
     min_delivered: u64,
-) -> Stats {
+}
+
+async fn live_run(case: LiveCase) -> Stats {
+    let LiveCase {
+        messages,
+        loss,
+        latency,
+        too_late_drop,
+        blackouts,
+        min_delivered,
+    } = case;
     let config = SrtConfig {
         delivery: DeliveryMode::Live {
             recv_latency: latency,
             send_latency: latency,
-            too_late_drop: true,
+            too_late_drop,
         },
         ..SrtConfig::default()
     };
@@ -750,7 +804,30 @@ async fn live_run(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_mode_over_twenty_percent_loss_keeps_playing() {
-    live_run(3000, 0.20, Duration::from_millis(20), Vec::new(), 2700).await;
+    live_run(LiveCase {
+        messages: 3000,
+        loss: 0.20,
+        latency: Duration::from_millis(20),
+        too_late_drop: true,
+        blackouts: Vec::new(),
+        min_delivered: 2700,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_mode_without_too_late_drop_loses_nothing() {
+    // libsrt's `tlpktdrop=0` with enough latency: every message plays, late or not.
+    let sender = live_run(LiveCase {
+        messages: 2000,
+        loss: 0.10,
+        latency: Duration::from_millis(200),
+        too_late_drop: false,
+        blackouts: Vec::new(),
+        min_delivered: 2000,
+    })
+    .await;
+    assert_eq!(sender.packets_send_dropped, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -763,7 +840,15 @@ async fn live_mode_drops_what_an_outage_made_too_late_and_plays_on() {
         until: Duration::from_millis(2500),
     };
     // The 1500 messages written during the outage may be lost; nearly all others must play.
-    let sender = live_run(4000, 0.02, Duration::from_millis(120), vec![outage], 2300).await;
+    let sender = live_run(LiveCase {
+        messages: 4000,
+        loss: 0.02,
+        latency: Duration::from_millis(120),
+        too_late_drop: true,
+        blackouts: vec![outage],
+        min_delivered: 2300,
+    })
+    .await;
     assert!(sender.packets_send_dropped > 0, "{sender:?}");
 }
 
@@ -793,5 +878,13 @@ async fn soak_fifty_megabytes_at_twenty_percent_loss() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "soak: live mode for 30 s over 20 % loss (cargo xtask soak)"]
 async fn soak_live_mode_thirty_seconds() {
-    live_run(30_000, 0.20, Duration::from_millis(20), Vec::new(), 27_000).await;
+    live_run(LiveCase {
+        messages: 30_000,
+        loss: 0.20,
+        latency: Duration::from_millis(20),
+        too_late_drop: true,
+        blackouts: Vec::new(),
+        min_delivered: 27_000,
+    })
+    .await;
 }
