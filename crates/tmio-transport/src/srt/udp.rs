@@ -165,6 +165,64 @@ impl GsoBatch {
     }
 }
 
+/// A socket's path-MTU settings, kept across quinn-udp's set-up, which switches to "probe" (set
+/// DF, ignore the learned path MTU) and `IPV6_DONTFRAG`: QUIC sizes its own packets, but SRT's
+/// are up to 1500 bytes and must still cross a path with a smaller MTU (PPPoE, VPNs) the way they
+/// do with libsrt, by the kernel's default (fragment once the path MTU is known).
+#[derive(Debug, Default)]
+struct PathMtuSettings {
+    #[cfg(target_os = "linux")]
+    ipv4: Option<rustix::net::sockopt::Ipv4PathMtuDiscovery>,
+    #[cfg(target_os = "linux")]
+    ipv6: Option<rustix::net::sockopt::Ipv6PathMtuDiscovery>,
+    #[cfg(target_os = "linux")]
+    ipv6_dont_fragment: Option<bool>,
+}
+
+impl PathMtuSettings {
+    /// What `socket` has now (an option the socket's family lacks stays `None`).
+    #[cfg(target_os = "linux")]
+    fn of(socket: &UdpSocket) -> Self {
+        use rustix::net::sockopt;
+        PathMtuSettings {
+            ipv4: sockopt::ip_mtu_discover(socket).ok(),
+            ipv6: sockopt::ipv6_mtu_discover(socket).ok(),
+            ipv6_dont_fragment: nix::sys::socket::getsockopt(
+                socket,
+                nix::sys::socket::sockopt::Ipv6DontFrag,
+            )
+            .ok(),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn of(_socket: &UdpSocket) -> Self {
+        PathMtuSettings::default()
+    }
+
+    /// Puts the saved settings back; best effort, like the buffer sizes.
+    #[cfg(target_os = "linux")]
+    fn restore(&self, socket: &UdpSocket) {
+        use rustix::net::sockopt;
+        if let Some(value) = self.ipv4 {
+            let _ = sockopt::set_ip_mtu_discover(socket, value);
+        }
+        if let Some(value) = self.ipv6 {
+            let _ = sockopt::set_ipv6_mtu_discover(socket, value);
+        }
+        if let Some(value) = self.ipv6_dont_fragment {
+            let _ = nix::sys::socket::setsockopt(
+                socket,
+                nix::sys::socket::sockopt::Ipv6DontFrag,
+                &value,
+            );
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn restore(&self, _socket: &UdpSocket) {}
+}
+
 /// Batched sends and receives on one tokio UDP socket.
 pub(crate) struct BatchIo {
     state: UdpSocketState,
@@ -184,7 +242,9 @@ impl std::fmt::Debug for BatchIo {
 impl BatchIo {
     /// Prepares `socket` for batched I/O (turns GRO on where the kernel has it).
     pub(crate) fn new(socket: &UdpSocket) -> io::Result<Self> {
+        let path_mtu = PathMtuSettings::of(socket);
         let state = UdpSocketState::new(UdpSockRef::from(socket))?;
+        path_mtu.restore(socket);
         let buffers = (0..RECV_BUFFERS.clamp(1, quinn_udp::BATCH_SIZE.max(1)))
             .map(|_| vec![0u8; RECV_BUFFER_BYTES])
             .collect::<Vec<_>>();
@@ -304,6 +364,24 @@ mod tests {
             b
         };
         assert_eq!(single.transmit().unwrap().segment_size, None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn batched_io_keeps_the_kernels_path_mtu_behaviour() {
+        for local in ["127.0.0.1:0", "[::1]:0"] {
+            let Ok(socket) = bind(local.parse().unwrap(), 1 << 16) else {
+                continue; // no IPv6 here
+            };
+            let before = PathMtuSettings::of(&socket);
+            let _io = BatchIo::new(&socket).unwrap();
+            let after = PathMtuSettings::of(&socket);
+            assert_eq!(format!("{before:?}"), format!("{after:?}"), "{local}");
+            assert!(
+                before.ipv4.is_some() || before.ipv6.is_some(),
+                "{local}: {before:?}"
+            );
+        }
     }
 
     #[tokio::test]
