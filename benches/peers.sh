@@ -46,6 +46,7 @@ if [ "$(id -u)" = 0 ]; then
   done
 fi
 echo "socket buffer caps: rmem_max=$(sysctl -n net.core.rmem_max) wmem_max=$(sysctl -n net.core.wmem_max)"
+echo "load before: $(cut -d" " -f1-3 /proc/loadavg) on $(nproc) CPUs"
 
 cargo build --release -q -p tmio-benches --bin srt-bulk
 bulk=$PWD/target/release/srt-bulk
@@ -76,7 +77,7 @@ wait_listening() {
 
 # transfer IMPL FILE : one transfer; prints "wall_s cpu_s delivered_bytes intact(1/0)"
 transfer() {
-  local impl=$1 file=$2 p out recv send rpid t0 t1 delivered intact=0 expected_sum
+  local impl=$1 file=$2 p out recv send rpid t0 t1 delivered intact=0 expected_sum ru rs su ss
   p=$(port)
   rm -rf "$work/dst" && mkdir -p "$work/dst"
   out=$work/dst/$(basename "$file")
@@ -111,8 +112,12 @@ transfer() {
     echo "$impl: output differs from the input ($delivered of $(stat -c %s "$file") bytes)" >&2
   fi
   rm -f "$out"
-  read -r _ ru rs < "$work/recv.time" || { ru=0; rs=0; }
-  read -r _ su ss < "$work/send.time" || { su=0; ss=0; }
+  # GNU time writes "Command exited with non-zero status N" first when the command failed; the
+  # figures are on the last line. A process killed by the timeout leaves no figures: counted 0.
+  read -r _ ru rs < <(tail -n 1 "$work/recv.time" 2>/dev/null) || true
+  read -r _ su ss < <(tail -n 1 "$work/send.time" 2>/dev/null) || true
+  [[ ${ru:-} =~ ^[0-9.]+$ && ${rs:-} =~ ^[0-9.]+$ ]] || { ru=0; rs=0; }
+  [[ ${su:-} =~ ^[0-9.]+$ && ${ss:-} =~ ^[0-9.]+$ ]] || { su=0; ss=0; }
   python3 -c 'import sys; t0,t1,ru,rs,su,ss=map(float,sys.argv[1:7]); print(f"{t1-t0:.3f} {ru+rs+su+ss:.3f} {sys.argv[7]} {sys.argv[8]}")' \
     "$t0" "$t1" "$ru" "$rs" "$su" "$ss" "$delivered" "$intact"
 }
@@ -132,6 +137,7 @@ for i in $(seq 1 "$runs"); do
   done
 done
 
+echo "load after: $(cut -d" " -f1-3 /proc/loadavg)" >&2
 export PEERS_LIBSRT="${results[libsrt]}" PEERS_TMIO="${results[tmio]}" PEERS_SRT_TOKIO="${results[srt-tokio]}"
 python3 - "$bytes" "$runs" "$srt_tokio_mbps" <<'PY'
 import os, statistics, sys
