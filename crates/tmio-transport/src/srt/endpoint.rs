@@ -487,8 +487,11 @@ impl Endpoint {
         'conns: for conn in conns.values() {
             let mut inner = conn.lock();
             while let Some(packet) = inner.conn.poll_transmit(now) {
-                udp::encode(&packet, out);
-                if !batch.fits(out, conn.remote, max_segments) && !flush(io, socket, batch) {
+                if batch.push_packet(&packet, conn.remote, max_segments, out) {
+                    continue;
+                }
+                // It did not fit (`out` holds it): send the batch, start the next one with it.
+                if !flush(io, socket, batch) {
                     *overflow = Some((out.clone(), conn.remote));
                     blocked = true;
                     break 'conns;

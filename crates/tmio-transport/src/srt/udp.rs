@@ -117,19 +117,52 @@ impl GsoBatch {
 
     /// Whether `datagram` to `to` can join the batch without breaking the GSO rules, when a send
     /// may carry `max_segments` datagrams.
-    pub(crate) fn fits(&self, datagram: &[u8], to: SocketAddr, max_segments: usize) -> bool {
+    #[cfg(test)]
+    fn fits(&self, datagram: &[u8], to: SocketAddr, max_segments: usize) -> bool {
+        self.fits_after(self.bytes.len(), datagram.len(), to, max_segments)
+    }
+
+    /// [`GsoBatch::fits`] for a datagram of `len` bytes placed after the first `filled` bytes.
+    fn fits_after(&self, filled: usize, len: usize, to: SocketAddr, max_segments: usize) -> bool {
         if self.segments == 0 {
             return true;
         }
-        let last_was_full = self.bytes.len() == self.segments * self.segment_size;
+        let last_was_full = filled == self.segments * self.segment_size;
         self.destination == Some(to)
             && last_was_full
-            && datagram.len() <= self.segment_size
+            && len <= self.segment_size
             && self.segments < max_segments
-            && self.bytes.len() + datagram.len() <= MAX_GSO_BYTES
+            && filled + len <= MAX_GSO_BYTES
     }
 
-    /// Appends `datagram`; the caller checked [`GsoBatch::fits`] (or the batch is empty).
+    /// Serialises `packet` for `to` straight into the batch (no copy) when it fits and returns
+    /// `true`; otherwise leaves the batch as it was, puts the datagram in `spill` and returns
+    /// `false`: send the batch, then start the next one with `spill`.
+    pub(crate) fn push_packet(
+        &mut self,
+        packet: &Packet,
+        to: SocketAddr,
+        max_segments: usize,
+        spill: &mut Vec<u8>,
+    ) -> bool {
+        let filled = self.bytes.len();
+        packet.serialize(&mut self.bytes);
+        let len = self.bytes.len() - filled;
+        if self.fits_after(filled, len, to, max_segments) {
+            if self.segments == 0 {
+                self.segment_size = len;
+                self.destination = Some(to);
+            }
+            self.segments += 1;
+            return true;
+        }
+        spill.clear();
+        spill.extend_from_slice(&self.bytes[filled..]);
+        self.bytes.truncate(filled);
+        false
+    }
+
+    /// Appends `datagram` to an empty batch, or to one it fits (see `fits_after`).
     pub(crate) fn push(&mut self, datagram: &[u8], to: SocketAddr) {
         if self.segments == 0 {
             self.segment_size = datagram.len();
@@ -344,6 +377,55 @@ mod tests {
         batch.clear();
         assert!(batch.is_empty());
         assert!(batch.transmit().is_none());
+    }
+
+    #[test]
+    fn packets_serialise_into_the_batch_or_spill_whole() {
+        use bytes::Bytes;
+        use srt_protocol::packet::{
+            DataEncryption, DataPacket, MsgNumber, PacketLocation, SeqNumber, SocketId,
+        };
+        let data = |len: usize, seq: u32| {
+            Packet::Data(DataPacket {
+                seq_number: SeqNumber::new_truncate(seq),
+                message_loc: PacketLocation::ONLY,
+                in_order_delivery: false,
+                encryption: DataEncryption::None,
+                retransmitted: false,
+                message_number: MsgNumber::new_truncate(seq),
+                timestamp: srt_protocol::packet::TimeStamp::from_micros(seq),
+                dest_sockid: SocketId(7),
+                payload: Bytes::from(vec![seq as u8; len]),
+            })
+        };
+        let mut batch = GsoBatch::new();
+        let mut spill = Vec::new();
+        let mut reference = Vec::new();
+        for seq in 0..3 {
+            assert!(batch.push_packet(&data(1456, seq), addr(1), 64, &mut spill));
+            encode(&data(1456, seq), &mut reference);
+            assert!(
+                batch.bytes.ends_with(&reference),
+                "the same bytes as encode()"
+            );
+        }
+        assert_eq!(batch.segments, 3);
+        assert_eq!(batch.segment_size, 1472);
+        let before = batch.bytes.clone();
+        assert!(!batch.push_packet(&data(1456, 3), addr(2), 64, &mut spill));
+        encode(&data(1456, 3), &mut reference);
+        assert_eq!(
+            spill, reference,
+            "the datagram for another destination spilled whole"
+        );
+        assert_eq!(batch.bytes, before, "the batch unchanged");
+        assert!(
+            batch.push_packet(&data(100, 4), addr(1), 64, &mut spill),
+            "a shorter last"
+        );
+        assert!(!batch.push_packet(&data(100, 5), addr(1), 64, &mut spill));
+        assert_eq!(batch.segments, 4);
+        assert_eq!(batch.bytes.len(), 3 * 1472 + 116);
     }
 
     #[test]
