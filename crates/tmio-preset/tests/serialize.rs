@@ -27,7 +27,7 @@ fn the_rtmp_preset_as_json() {
             "receive_buffer_size": 2_097_152,
             "connect_timeout_ms": 3000,
             "peer_idle_timeout_ms": 5000,
-            "linger_s": 0,
+            "linger_s": 30,
             "passphrase": "***",
             "key_length": 0,
             "stream_id": "cam1",
