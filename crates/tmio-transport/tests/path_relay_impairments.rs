@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use path_common::{call, check_and_print, serve};
+use path_common::{call_then_close, check_and_print, serve};
 use tmio_testkit::{
     Blackout, Direction, GilbertElliott, ImpairmentConfig, Jitter, LossyUdpRelay, RateLimit,
     RelayConfig, RelayStats,
@@ -100,8 +100,13 @@ async fn relayed_transfer_on(
         });
     }
     let remote = relay.local_addr();
+    let clear = Arc::clone(&relay);
     let (caller, listener) = tokio::time::timeout(limit, async move {
-        let caller = call(remote, config, up, down).await;
+        // A clean path for the close: lost Shutdowns are a known bug with its own test.
+        let caller = call_then_close(remote, config, up, down, move || {
+            clear.set_config_both(ImpairmentConfig::default()).unwrap();
+        })
+        .await;
         (caller, server.await.unwrap())
     })
     .await
@@ -151,10 +156,16 @@ async fn burst_loss() {
         delay: Duration::from_millis(5),
         ..ImpairmentConfig::default()
     };
+    // The model moves per datagram: while only handshake packets flow (one per 250 ms) a burst
+    // of 10 lasts seconds, so the caller may need more than the default 3 s to connect.
+    let config = SrtConfig {
+        connect_timeout: Duration::from_secs(15),
+        ..reliable_config()
+    };
     let stats = relayed_transfer(
         "burst loss (Gilbert 0.02/0.1, ~17 %)",
         impairment,
-        reliable_config(),
+        config,
         3 * MB,
         MB,
         None,
@@ -581,6 +592,60 @@ async fn ack_direction_dark_ends_both_sides_with_an_error() {
     assert_eq!(listener.side(), Side::Remote, "{listener}");
 }
 
+/// Everything is delivered and acknowledged; then the caller closes while its direction of the
+/// path is dark for 300 ms (a loss burst). Expected: the path is back long before the listener's
+/// 5 s idle timeout, so the listener ends with a clean end of stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: the 3 Shutdown copies are sent back to back and never again; when a burst eats \
+            them the listener, which has every byte, fails with PeerIdle after peer_idle_timeout \
+            instead of ending cleanly"]
+async fn shutdown_lost_in_a_short_outage_still_ends_the_listener_cleanly() {
+    let config = reliable_config();
+    let mut listener = SrtListener::bind("127.0.0.1:0".parse().unwrap(), config.clone())
+        .await
+        .unwrap();
+    let relay = LossyUdpRelay::start(RelayConfig::new(listener.local_addr()))
+        .await
+        .unwrap();
+    let data = vec![0x17u8; 100_000];
+    let expected = data.len();
+    let server = tokio::spawn(async move {
+        let mut stream = listener.accept().await.unwrap();
+        let mut got = vec![0u8; expected];
+        stream.read_exact(&mut got).await.unwrap();
+        let start = Instant::now();
+        let mut rest = Vec::new();
+        let end = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest))
+            .await
+            .expect("the listener's read ended");
+        (end.map_err(|error| error.to_string()), start.elapsed())
+    });
+    let mut caller = SrtStream::connect(relay.local_addr(), ConnectMode::Caller, &config)
+        .await
+        .unwrap();
+    caller.write_all(&data).await.unwrap();
+    // Wait until everything is acknowledged, so shutdown() sends its Shutdowns at once.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while caller.stats().bytes_in_flight > 0 || caller.stats().send_buffer_bytes > 0 {
+        assert!(Instant::now() < deadline, "never acknowledged");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    relay.blackout_now_in(Direction::ToUpstream, Duration::from_millis(300));
+    caller.shutdown().await.unwrap();
+    let (end, after) = server.await.unwrap();
+    let stats = relay.shutdown().await;
+    eprintln!(
+        "listener's end {after:?} after the close: {end:?}; {} datagrams lost in the outage",
+        stats.to_upstream.dropped_blackout
+    );
+    assert!(stats.to_upstream.dropped_blackout >= 1);
+    assert_eq!(
+        end,
+        Ok(0),
+        "the listener had every byte; its end should be clean"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_blocked_on_a_full_send_buffer_wakes_with_peer_idle() {
     // The pump's situation: the path dies while the writer waits for send-buffer space.
@@ -761,6 +826,8 @@ async fn live_run(case: LiveCase) -> Stats {
         let written = caller.write(&message(index)).await.unwrap();
         assert_eq!(written, MESSAGE);
     }
+    // A clean path for the close (lost Shutdowns are a known bug with its own test).
+    relay.set_config_both(ImpairmentConfig::default()).unwrap();
     tokio::time::timeout(Duration::from_secs(15), caller.shutdown())
         .await
         .expect("live close finished")

@@ -139,6 +139,19 @@ pub async fn serve(mut listener: SrtListener, down: usize, progress: Arc<AtomicU
 /// Caller end: sends `up` seeded bytes while reading the listener's `down` bytes, then closes
 /// gracefully (which waits until the listener acknowledged everything).
 pub async fn call(remote: SocketAddr, config: SrtConfig, up: usize, down: usize) -> EndReport {
+    call_then_close(remote, config, up, down, || {}).await
+}
+
+/// [`call`], running `before_close` once both directions are complete and acknowledged, just
+/// before the close (the tests use it to clear the impairment: the Shutdown packets are not retransmitted,
+/// see `path_relay_impairments::shutdown_lost_in_a_short_outage_*`).
+pub async fn call_then_close(
+    remote: SocketAddr,
+    config: SrtConfig,
+    up: usize,
+    down: usize,
+    before_close: impl FnOnce(),
+) -> EndReport {
     let stream = SrtStream::connect(remote, ConnectMode::Caller, &config)
         .await
         .unwrap();
@@ -151,8 +164,22 @@ pub async fn call(remote: SocketAddr, config: SrtConfig, up: usize, down: usize)
     });
     write_seeded(&mut writer, up, UP_SEED).await;
     let (reader, (received, digest)) = receive.await.unwrap();
-    writer.shutdown().await.unwrap();
-    let stream = reader.unsplit(writer);
+    let mut stream = reader.unsplit(writer);
+    // The hook must not cut the data phase short: wait until everything was acknowledged.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let stats = stream.stats();
+        if stats.send_buffer_bytes == 0 && stats.bytes_in_flight == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "data never acknowledged: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    before_close();
+    stream.shutdown().await.unwrap();
     EndReport {
         received,
         digest,
