@@ -25,8 +25,8 @@ work=$(mktemp -d /tmp/tmio-peers.XXXXXX)
 restore_sysctl=()
 cleanup() {
   local pid
-  # Receivers still running (only after an interruption): each is a `timeout`, which passes the
-  # signal on to its process group.
+  # Senders and receivers still running (only after an interruption): each is a `timeout`, which
+  # passes the signal on to its process group.
   if [ -f "$work/pids" ]; then
     while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$work/pids"
   fi
@@ -77,14 +77,16 @@ wait_listening() {
 
 # transfer IMPL FILE : one transfer; prints "wall_s cpu_s delivered_bytes intact(1/0)"
 transfer() {
-  local impl=$1 file=$2 p out recv send rpid t0 t1 delivered intact=0 expected_sum ru rs su ss
+  local impl=$1 file=$2 p out recv send rpid spid t0 t1 delivered intact=0 expected_sum ru rs su ss
   p=$(port)
   rm -rf "$work/dst" && mkdir -p "$work/dst"
   out=$work/dst/$(basename "$file")
   case $impl in
     libsrt)
       recv=(srt-file-transmit -q "srt://127.0.0.1:$p?mode=listener" "file://$work/dst/")
-      send=(srt-file-transmit -q "file://$file" "srt://127.0.0.1:$p?mode=caller") ;;
+      # The stream id names the output file; given explicitly (once, the implicit one arrived
+      # empty and the listener had nowhere to write).
+      send=(srt-file-transmit -q "file://$file" "srt://127.0.0.1:$p?mode=caller&streamid=$(basename "$file")") ;;
     tmio)
       recv=("$bulk" tmio recv "$p" "$out")
       send=("$bulk" tmio send "$p" "$file") ;;
@@ -99,8 +101,12 @@ transfer() {
   echo "$rpid" >> "$work/pids"
   wait_listening "$p" || echo "$impl: receiver not listening on $p" >&2
   t0=$(now)
+  # In the background too: bash runs the INT/TERM trap during `wait`, not during a foreground job.
   timeout -k 5 "$limit" /usr/bin/time -f '%e %U %S' -o "$work/send.time" "${send[@]}" \
-    > "$work/send.log" 2>&1 || echo "$impl: sender failed: $(tail -2 "$work/send.log" | tr '\n' ' ')" >&2
+    > "$work/send.log" 2>&1 &
+  spid=$!
+  echo "$spid" >> "$work/pids"
+  wait "$spid" || echo "$impl: sender failed: $(tail -2 "$work/send.log" | tr '\n' ' ')" >&2
   wait "$rpid" || echo "$impl: receiver failed: $(tail -2 "$work/recv.log" | tr '\n' ' ')" >&2
   t1=$(now)
   : > "$work/pids"
@@ -108,8 +114,10 @@ transfer() {
   if [ "$file" = "$input" ]; then expected_sum=$sum_in; else expected_sum=$sum_warm; fi
   if [ "$delivered" = "$(stat -c %s "$file")" ] && [ "$(sha256sum < "$out" | cut -d' ' -f1)" = "$expected_sum" ]; then
     intact=1
-  elif [ "$delivered" -gt 0 ]; then
-    echo "$impl: output differs from the input ($delivered of $(stat -c %s "$file") bytes)" >&2
+  else
+    echo "$impl: output differs from the input ($delivered of $(stat -c %s "$file") bytes);" \
+      "receiver said: $(tail -n 2 "$work/recv.log" | tr '\n' ' ')" \
+      "sender said: $(tail -n 2 "$work/send.log" | tr '\n' ' ')" >&2
   fi
   rm -f "$out"
   # GNU time writes "Command exited with non-zero status N" first when the command failed; the
@@ -131,7 +139,9 @@ done
 declare -A results
 for i in $(seq 1 "$runs"); do
   for impl in "${impls[@]}"; do
-    line=$(transfer "$impl" "$input")
+    # Not in $(…): the trap could not run until a subshell finished.
+    transfer "$impl" "$input" > "$work/line"
+    line=$(< "$work/line")
     echo "run $i $impl: wall_s cpu_s bytes intact = $line" >&2
     results[$impl]+="$line"$'\n'
   done
