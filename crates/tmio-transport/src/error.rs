@@ -225,6 +225,13 @@ impl Error {
     }
 }
 
+impl From<Error> for io::Error {
+    /// The `io::Error` carrying the transport error (see [`Error::into_io`]).
+    fn from(error: Error) -> io::Error {
+        error.into_io()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
