@@ -596,9 +596,6 @@ async fn ack_direction_dark_ends_both_sides_with_an_error() {
 /// path is dark for 300 ms (a loss burst). Expected: the path is back long before the listener's
 /// 5 s idle timeout, so the listener ends with a clean end of stream.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: the 3 Shutdown copies are sent back to back and never again; when a burst eats \
-            them the listener, which has every byte, fails with PeerIdle after peer_idle_timeout \
-            instead of ending cleanly"]
 async fn shutdown_lost_in_a_short_outage_still_ends_the_listener_cleanly() {
     let config = reliable_config();
     let mut listener = SrtListener::bind("127.0.0.1:0".parse().unwrap(), config.clone())

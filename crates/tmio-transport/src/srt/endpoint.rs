@@ -536,8 +536,11 @@ impl Endpoint {
                 if let Some(waker) = inner.close_waker.take() {
                     waker.wake();
                 }
-                inner.detached = true;
-                gone.push(*id);
+                // A local close still repeats its Shutdown for a while: keep routing until done.
+                if inner.conn.poll_timeout().is_none() || inner.failure.is_some() {
+                    inner.detached = true;
+                    gone.push(*id);
+                }
             } else if inner.abandoned && inner.close_deadline.is_none() {
                 let linger = inner.linger;
                 inner.conn.close(now);

@@ -76,7 +76,16 @@ const LIVE_MIN_DROP_THRESHOLD: Duration = Duration::from_secs(1);
 /// 2 × SYN added to the live sender's drop threshold, as libsrt does.
 const LIVE_DROP_SLACK: Duration = Duration::from_millis(20);
 /// Copies of the Shutdown packet sent on a local close.
-const SHUTDOWN_COPIES: usize = 3;
+const SHUTDOWN_COPIES: usize = 2;
+/// After a local close, Shutdown is sent again at these offsets: SRT never acknowledges it, and
+/// copies sent back to back all vanish in one short outage, leaving the peer to wait for its idle
+/// timeout although it has every byte.
+const SHUTDOWN_REPEATS: [Duration; 4] = [
+    Duration::from_millis(50),
+    Duration::from_millis(200),
+    Duration::from_millis(600),
+    Duration::from_millis(1500),
+];
 /// Bytes of IP + UDP + SRT header per packet, for pacing.
 const PACKET_OVERHEAD: usize = 44;
 
@@ -293,6 +302,8 @@ pub struct Connection {
     drained_at: Option<Instant>,
     peer_shutdown: bool,
     closed: Option<CloseReason>,
+    /// When to send Shutdown again after a local close (earliest first).
+    shutdown_repeats: std::collections::VecDeque<Instant>,
     last_sent: Instant,
     last_received: Instant,
     last_now: Instant,
@@ -358,6 +369,7 @@ impl Connection {
             rate,
             bucket,
             control: VecDeque::new(),
+            shutdown_repeats: std::collections::VecDeque::new(),
             close_requested: false,
             shutdown_delay: Duration::ZERO,
             drained_at: None,
@@ -487,6 +499,8 @@ impl Connection {
             for _ in 0..SHUTDOWN_COPIES {
                 self.control.push_back(ControlTypes::Shutdown);
             }
+            let now = self.last_now;
+            self.shutdown_repeats = SHUTDOWN_REPEATS.iter().map(|&after| now + after).collect();
             self.close_with(CloseReason::LocalClose);
         }
     }
@@ -668,10 +682,12 @@ impl Connection {
     }
 
     /// When to call [`Connection::handle_timeout`] next (ACK/NAK timers, pacing, retransmission,
-    /// keepalive, peer idle, TSBPD). `None` once closed.
+    /// keepalive, peer idle, TSBPD). Once closed, only the repeats of a local close's Shutdown
+    /// (for about 1.5 s); then `None`, and the connection can be dropped.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed.is_some() {
-            return None;
+            // Only the repeated Shutdowns of a local close remain.
+            return self.shutdown_repeats.front().copied();
         }
         let rtt = self.receiver.rtt;
         let window = self.rate.congestion_window();
@@ -710,6 +726,10 @@ impl Connection {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.last_now = now;
         if self.closed.is_some() {
+            while self.shutdown_repeats.front().is_some_and(|&at| at <= now) {
+                self.shutdown_repeats.pop_front();
+                self.control.push_back(ControlTypes::Shutdown);
+            }
             return;
         }
         let idle = now.saturating_duration_since(self.last_received);
