@@ -282,17 +282,30 @@ impl Session {
         drop(listener);
         let _ = client.set_nodelay(true);
         let _ = events.send(ProxyEvent::ClientConnected { peer });
-        let pump = Pump::new(client, stream).stop_on(stop).labels(SideLabels {
-            local: "pusher TCP",
-            remote: "SRT",
-        });
-        Ok(pump.run().await?)
+        let pump = Pump::new(client, &mut stream)
+            .stop_on(stop)
+            .labels(SideLabels {
+                local: "pusher TCP",
+                remote: "SRT",
+            });
+        match pump.run().await {
+            Ok(moved) => Ok(moved),
+            Err(error) => {
+                // The pusher failed (e.g. reset its connection): what it sent before is still
+                // delivered to the remote before the failure is reported.
+                if error.side == tmio_pump::Side::Local {
+                    close_quietly(&mut stream).await;
+                }
+                Err(error.into())
+            }
+        }
     }
 }
 
+/// Graceful close of the SRT side, bounded by its linger (and a hard cap in case of a bug).
 async fn close_quietly(stream: &mut SrtStream) {
     use tokio::io::AsyncWriteExt;
-    let _ = tokio::time::timeout(Duration::from_secs(5), stream.shutdown()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(60), stream.shutdown()).await;
 }
 
 /// A copy of an error for the event stream (the caller of `wait` gets the original).

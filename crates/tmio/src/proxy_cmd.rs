@@ -148,7 +148,21 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
     let result = proxy.wait().await;
     let final_report = sinks.report(&proxy);
     sinks.end_live_line();
-    let moved = result?;
+    let moved = match result {
+        // An encoder that exits without reading the server's last messages (ffmpeg does, after
+        // its unpublish) makes its kernel reset the connection instead of closing it. That is the
+        // end of the pusher's stream, not a failure of tmio: everything it had sent was read and
+        // has been delivered (the proxy flushes the SRT side before it reports a local failure).
+        Err(tmio_proxy::Error::Pump(e))
+            if e.side == tmio_pump::Side::Local
+                && e.operation == tmio_pump::Operation::Read
+                && e.kind() == std::io::ErrorKind::ConnectionReset =>
+        {
+            tracing::warn!("the pusher reset its connection at the end of its stream ({e})");
+            e.transferred
+        }
+        other => other?,
+    };
     final_report?;
     let stats = proxy.stats();
     tracing::info!(
