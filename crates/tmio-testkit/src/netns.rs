@@ -128,7 +128,12 @@ impl NetnsLink {
         for (program, flag) in [("ip", "-V"), ("nft", "--version"), ("tc", "-V")] {
             run(program, &[flag], None).map_err(|e| format!("`{program}` is unusable: {e}"))?;
         }
-        let probe = format!("{NAMESPACE_PREFIX}{}-probe", std::process::id());
+        // Unique per call: tests in one process probe concurrently.
+        let probe = format!(
+            "{NAMESPACE_PREFIX}{}-probe{}",
+            std::process::id(),
+            LINK_COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
         run("ip", &["netns", "add", &probe], None).map_err(|e| e.to_string())?;
         run("ip", &["netns", "del", &probe], None).map_err(|e| e.to_string())?;
         Ok(())
