@@ -5,31 +5,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::{next_seen, recorder, Seen};
-use tmio_proxy::{ErrorType, TmioProxy};
+use common::{next_seen, started_proxy, Seen};
+use tmio_proxy::ErrorType;
 
 #[test]
 fn reset_pusher_is_a_local_error() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (_sink, gateway) = rt.block_on(async {
-        let sink = common::sink().await;
-        let gateway = common::gateway(sink.addr, &[]).await;
-        (sink, gateway)
-    });
-    let proxy = TmioProxy::create();
-    let (listener, seen) = recorder(&[]);
-    proxy.set_listener(listener);
-    proxy
-        .start(
-            "tcp://127.0.0.1:0",
-            &format!("srt://{}", gateway.local_addr()),
-            None,
-        )
-        .unwrap();
-    let Seen::Started(_, port) = next_seen(&seen, Duration::from_secs(5)) else {
-        panic!("expected on_start")
-    };
-    rt.block_on(async {
+    let started = started_proxy(&[], "");
+    let port = started.port;
+    started.rt.block_on(async {
         use tokio::io::AsyncWriteExt;
         let mut pusher = tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
@@ -42,50 +25,29 @@ fn reset_pusher_is_a_local_error() {
         pusher.set_linger(Some(Duration::ZERO)).unwrap();
         drop(pusher);
     });
-    match next_seen(&seen, Duration::from_secs(10)) {
+    match next_seen(&started.seen, Duration::from_secs(10)) {
         Seen::Error(kind, message) => {
             assert_eq!(kind, ErrorType::Local, "{message}");
             assert!(message.contains("local"), "{message}");
         }
         other => panic!("expected on_error, got {other:?}"),
     }
-    proxy.stop();
+    started.proxy.stop();
 }
 
 #[test]
 fn normal_close_is_not_an_error() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (mut sink, gateway) = rt.block_on(async {
-        let sink = common::sink().await;
-        let gateway = common::gateway(sink.addr, &[]).await;
-        (sink, gateway)
-    });
-    let proxy = TmioProxy::create();
-    let (listener, seen) = recorder(&[]);
-    proxy.set_listener(listener);
-    proxy
-        .start(
-            "tcp://127.0.0.1:0",
-            &format!("srt://{}", gateway.local_addr()),
-            None,
-        )
-        .unwrap();
-    let Seen::Started(_, port) = next_seen(&seen, Duration::from_secs(5)) else {
-        panic!("expected on_start")
-    };
+    let mut started = started_proxy(&[], "");
     {
         use std::io::Write;
-        let mut pusher = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let mut pusher = std::net::TcpStream::connect(("127.0.0.1", started.port)).unwrap();
         pusher.write_all(b"bye").unwrap();
     }
-    let got = rt
-        .block_on(async {
-            tokio::time::timeout(Duration::from_secs(10), sink.received.recv()).await
-        })
-        .unwrap()
-        .unwrap();
-    assert_eq!(got, b"bye");
+    assert_eq!(started.next_received(Duration::from_secs(10)), b"bye");
     std::thread::sleep(Duration::from_millis(300));
-    assert!(seen.try_recv().is_err(), "a clean close raised on_error");
-    proxy.stop();
+    assert!(
+        started.seen.try_recv().is_err(),
+        "a clean close raised on_error"
+    );
+    started.proxy.stop();
 }

@@ -7,30 +7,12 @@ use std::{
     time::Duration,
 };
 
-use common::{next_seen, recorder, Seen};
-use tmio_proxy::TmioProxy;
+use common::started_proxy;
 
 #[test]
 fn second_client_is_refused() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (mut sink, gateway) = rt.block_on(async {
-        let sink = common::sink().await;
-        let gateway = common::gateway(sink.addr, &[]).await;
-        (sink, gateway)
-    });
-    let proxy = TmioProxy::create();
-    let (listener, seen) = recorder(&[]);
-    proxy.set_listener(listener);
-    proxy
-        .start(
-            "tcp://127.0.0.1:0",
-            &format!("srt://{}", gateway.local_addr()),
-            None,
-        )
-        .unwrap();
-    let Seen::Started(_, port) = next_seen(&seen, Duration::from_secs(5)) else {
-        panic!("expected on_start")
-    };
+    let mut started = started_proxy(&[], "");
+    let port = started.port;
     let mut first = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     first.write_all(b"first").unwrap();
     // Give the proxy time to take the first pusher and close its listener.
@@ -51,17 +33,12 @@ fn second_client_is_refused() {
         }
     }
     drop(first);
-    let got = rt
-        .block_on(async {
-            tokio::time::timeout(Duration::from_secs(10), sink.received.recv()).await
-        })
-        .unwrap()
-        .unwrap();
-    assert_eq!(got, b"first");
+    assert_eq!(started.next_received(Duration::from_secs(10)), b"first");
     // No second session reached the far side.
-    let more = rt.block_on(async {
-        tokio::time::timeout(Duration::from_millis(500), sink.received.recv()).await
+    let received = &mut started.sink.received;
+    let more = started.rt.block_on(async {
+        tokio::time::timeout(Duration::from_millis(500), received.recv()).await
     });
     assert!(more.is_err(), "a second session reached the server");
-    proxy.stop();
+    started.proxy.stop();
 }

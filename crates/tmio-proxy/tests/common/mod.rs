@@ -105,3 +105,54 @@ pub fn payload(len: usize, seed: u64) -> Vec<u8> {
     rand::rngs::StdRng::seed_from_u64(seed).fill_bytes(&mut data);
     data
 }
+
+/// A sink, a gateway in front of it, and a started facade proxy calling it (on its own runtime).
+pub struct StartedProxy {
+    pub rt: tokio::runtime::Runtime,
+    pub sink: Sink,
+    pub gateway: RunningGateway,
+    pub proxy: tmio_proxy::TmioProxy,
+    pub seen: mpsc::Receiver<Seen>,
+    /// The local port `on_start` reported.
+    pub ip: String,
+    pub port: u16,
+}
+
+/// Starts a sink, a gateway and a facade proxy with `options` set in `on_tmio_config`; the
+/// remote URL gets `remote_query` appended (e.g. `?streamid=…`). Waits for `on_start`.
+pub fn started_proxy(options: &[(&str, &str)], remote_query: &str) -> StartedProxy {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (sink, gateway) = rt.block_on(async {
+        let sink = sink().await;
+        let gateway = gateway(sink.addr, &[]).await;
+        (sink, gateway)
+    });
+    let proxy = tmio_proxy::TmioProxy::create();
+    let (listener, seen) = recorder(options);
+    proxy.set_listener(listener);
+    let remote = format!("srt://{}{remote_query}", gateway.local_addr());
+    proxy.start("tcp://127.0.0.1:0", &remote, None).unwrap();
+    let Seen::Started(ip, port) = next_seen(&seen, Duration::from_secs(5)) else {
+        panic!("expected on_start first")
+    };
+    StartedProxy {
+        rt,
+        sink,
+        gateway,
+        proxy,
+        seen,
+        ip,
+        port,
+    }
+}
+
+impl StartedProxy {
+    /// The next connection the sink saw to its end (bounded wait).
+    pub fn next_received(&mut self, within: Duration) -> Vec<u8> {
+        let received = &mut self.sink.received;
+        self.rt
+            .block_on(async { tokio::time::timeout(within, received.recv()).await })
+            .unwrap_or_else(|_| panic!("nothing reached the server within {within:?}"))
+            .unwrap()
+    }
+}
