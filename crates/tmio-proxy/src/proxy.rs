@@ -333,5 +333,21 @@ pub(crate) async fn pump_gateway_session(
             local: "upstream TCP server",
             remote: "SRT caller",
         });
-    Ok(pump.run().await?)
+    match pump.run().await {
+        Ok(moved) => Ok(moved),
+        // The caller closed the SRT connection (its pusher ended): SRT has no half-close, so
+        // what the upstream still says afterwards (nginx answers the unpublish) cannot reach it.
+        // That is the session's normal end, not a failure.
+        Err(error)
+            if error.side == tmio_pump::Side::Remote
+                && error.operation == tmio_pump::Operation::Write
+                && matches!(
+                    tmio_transport::Error::from_io(&error.source),
+                    Some(tmio_transport::Error::PeerClosed { .. })
+                ) =>
+        {
+            Ok(error.transferred)
+        }
+        Err(error) => Err(error.into()),
+    }
 }

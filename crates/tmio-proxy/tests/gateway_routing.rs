@@ -179,3 +179,33 @@ async fn stop_is_graceful_and_idempotent() {
     .unwrap();
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_close_ends_the_session_cleanly_even_if_the_upstream_answers() {
+    // An upstream that answers after the pusher's end, as nginx answers an unpublish.
+    let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = server.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let (mut socket, _) = server.accept().await.unwrap();
+        let mut got = Vec::new();
+        socket.read_to_end(&mut got).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = socket.write_all(b"onStatus: unpublished").await;
+    });
+    let mut gateway = common::gateway(upstream, &[]).await;
+    push(gateway.local_addr(), &caller("#!::r=live/a"), b"stream").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let event = tokio::time::timeout_at(deadline, gateway.next_event())
+            .await
+            .unwrap()
+            .unwrap();
+        if let GatewayEvent::SessionEnded { result, .. } = event {
+            let moved = result.unwrap();
+            assert_eq!(moved.remote_to_local, 6);
+            break;
+        }
+    }
+    gateway.stop().await;
+}
