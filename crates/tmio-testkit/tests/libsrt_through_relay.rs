@@ -17,6 +17,8 @@ use tmio_testkit::{
 /// 1374 full chunks: about 2 MB, and no partial final chunk (which the tool would not send).
 const PAYLOAD: usize = 1374 * DEFAULT_CHUNK;
 const PACE: u64 = 1_000_000;
+/// Zero chunks fed after the payload (see `transfer`).
+const FILLER: usize = 32 * DEFAULT_CHUNK;
 
 fn payload(seed: u64) -> Vec<u8> {
     let mut data = vec![0u8; PAYLOAD];
@@ -48,8 +50,14 @@ fn transfer(name: &str, impairment: ImpairmentConfig, options: &[(&str, &str)]) 
         .block_on(LossyUdpRelay::start(relay_config))
         .unwrap();
 
-    let data = Arc::new(payload(7));
-    std::fs::write(dir.join("sent.bin"), data.as_slice()).unwrap();
+    // The payload is followed by filler: libsrt repairs a lost packet only once a later one
+    // shows the gap, so a lost last payload packet would never come (libsrt → libsrt lost the
+    // last chunk in about 1 of 10 runs at 5 % loss). Only the payload is compared.
+    let payload_bytes = payload(7);
+    let mut fed_bytes = payload_bytes.clone();
+    fed_bytes.resize(PAYLOAD + FILLER, 0);
+    let data = Arc::new(fed_bytes);
+    std::fs::write(dir.join("sent.bin"), &payload_bytes).unwrap();
     let mut caller_uri = SrtUri::caller(relay.local_addr());
     for (key, value) in options {
         caller_uri = caller_uri.option(*key, *value);
@@ -76,10 +84,13 @@ fn transfer(name: &str, impairment: ImpairmentConfig, options: &[(&str, &str)]) 
             receiver.stderr_text()
         )
     });
-    assert_eq!(fed, PAYLOAD as u64);
-    assert_eq!(got, PAYLOAD as u64);
+    assert_eq!(fed, (PAYLOAD + FILLER) as u64);
+    assert!(got >= PAYLOAD as u64);
     let received = std::fs::read(&output).unwrap();
-    assert_eq!(Sha256::digest(&received), Sha256::digest(data.as_slice()));
+    assert_eq!(
+        Sha256::digest(&received[..PAYLOAD]),
+        Sha256::digest(&payload_bytes)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     stats
 }
