@@ -110,6 +110,15 @@ pub enum Error {
     /// The transport was closed locally and cannot be used any more.
     #[error("the transport is closed")]
     Closed,
+    /// The task serving a local UDP socket stopped unexpectedly (a bug in tmio): every
+    /// connection and the listener on that socket end with this error.
+    #[error("the SRT endpoint on {local} stopped unexpectedly: {reason}")]
+    EndpointFailed {
+        /// The local socket address.
+        local: SocketAddr,
+        /// What stopped it.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -119,7 +128,8 @@ impl Error {
             Error::InvalidConfig { .. }
             | Error::Bind { .. }
             | Error::LocalIo { .. }
-            | Error::Closed => Side::Local,
+            | Error::Closed
+            | Error::EndpointFailed { .. } => Side::Local,
             Error::Resolve { .. }
             | Error::ConnectTimeout { .. }
             | Error::Rejected { .. }
@@ -144,6 +154,7 @@ impl Error {
             Error::Handshake { .. } | Error::Protocol { .. } => io::ErrorKind::InvalidData,
             Error::PeerClosed { .. } => io::ErrorKind::ConnectionReset,
             Error::Closed => io::ErrorKind::NotConnected,
+            Error::EndpointFailed { .. } => io::ErrorKind::Other,
         }
     }
 
@@ -221,6 +232,10 @@ impl Error {
                 unacked: *unacked,
             },
             Error::Closed => Error::Closed,
+            Error::EndpointFailed { local, reason } => Error::EndpointFailed {
+                local: *local,
+                reason: reason.clone(),
+            },
         }
     }
 }

@@ -38,6 +38,8 @@
 #![warn(missing_docs)]
 
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod sim;
 pub mod srt;
 pub mod tcp;

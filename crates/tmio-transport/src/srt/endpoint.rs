@@ -7,20 +7,12 @@
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard, Weak},
     task::Waker,
     time::{Duration, Instant},
 };
 
-use srt_protocol::{
-    connection::ConnectionSettings,
-    options::KeySize,
-    packet::{ControlTypes, CoreRejectReason, Packet, RejectReason, ShakeType},
-    protocol::pending_connection::{
-        listen::Listen, AccessControlResponse, ConnectionReject, ConnectionResult,
-    },
-    settings::{ConnInitSettings, KeySettings},
-};
+use srt_protocol::packet::{CoreRejectReason, Packet, RejectReason, SeqNumber, SocketId};
 use tokio::{
     net::UdpSocket,
     sync::{mpsc, oneshot, Notify},
@@ -30,8 +22,13 @@ use crate::{
     srt::{
         config::SrtConfig,
         connection::{CloseReason, Connection, ConnectionConfig, ConnectionState, DeliveryMode},
-        handshake::{self, conclusion_crypto, describe_reject, guarded, ConclusionCrypto},
-        udp::{self, BatchIo, GsoBatch},
+        handshake::{
+            self, describe_reject,
+            listener::{AcceptError, CallerRequest, ListenerCore, ListenerLimits},
+            Established,
+        },
+        udp::{BatchIo, GsoBatch},
+        wire::{self, Datagram},
     },
     Error,
 };
@@ -39,15 +36,13 @@ use crate::{
 /// Datagrams read from the socket (at least, whole `recvmmsg` calls) before the connections get
 /// to transmit again.
 const RECV_BATCH: usize = 64;
-/// How long a half-done handshake from one address is kept.
-const PENDING_HANDSHAKE_TTL: Duration = Duration::from_secs(10);
-/// How long a rejection is repeated to a caller that keeps asking.
-const REJECTION_TTL: Duration = Duration::from_secs(3);
 
 /// What the application side and the driver task share for one connection.
 pub(crate) struct ConnShared {
     inner: Mutex<ConnInner>,
     pub(crate) remote: SocketAddr,
+    /// The peer's socket id (the listener frees the caller's slot by it).
+    pub(crate) remote_socket_id: u32,
     pub(crate) local: SocketAddr,
     pub(crate) stream_id: Option<String>,
     pub(crate) endpoint: Arc<EndpointShared>,
@@ -119,31 +114,101 @@ impl std::fmt::Debug for ConnShared {
 pub(crate) struct EndpointShared {
     /// Wakes the driver: new data to send, a close, a dropped handle.
     pub(crate) wake: Notify,
+    /// Set when the driver task stopped unexpectedly.
+    failure: Mutex<Option<Error>>,
+    /// The connections, to fail them if the driver task stops unexpectedly.
+    conns: Mutex<Vec<Weak<ConnShared>>>,
+}
+
+impl EndpointShared {
+    fn new() -> Arc<EndpointShared> {
+        Arc::new(EndpointShared {
+            wake: Notify::new(),
+            failure: Mutex::new(None),
+            conns: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Why the driver task stopped, when it stopped unexpectedly.
+    pub(crate) fn failure(&self) -> Option<Error> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+            .map(Error::duplicate)
+    }
+}
+
+/// Runs an endpoint's driver task, and watches it: should it ever stop by a panic (a bug in
+/// tmio), every connection on the socket fails with [`Error::EndpointFailed`] and the listener's
+/// next request says so, instead of waiting forever.
+pub(crate) fn spawn(endpoint: Endpoint) {
+    let shared = endpoint.shared.clone();
+    let local = endpoint.local;
+    let task = tokio::spawn(endpoint.run());
+    tokio::spawn(async move {
+        let Err(join_error) = task.await else { return };
+        let reason = if join_error.is_panic() {
+            let payload = join_error.into_panic();
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_owned())
+        } else {
+            "cancelled".to_owned()
+        };
+        tracing::error!(%local, reason, "SRT endpoint task stopped unexpectedly");
+        let error = Error::EndpointFailed { local, reason };
+        let conns = std::mem::take(
+            &mut *shared
+                .conns
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for conn in conns.iter().filter_map(Weak::upgrade) {
+            let mut inner = conn.lock();
+            if inner.failure.is_none() {
+                inner.failure = Some(error.duplicate());
+            }
+            for waker in [
+                inner.read_waker.take(),
+                inner.write_waker.take(),
+                inner.close_waker.take(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                waker.wake();
+            }
+        }
+        *shared
+            .failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(error);
+    });
 }
 
 /// Builds the data path's settings from a finished handshake.
-pub(crate) fn connection_config(
-    settings: &ConnectionSettings,
-    config: &SrtConfig,
-) -> ConnectionConfig {
+pub(crate) fn connection_config(settings: &Established, config: &SrtConfig) -> ConnectionConfig {
     let delivery = match config.delivery {
         DeliveryMode::Reliable => DeliveryMode::Reliable,
         DeliveryMode::Live { too_late_drop, .. } => DeliveryMode::Live {
-            recv_latency: settings.recv_tsbpd_latency,
-            send_latency: settings.send_tsbpd_latency,
+            recv_latency: settings.recv_latency,
+            send_latency: settings.send_latency,
             too_late_drop,
         },
     };
     ConnectionConfig {
-        local_socket_id: settings.local_sockid,
-        remote_socket_id: settings.remote_sockid,
-        initial_sequence_number: settings.init_seq_num,
-        start_time: settings.socket_start_time,
+        local_socket_id: SocketId(settings.local_socket_id),
+        remote_socket_id: SocketId(settings.remote_socket_id),
+        initial_sequence_number: SeqNumber::new_truncate(settings.initial_sequence),
+        start_time: settings.start_time,
         delivery,
-        payload_size: config.effective_payload_size(settings.max_packet_size.0 as usize),
+        payload_size: config.effective_payload_size(settings.mss),
         send_buffer_bytes: config.send_buffer_bytes,
         recv_buffer_bytes: config.recv_buffer_bytes,
-        peer_flow_window: u32::try_from(settings.max_flow_size.0).unwrap_or(u32::MAX),
+        peer_flow_window: settings.peer_flow_window,
         max_bandwidth: config.max_bandwidth,
         peer_idle_timeout: config.peer_idle_timeout,
         cipher: settings.cipher.clone(),
@@ -164,10 +229,7 @@ pub(crate) fn shutdown_delay(peer_latency: Duration) -> Duration {
 /// A request from a caller, waiting for the application to accept or reject it.
 #[derive(Debug)]
 pub(crate) struct PendingRequest {
-    pub(crate) peer: SocketAddr,
-    pub(crate) stream_id: Option<String>,
-    pub(crate) key_size: KeySize,
-    pub(crate) encrypted: bool,
+    pub(crate) caller: CallerRequest,
     pub(crate) commands: mpsc::UnboundedSender<ListenerCommand>,
 }
 
@@ -185,25 +247,9 @@ pub(crate) enum ListenerCommand {
     },
 }
 
-enum PendingState {
-    Handshaking,
-    /// What the caller's conclusion said about encryption, kept for the answer.
-    AwaitingApplication(ConclusionCrypto),
-    Rejected(Option<Box<Packet>>, Instant),
-}
-
-struct PendingSession {
-    listen: Listen,
-    state: PendingState,
-    last_seen: Instant,
-    /// From the caller's latest conclusion handshake.
-    crypto: Option<ConclusionCrypto>,
-}
-
 struct ListenerPart {
     config: SrtConfig,
-    init: ConnInitSettings,
-    pending: HashMap<SocketAddr, PendingSession>,
+    core: ListenerCore,
     requests: mpsc::Sender<PendingRequest>,
     commands_tx: mpsc::UnboundedSender<ListenerCommand>,
     commands: mpsc::UnboundedReceiver<ListenerCommand>,
@@ -215,8 +261,6 @@ pub(crate) struct Endpoint {
     local: SocketAddr,
     shared: Arc<EndpointShared>,
     conns: HashMap<u32, Arc<ConnShared>>,
-    /// Listener side: which connection a peer address belongs to, and its last handshake reply.
-    by_peer: HashMap<SocketAddr, (u32, Option<Packet>)>,
     listener: Option<ListenerPart>,
     out: Vec<u8>,
     /// Batched sends and receives on the socket.
@@ -229,7 +273,7 @@ pub(crate) struct Endpoint {
     /// A datagram taken from a connection that did not fit the blocked batch.
     overflow: Option<(Vec<u8>, SocketAddr)>,
     /// Packets of the current receive round, kept to reuse the allocation.
-    received: Vec<(Packet, SocketAddr)>,
+    received: Vec<(Datagram, SocketAddr)>,
 }
 
 fn batch_io(socket: &UdpSocket) -> Result<BatchIo, Error> {
@@ -266,16 +310,13 @@ impl Endpoint {
             context: "reading the UDP socket's local address",
             source,
         })?;
-        let shared = Arc::new(EndpointShared {
-            wake: Notify::new(),
-        });
+        let shared = EndpointShared::new();
         let io = batch_io(&socket)?;
         let mut endpoint = Endpoint {
             socket: Arc::new(socket),
             local,
             shared,
             conns: HashMap::new(),
-            by_peer: HashMap::new(),
             listener: None,
             out: Vec::with_capacity(1500),
             io,
@@ -284,7 +325,7 @@ impl Endpoint {
             overflow: None,
             received: Vec::new(),
         };
-        let conn = endpoint.open(&established.settings, config, Instant::now());
+        let conn = endpoint.open(&established, config, Instant::now());
         Ok((endpoint, conn))
     }
 
@@ -292,28 +333,26 @@ impl Endpoint {
     pub(crate) fn for_listener(
         socket: UdpSocket,
         config: SrtConfig,
-        backlog: usize,
+        limits: ListenerLimits,
+        groups: bool,
     ) -> Result<(Endpoint, mpsc::Receiver<PendingRequest>), Error> {
         let local = socket.local_addr().map_err(|source| Error::LocalIo {
             context: "reading the UDP socket's local address",
             source,
         })?;
-        let init = config.init_settings()?;
-        let (requests, requests_rx) = mpsc::channel(backlog.max(1));
+        config.validate()?;
+        let core = ListenerCore::new(&config, limits, groups, Instant::now());
+        let (requests, requests_rx) = mpsc::channel((limits.max_pending as usize).max(1));
         let (commands_tx, commands) = mpsc::unbounded_channel();
         let io = batch_io(&socket)?;
         let endpoint = Endpoint {
             socket: Arc::new(socket),
             local,
-            shared: Arc::new(EndpointShared {
-                wake: Notify::new(),
-            }),
+            shared: EndpointShared::new(),
             conns: HashMap::new(),
-            by_peer: HashMap::new(),
             listener: Some(ListenerPart {
                 config,
-                init,
-                pending: HashMap::new(),
+                core,
                 requests,
                 commands_tx,
                 commands,
@@ -332,14 +371,19 @@ impl Endpoint {
         self.local
     }
 
+    /// What the application side keeps of the endpoint (to learn of an unexpected stop).
+    pub(crate) fn shared(&self) -> Arc<EndpointShared> {
+        self.shared.clone()
+    }
+
     fn open(
         &mut self,
-        settings: &ConnectionSettings,
+        settings: &Established,
         config: &SrtConfig,
         now: Instant,
     ) -> Arc<ConnShared> {
         let mut conn = Connection::new(connection_config(settings, config), now);
-        conn.set_shutdown_delay(shutdown_delay(settings.send_tsbpd_latency));
+        conn.set_shutdown_delay(shutdown_delay(settings.send_latency));
         let shared = Arc::new(ConnShared {
             inner: Mutex::new(ConnInner {
                 conn,
@@ -353,11 +397,19 @@ impl Endpoint {
                 detached: false,
             }),
             remote: settings.remote,
+            remote_socket_id: settings.remote_socket_id,
             local: self.local,
             stream_id: settings.stream_id.clone(),
             endpoint: self.shared.clone(),
         });
-        self.conns.insert(settings.local_sockid.0, shared.clone());
+        self.conns.insert(settings.local_socket_id, shared.clone());
+        let mut registry = self
+            .shared
+            .conns
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        registry.retain(|weak| weak.strong_count() > 0);
+        registry.push(Arc::downgrade(&shared));
         shared
     }
 
@@ -433,10 +485,8 @@ impl Endpoint {
                 consider(at);
             }
         }
-        if let Some(listener) = &self.listener {
-            for pending in listener.pending.values() {
-                consider(pending.last_seen + PENDING_HANDSHAKE_TTL);
-            }
+        if let Some(at) = self.listener.as_ref().and_then(|l| l.core.poll_timeout()) {
+            consider(at);
         }
         next
     }
@@ -460,10 +510,10 @@ impl Endpoint {
             }
         }
         if let Some(listener) = &mut self.listener {
-            listener.pending.retain(|_, pending| match pending.state {
-                PendingState::Rejected(_, until) => until > now,
-                _ => pending.last_seen + PENDING_HANDSHAKE_TTL > now,
-            });
+            if listener.core.poll_timeout().is_some_and(|at| at <= now) {
+                listener.core.handle_timeout(now);
+                self.serve_listener(now);
+            }
         }
     }
 
@@ -548,8 +598,13 @@ impl Endpoint {
             }
         }
         for id in gone {
-            self.conns.remove(&id);
-            self.by_peer.retain(|_, (conn_id, _)| *conn_id != id);
+            if let Some(conn) = self.conns.remove(&id) {
+                if let Some(listener) = &mut self.listener {
+                    listener
+                        .core
+                        .session_ended(conn.remote, conn.remote_socket_id);
+                }
+            }
         }
     }
 
@@ -572,10 +627,10 @@ impl Endpoint {
                 break;
             }
             let result = self.io.receive(socket, |datagram, from| {
-                match udp::decode(datagram, from) {
+                match wire::decode(datagram, from) {
                     Ok(packet) => received.push((packet, from)),
-                    Err(_) => {
-                        tracing::trace!(%from, len = datagram.len(), "undecodable datagram dropped")
+                    Err(error) => {
+                        tracing::debug!(%from, len = datagram.len(), %error, "datagram dropped")
                     }
                 }
             });
@@ -599,268 +654,97 @@ impl Endpoint {
         self.received = received;
     }
 
-    fn dispatch(&mut self, packet: Packet, from: SocketAddr, now: Instant) {
-        let dest = packet.dest_sockid().0;
-        if dest != 0 {
-            if let Some(conn) = self.conns.get(&dest) {
-                if conn.remote == from {
-                    let mut inner = conn.lock();
-                    // A late handshake repeat is answered by the listener part below.
-                    if !packet.is_handshake() {
-                        inner.conn.handle_packet(now, packet);
+    fn dispatch(&mut self, datagram: Datagram, from: SocketAddr, now: Instant) {
+        match datagram {
+            Datagram::Packet(packet) => self.route(packet, from, now),
+            Datagram::Handshake(hs) => {
+                // A caller's endpoint has finished its handshake: late repeats need no answer.
+                if let Some(listener) = &mut self.listener {
+                    if listener.requests.is_closed() {
                         return;
                     }
-                } else {
-                    return;
+                    listener.core.handle(now, from, hs);
+                    self.serve_listener(now);
                 }
             }
-        }
-        if packet.is_handshake() {
-            self.handle_handshake(packet, from, now);
         }
     }
 
-    fn handle_handshake(&mut self, packet: Packet, from: SocketAddr, now: Instant) {
-        if let Some((_, reply)) = self.by_peer.get(&from) {
-            // The caller did not get our conclusion answer: send it again.
-            let is_conclusion = matches!(
-                packet.control().map(|c| &c.control_type),
-                Some(ControlTypes::Handshake(info)) if info.shake_type == ShakeType::Conclusion
-            );
-            if let (true, Some(reply)) = (is_conclusion, reply.clone()) {
-                self.send_now(&reply, from);
+    fn route(&mut self, packet: Packet, from: SocketAddr, now: Instant) {
+        let dest = packet.dest_sockid().0;
+        if let Some(conn) = self.conns.get(&dest) {
+            // Only the peer the connection was made with may speak to it.
+            if conn.remote == from {
+                conn.lock().conn.handle_packet(now, packet);
             }
-            return;
         }
-        let Some(listener) = self.listener.as_mut() else {
-            return;
-        };
-        if listener.requests.is_closed() {
-            return;
-        }
-        let crypto = match conclusion_crypto(&packet) {
-            Ok(crypto) => crypto,
-            Err(why) => {
-                tracing::debug!(%from, why, "malformed conclusion handshake dropped");
-                return;
-            }
-        };
-        let init = &listener.init;
-        let session = listener
-            .pending
-            .entry(from)
-            .or_insert_with(|| PendingSession {
-                listen: Listen::new(init.copy_randomize(), true),
-                state: PendingState::Handshaking,
-                last_seen: now,
-                crypto: None,
-            });
-        session.last_seen = now;
-        if crypto.is_some() {
-            session.crypto = crypto;
-        }
-        if let PendingState::Rejected(reply, _) = &session.state {
-            if let Some(reply) = reply.clone() {
-                self.send_now(&reply, from);
-            }
-            return;
-        }
-        let Some(result) = guarded(|| session.listen.handle_packet(now, Ok((packet, from)))) else {
-            listener.pending.remove(&from);
-            return;
-        };
-        self.handle_listen_result(result, from, now, None);
     }
 
-    fn handle_listen_result(
-        &mut self,
-        result: ConnectionResult,
-        from: SocketAddr,
-        now: Instant,
-        reply_to: Option<oneshot::Sender<Result<Arc<ConnShared>, Error>>>,
-    ) {
+    /// Sends what the listener core has to send and hands its requests to the application.
+    fn serve_listener(&mut self, now: Instant) {
         let Some(listener) = self.listener.as_mut() else {
             return;
         };
-        match result {
-            ConnectionResult::SendPacket((packet, to)) => self.send_now(&packet, to),
-            ConnectionResult::RequestAccess(request) => {
-                let mut crypto = ConclusionCrypto {
-                    announced: request.key_size,
-                    has_key_material: request.key_size != KeySize::Unspecified,
-                };
-                if let Some(session) = listener.pending.get_mut(&from) {
-                    crypto = session.crypto.unwrap_or(crypto);
-                    session.state = PendingState::AwaitingApplication(crypto);
-                }
-                let pending = PendingRequest {
-                    peer: request.remote,
-                    stream_id: request.stream_id.map(|s| s.to_string()),
-                    key_size: crypto.announced,
-                    encrypted: crypto.has_key_material,
-                    commands: listener.commands_tx.clone(),
-                };
-                if listener.requests.try_send(pending).is_err() {
-                    let reason = RejectReason::Core(CoreRejectReason::Backlog);
-                    self.answer(from, AccessControlResponse::Rejected(reason), now, None);
+        loop {
+            while let Some((bytes, to)) = listener.core.poll_transmit() {
+                if let Err(e) = self.socket.try_send_to(&bytes, to) {
+                    tracing::debug!(%to, error = %e, "handshake send failed");
                 }
             }
-            ConnectionResult::Connected(reply, connection) => {
-                listener.pending.remove(&from);
-                let config = listener.config.clone();
-                if let Some((packet, to)) = &reply {
-                    self.send_now(packet, *to);
-                }
-                let conn = self.open(&connection.settings, &config, now);
-                self.by_peer.insert(
-                    from,
-                    (connection.settings.local_sockid.0, reply.map(|(p, _)| p)),
-                );
-                if let Some(reply_to) = reply_to {
-                    if reply_to.send(Ok(conn.clone())).is_err() {
-                        conn.lock().abandoned = true;
-                    }
-                } else {
-                    conn.lock().abandoned = true;
-                }
+            let Some(caller) = listener.core.poll_request() else {
+                break;
+            };
+            let peer = caller.peer;
+            let request = PendingRequest {
+                caller,
+                commands: listener.commands_tx.clone(),
+            };
+            if listener.requests.try_send(request).is_err() {
+                tracing::warn!(%peer, "caller refused: the application's accept queue is full");
+                let reason = RejectReason::Core(CoreRejectReason::Backlog);
+                listener.core.reject(now, peer, reason);
             }
-            ConnectionResult::Reject(packet, reject) => {
-                if let Some((packet, to)) = &packet {
-                    self.send_now(packet, *to);
-                }
-                if let Some(listener) = self.listener.as_mut() {
-                    listener.pending.insert(
-                        from,
-                        PendingSession {
-                            listen: Listen::new(listener.init.clone(), true),
-                            state: PendingState::Rejected(
-                                packet.map(|(p, _)| Box::new(p)),
-                                now + REJECTION_TTL,
-                            ),
-                            last_seen: now,
-                            crypto: None,
-                        },
-                    );
-                }
-                if let Some(reply_to) = reply_to {
-                    let reason = match reject {
-                        ConnectionReject::Rejecting(r) | ConnectionReject::Rejected(r) => r,
-                    };
-                    let (words, code) = describe_reject(reason);
-                    let _ = reply_to.send(Err(Error::Handshake {
-                        remote: from,
-                        reason: format!("rejected: {words} (code {code})"),
-                    }));
-                }
-            }
-            ConnectionResult::NotHandled(error) => {
-                tracing::debug!(%from, %error, "handshake packet not handled");
-            }
-            ConnectionResult::Failure(error) => {
-                tracing::debug!(%from, %error, "handshake failed");
-                listener.pending.remove(&from);
-            }
-            ConnectionResult::NoAction => {}
         }
     }
 
     fn handle_command(&mut self, command: ListenerCommand, now: Instant) {
+        let Some(listener) = self.listener.as_mut() else {
+            return;
+        };
         match command {
             ListenerCommand::Accept {
                 peer,
                 passphrase,
                 reply,
             } => {
-                let Some(listener) = self.listener.as_ref() else {
-                    return;
-                };
-                let passphrase = passphrase.or_else(|| listener.config.passphrase.clone());
-                let response = match self.key_settings_for(peer, passphrase) {
-                    Ok(keys) => AccessControlResponse::Accepted(keys),
-                    Err(reason) => AccessControlResponse::Rejected(reason),
-                };
-                self.answer(peer, response, now, Some(reply));
-            }
-            ListenerCommand::Reject { peer, reason } => {
-                self.answer(peer, AccessControlResponse::Rejected(reason), now, None);
-            }
-        }
-    }
-
-    /// The key settings to accept `peer` with, or why it must be refused.
-    ///
-    /// The key length is the caller's (libsrt's responder adopts the initiator's); srt-protocol
-    /// requires it to equal the handshake's field, which libsrt leaves 0 for its AES-128 default.
-    fn key_settings_for(
-        &self,
-        peer: SocketAddr,
-        passphrase: Option<String>,
-    ) -> Result<Option<KeySettings>, RejectReason> {
-        let theirs = self
-            .listener
-            .as_ref()
-            .and_then(|l| l.pending.get(&peer))
-            .and_then(|p| match p.state {
-                PendingState::AwaitingApplication(crypto) => Some(crypto),
-                _ => None,
-            })
-            .unwrap_or(ConclusionCrypto {
-                announced: KeySize::Unspecified,
-                has_key_material: false,
-            });
-        match (passphrase, theirs.has_key_material) {
-            (None, false) => Ok(None),
-            (None, true) | (Some(_), false) => Err(RejectReason::Core(CoreRejectReason::Unsecure)),
-            (Some(passphrase), true) => {
-                let passphrase = passphrase
-                    .try_into()
-                    .map_err(|_| RejectReason::Core(CoreRejectReason::BadSecret))?;
-                Ok(Some(KeySettings {
-                    key_size: theirs.announced,
-                    passphrase,
-                }))
-            }
-        }
-    }
-
-    fn answer(
-        &mut self,
-        peer: SocketAddr,
-        response: AccessControlResponse,
-        now: Instant,
-        reply_to: Option<oneshot::Sender<Result<Arc<ConnShared>, Error>>>,
-    ) {
-        let Some(listener) = self.listener.as_mut() else {
-            return;
-        };
-        let Some(session) = listener.pending.get_mut(&peer) else {
-            if let Some(reply_to) = reply_to {
-                let _ = reply_to.send(Err(Error::Handshake {
-                    remote: peer,
-                    reason: "the caller gave up before it was accepted".into(),
-                }));
-            }
-            return;
-        };
-        let result = guarded(|| session.listen.handle_access_control_response(now, response));
-        match result {
-            Some(result) => self.handle_listen_result(result, peer, now, reply_to),
-            None => {
-                listener.pending.remove(&peer);
-                if let Some(reply_to) = reply_to {
-                    let _ = reply_to.send(Err(Error::Handshake {
-                        remote: peer,
-                        reason: "malformed handshake from the caller".into(),
-                    }));
+                let config = listener.config.clone();
+                match listener.core.accept(now, peer, passphrase.as_deref()) {
+                    Ok(established) => {
+                        let conn = self.open(&established, &config, now);
+                        if reply.send(Ok(conn.clone())).is_err() {
+                            conn.lock().abandoned = true;
+                        }
+                    }
+                    Err(AcceptError::NotPending) => {
+                        let _ = reply.send(Err(Error::Handshake {
+                            remote: peer,
+                            reason: "the caller gave up (or timed out) before it was accepted"
+                                .into(),
+                        }));
+                    }
+                    Err(AcceptError::Rejected(reason)) => {
+                        let (words, code) = describe_reject(reason);
+                        let _ = reply.send(Err(Error::Handshake {
+                            remote: peer,
+                            reason: format!("refused: {words} (code {code})"),
+                        }));
+                    }
                 }
             }
+            ListenerCommand::Reject { peer, reason } => {
+                listener.core.reject(now, peer, reason);
+            }
         }
-    }
-
-    fn send_now(&mut self, packet: &Packet, to: SocketAddr) {
-        udp::encode(packet, &mut self.out);
-        if let Err(e) = self.socket.try_send_to(&self.out, to) {
-            tracing::debug!(%to, error = %e, "handshake send failed");
-        }
+        self.serve_listener(now);
     }
 }

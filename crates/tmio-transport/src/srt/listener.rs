@@ -1,29 +1,40 @@
 //! [`SrtListener`]: one UDP port, many SRT sessions; each caller's request (stream id, address,
 //! key length) is handed to the application to accept or reject with an SRT reject reason.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
-use srt_protocol::{options::KeySize, packet::RejectReason};
+use srt_protocol::packet::RejectReason;
 use tokio::sync::{mpsc, oneshot};
 
+pub use crate::srt::handshake::listener::ListenerLimits;
 use crate::{
     srt::{
         config::SrtConfig,
-        endpoint::{Endpoint, ListenerCommand, PendingRequest},
+        endpoint::{self, Endpoint, EndpointShared, ListenerCommand, PendingRequest},
         stream::SrtStream,
         udp,
     },
     Error,
 };
 
-/// Requests waiting for `accept` beyond this many are rejected with "backlog full".
-const DEFAULT_BACKLOG: usize = 128;
-
 /// A listening SRT socket.
-#[derive(Debug)]
+///
+/// Before a caller reaches [`SrtListener::next_request`] the listener has checked its handshake
+/// (a valid SYN cookie, HSv5, stream id, MSS, extensions) and, when the listener has a
+/// passphrase, its key; it enforces [`ListenerLimits`]. Each refusal is answered with an SRT
+/// reject reason.
 pub struct SrtListener {
     local: SocketAddr,
     requests: mpsc::Receiver<PendingRequest>,
+    endpoint: Arc<EndpointShared>,
+}
+
+impl std::fmt::Debug for SrtListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SrtListener")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A caller's connection request, to [`accept`](ConnectionRequest::accept) or
@@ -37,9 +48,20 @@ impl SrtListener {
     /// Binds `addr` and starts answering handshakes with `config`'s settings (its passphrase is
     /// the default for [`ConnectionRequest::accept`]).
     pub async fn bind(addr: SocketAddr, config: SrtConfig) -> Result<SrtListener, Error> {
+        Self::bind_with(addr, config, ListenerLimits::default(), false).await
+    }
+
+    /// Like [`SrtListener::bind`], with explicit limits; `groups` takes bonded-group members
+    /// (libsrt's `groupconnect=1`).
+    pub async fn bind_with(
+        addr: SocketAddr,
+        config: SrtConfig,
+        limits: ListenerLimits,
+        groups: bool,
+    ) -> Result<SrtListener, Error> {
         config.validate()?;
         let socket = udp::bind(addr, config.udp_buffer_bytes)?;
-        Self::serve(socket, config)
+        Self::serve(socket, config, limits, groups)
     }
 
     /// Like [`SrtListener::bind`], on a UDP socket the application already opened.
@@ -49,14 +71,24 @@ impl SrtListener {
     ) -> Result<SrtListener, Error> {
         config.validate()?;
         let socket = udp::adopt(socket, config.udp_buffer_bytes)?;
-        Self::serve(socket, config)
+        Self::serve(socket, config, ListenerLimits::default(), false)
     }
 
-    fn serve(socket: tokio::net::UdpSocket, config: SrtConfig) -> Result<SrtListener, Error> {
-        let (endpoint, requests) = Endpoint::for_listener(socket, config, DEFAULT_BACKLOG)?;
+    fn serve(
+        socket: tokio::net::UdpSocket,
+        config: SrtConfig,
+        limits: ListenerLimits,
+        groups: bool,
+    ) -> Result<SrtListener, Error> {
+        let (endpoint, requests) = Endpoint::for_listener(socket, config, limits, groups)?;
         let local = endpoint.local_addr();
-        tokio::spawn(endpoint.run());
-        Ok(SrtListener { local, requests })
+        let shared = endpoint.shared();
+        endpoint::spawn(endpoint);
+        Ok(SrtListener {
+            local,
+            requests,
+            endpoint: shared,
+        })
     }
 
     /// The bound address (with the real port when bound to port 0).
@@ -64,13 +96,14 @@ impl SrtListener {
         self.local
     }
 
-    /// Waits for the next caller's request.
+    /// Waits for the next caller's request. Fails with [`Error::EndpointFailed`] if the task
+    /// serving the socket stopped unexpectedly.
     pub async fn next_request(&mut self) -> Result<ConnectionRequest, Error> {
         match self.requests.recv().await {
             Some(pending) => Ok(ConnectionRequest {
                 pending: Some(pending),
             }),
-            None => Err(Error::Closed),
+            None => Err(self.endpoint.failure().unwrap_or(Error::Closed)),
         }
     }
 
@@ -94,26 +127,30 @@ impl ConnectionRequest {
 
     /// The caller's address.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.pending().map(|p| p.peer)
+        self.pending().map(|p| p.caller.peer)
     }
 
     /// The stream id the caller sent (e.g. `#!::r=live/test,m=publish`).
     pub fn stream_id(&self) -> Option<&str> {
-        self.pending().and_then(|p| p.stream_id.as_deref())
+        self.pending().and_then(|p| p.caller.stream_id.as_deref())
     }
 
-    /// The AES key length the caller announced, bytes (0 = no encryption).
+    /// The AES key length of the caller's key material, bytes (0 = no encryption).
     pub fn key_length(&self) -> u8 {
-        match self.pending().map(|p| (p.key_size, p.encrypted)) {
-            Some((KeySize::AES192, _)) => 24,
-            Some((KeySize::AES256, _)) => 32,
-            Some((_, true)) => 16,
-            _ => 0,
-        }
+        self.pending().map_or(0, |p| p.caller.key_bytes)
     }
 
-    /// Accepts the caller. `passphrase` overrides the listener's own (per-stream secrets);
-    /// a mismatch with the caller's is rejected with SRT's "bad secret".
+    /// Whether the listener's passphrase already unwrapped the caller's key (always the case for
+    /// an encrypting caller of a listener that has a passphrase: others are refused before they
+    /// get here).
+    pub fn is_authenticated(&self) -> bool {
+        self.pending().is_some_and(|p| p.caller.authenticated)
+    }
+
+    /// Accepts the caller. `passphrase` serves an encrypting caller of a listener that has no
+    /// passphrase of its own (per-stream secrets); a mismatch is rejected with SRT's "bad
+    /// secret", and an encrypting caller accepted without one with "unsecure". A listener with a
+    /// passphrase checked the caller's key before the request was made, and ignores this one.
     pub async fn accept(mut self, passphrase: Option<String>) -> Result<SrtStream, Error> {
         let Some(pending) = self.pending.take() else {
             return Err(Error::Closed);
@@ -122,7 +159,7 @@ impl ConnectionRequest {
         pending
             .commands
             .send(ListenerCommand::Accept {
-                peer: pending.peer,
+                peer: pending.caller.peer,
                 passphrase,
                 reply,
             })
@@ -138,7 +175,7 @@ impl ConnectionRequest {
     pub fn reject(mut self, reason: RejectReason) {
         if let Some(pending) = self.pending.take() {
             let _ = pending.commands.send(ListenerCommand::Reject {
-                peer: pending.peer,
+                peer: pending.caller.peer,
                 reason,
             });
         }
@@ -149,7 +186,7 @@ impl Drop for ConnectionRequest {
     fn drop(&mut self) {
         if let Some(pending) = self.pending.take() {
             let _ = pending.commands.send(ListenerCommand::Reject {
-                peer: pending.peer,
+                peer: pending.caller.peer,
                 reason: RejectReason::Core(srt_protocol::packet::CoreRejectReason::Peer),
             });
         }

@@ -3,19 +3,22 @@
 //! Layers, bottom up:
 //! - [`connection`] — tmio's own data path as a sans-IO state machine (send buffer, flow window,
 //!   pacing, ACK/ACK2/NAK, retransmission, keepalive, shutdown, receive buffer, TSBPD).
-//! - `handshake` — HSv5 caller / rendezvous on srt-protocol's state machines, with guards that
-//!   keep hostile handshakes away from srt-protocol's panicking paths.
+//! - `wire` — every datagram from the network is parsed here first: handshakes by tmio's own
+//!   codec, other packets by srt-protocol only after checks that keep it off its panicking paths.
+//! - `handshake` — tmio's sans-IO handshake: the listener's side (stateless SYN cookies, checks,
+//!   access control, limits) and the caller's; rendezvous on srt-protocol's state machine.
 //! - `endpoint` — the thin tokio layer: one task per UDP socket, datagrams ⇄ connections, timers.
 //! - [`SrtStream`] and [`SrtListener`] — what applications use.
 pub mod config;
 pub mod connection;
 mod endpoint;
-mod handshake;
+pub(crate) mod handshake;
 mod listener;
 mod stream;
 mod udp;
+pub(crate) mod wire;
 
 pub use config::{ConnectMode, SrtConfig, MAX_PAYLOAD_SIZE};
-pub use listener::{ConnectionRequest, SrtListener};
+pub use listener::{ConnectionRequest, ListenerLimits, SrtListener};
 pub use srt_protocol::packet::{CoreRejectReason, RejectReason, ServerRejectReason};
 pub use stream::{SrtMonitor, SrtStream};

@@ -15,7 +15,7 @@ use crate::{
     srt::{
         config::{ConnectMode, SrtConfig},
         connection::{ConnectionError, ConnectionState, ConnectionStats},
-        endpoint::{close_error, ConnShared, Endpoint},
+        endpoint::{self, close_error, ConnShared, Endpoint},
         handshake, udp,
     },
     Error,
@@ -87,7 +87,7 @@ impl SrtStream {
             }
         };
         let (endpoint, shared) = Endpoint::for_connection(socket, established, config)?;
-        tokio::spawn(endpoint.run());
+        endpoint::spawn(endpoint);
         Ok(SrtStream { shared })
     }
 

@@ -11,7 +11,7 @@ use std::{
 
 use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
 use socket2::{Domain, Protocol, Socket, Type};
-use srt_protocol::packet::{Packet, PacketParseError};
+use srt_protocol::packet::Packet;
 use tokio::{io::Interest, net::UdpSocket};
 
 use crate::Error;
@@ -65,18 +65,6 @@ pub(crate) fn any_address_for(remote: SocketAddr) -> SocketAddr {
         SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     }
-}
-
-/// Parses one datagram. Never panics on any input (checked by a fuzz target and a proptest).
-pub(crate) fn decode(datagram: &[u8], from: SocketAddr) -> Result<Packet, PacketParseError> {
-    let mut buf = datagram;
-    Packet::parse(&mut buf, from.is_ipv6())
-}
-
-/// Serialises one packet into `out` (cleared first).
-pub(crate) fn encode(packet: &Packet, out: &mut Vec<u8>) {
-    out.clear();
-    packet.serialize(out);
 }
 
 /// Bytes one GSO send may carry at most (a UDP datagram's payload limit, with margin).
@@ -344,7 +332,6 @@ impl BatchIo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     fn addr(port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], port))
@@ -403,7 +390,7 @@ mod tests {
         let mut reference = Vec::new();
         for seq in 0..3 {
             assert!(batch.push_packet(&data(1456, seq), addr(1), 64, &mut spill));
-            encode(&data(1456, seq), &mut reference);
+            crate::srt::wire::encode(&data(1456, seq), &mut reference);
             assert!(
                 batch.bytes.ends_with(&reference),
                 "the same bytes as encode()"
@@ -413,7 +400,7 @@ mod tests {
         assert_eq!(batch.segment_size, 1472);
         let before = batch.bytes.clone();
         assert!(!batch.push_packet(&data(1456, 3), addr(2), 64, &mut spill));
-        encode(&data(1456, 3), &mut reference);
+        crate::srt::wire::encode(&data(1456, 3), &mut reference);
         assert_eq!(
             spill, reference,
             "the datagram for another destination spilled whole"
@@ -509,14 +496,6 @@ mod tests {
             }
         }
         assert_eq!(received, sent);
-    }
-
-    proptest! {
-        #[test]
-        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..1600)) {
-            let from: SocketAddr = "127.0.0.1:1".parse().unwrap();
-            let _ = decode(&bytes, from);
-        }
     }
 
     #[tokio::test]

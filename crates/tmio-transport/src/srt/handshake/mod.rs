@@ -1,6 +1,10 @@
-//! HSv5 handshakes — caller and rendezvous — on srt-protocol's `pending_connection` state
-//! machines, plus the checks that keep a hostile handshake away from the parts of srt-protocol
-//! that would panic.
+//! SRT handshakes. tmio owns the handshake: its codec ([`packet`]), the listener's side
+//! ([`listener`]) and the caller's ([`CallerHandshake`] here) are sans-IO state machines on that
+//! codec; only rendezvous still runs srt-protocol's state machine, fed packets that tmio's codec
+//! checked first. The async functions here are the thin drivers of a caller and a rendezvous.
+
+pub(crate) mod listener;
+pub(crate) mod packet;
 
 use std::{
     net::SocketAddr,
@@ -10,72 +14,30 @@ use std::{
 
 use srt_protocol::{
     connection::ConnectionSettings,
-    options::KeySize,
-    packet::{
-        ControlTypes, HandshakeVsInfo, Packet, RejectReason, SeqNumber, ShakeType, SrtControlPacket,
-    },
-    protocol::pending_connection::{
-        connect::Connect, rendezvous::Rendezvous, ConnectionReject, ConnectionResult,
-    },
+    options::{KeySize, Passphrase, SrtVersion},
+    packet::{Packet, RejectReason, SeqNumber, SrtHandshake, SrtShakeFlags},
+    protocol::pending_connection::{rendezvous::Rendezvous, ConnectionReject, ConnectionResult},
+    settings::{CipherSettings, KeyMaterialRefreshSettings, KeySettings},
 };
 use tokio::net::UdpSocket;
 
 use crate::{
     srt::{
         config::SrtConfig,
-        udp::{self, MAX_DATAGRAM},
+        udp::MAX_DATAGRAM,
+        wire::{self, Datagram},
     },
     Error,
 };
+use packet::{ext_flags, Extension, Handshake, KeyMaterialAnswer, ShakeKind, SRT_MAGIC};
 
 /// How often an unanswered handshake packet is sent again (libsrt uses 250 ms).
 const HANDSHAKE_RESEND: Duration = Duration::from_millis(250);
 
-/// Runs srt-protocol code on input that came from the network, turning a panic inside it into
-/// an error instead of taking the process down.
+/// Runs srt-protocol's rendezvous state machine on checked input, turning a panic inside it into
+/// an error: a last line of defence, not the design (tmio's codec checks every packet first).
 pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
     catch_unwind(AssertUnwindSafe(f)).ok()
-}
-
-/// What a peer's conclusion handshake says about encryption.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ConclusionCrypto {
-    /// The key length field of the handshake (libsrt leaves it 0 when `pbkeylen` is not set,
-    /// and then means AES-128).
-    pub announced: KeySize,
-    /// Whether key material came with it.
-    pub has_key_material: bool,
-}
-
-/// What a conclusion handshake says about encryption (`None` for other packets), or why it is
-/// malformed.
-pub(crate) fn conclusion_crypto(packet: &Packet) -> Result<Option<ConclusionCrypto>, &'static str> {
-    let Packet::Control(control) = packet else {
-        return Ok(None);
-    };
-    let ControlTypes::Handshake(info) = &control.control_type else {
-        return Ok(None);
-    };
-    if !matches!(info.shake_type, ShakeType::Conclusion) {
-        return Ok(None);
-    }
-    let HandshakeVsInfo::V5(v5) = &info.info else {
-        return Ok(None);
-    };
-    let has_key_material = match &v5.ext_km {
-        None => false,
-        Some(SrtControlPacket::KeyRefreshRequest(_) | SrtControlPacket::KeyRefreshResponse(_)) => {
-            true
-        }
-        Some(_) => return Err("the key material extension holds something else"),
-    };
-    if !has_key_material && v5.key_size != KeySize::Unspecified {
-        return Err("a key length without key material");
-    }
-    Ok(Some(ConclusionCrypto {
-        announced: v5.key_size,
-        has_key_material,
-    }))
 }
 
 /// Words for a reject reason, as libsrt names them.
@@ -113,10 +75,433 @@ pub(crate) fn describe_reject(reason: RejectReason) -> (String, i32) {
     (words, code)
 }
 
-/// The result of a finished handshake.
+/// What a finished handshake settled, for the data path.
 #[derive(Debug)]
 pub(crate) struct Established {
-    pub settings: ConnectionSettings,
+    pub remote: SocketAddr,
+    pub local_socket_id: u32,
+    pub remote_socket_id: u32,
+    pub initial_sequence: u32,
+    /// The connection's time zero (timestamps count from it).
+    pub start_time: Instant,
+    /// The smaller MSS of the two sides, bytes.
+    pub mss: usize,
+    pub peer_flow_window: u32,
+    /// How long the peer delays what tmio sends (TSBPD), the larger of both sides' settings.
+    pub send_latency: Duration,
+    /// How long tmio delays what it receives (TSBPD), likewise.
+    pub recv_latency: Duration,
+    pub cipher: Option<CipherSettings>,
+    pub stream_id: Option<String>,
+}
+
+impl Established {
+    fn from_rendezvous(settings: ConnectionSettings) -> Established {
+        Established {
+            remote: settings.remote,
+            local_socket_id: settings.local_sockid.0,
+            remote_socket_id: settings.remote_sockid.0,
+            initial_sequence: settings.init_seq_num.as_raw(),
+            start_time: settings.socket_start_time,
+            mss: usize::try_from(settings.max_packet_size.0).unwrap_or(1500),
+            peer_flow_window: u32::try_from(settings.max_flow_size.0).unwrap_or(u32::MAX),
+            send_latency: settings.send_tsbpd_latency,
+            recv_latency: settings.recv_tsbpd_latency,
+            cipher: settings.cipher,
+            stream_id: settings.stream_id,
+        }
+    }
+}
+
+/// The caller's side of the handshake, sans-IO: induction, then conclusion, resent every
+/// 250 ms until answered; the listener's answer is checked (HSv5, socket ids, the SRT handshake
+/// response, key material) before the connection counts as established.
+pub(crate) struct CallerHandshake {
+    remote: SocketAddr,
+    local_socket_id: u32,
+    initial_sequence: u32,
+    mss: u32,
+    flow_window: u32,
+    send_latency: Duration,
+    recv_latency: Duration,
+    stream_id: Option<String>,
+    passphrase: Option<Passphrase>,
+    /// Our key length; `Unspecified` with a passphrase means "AES-128 unless the listener
+    /// announces another", as libsrt does.
+    key_size: KeySize,
+    key_length_given: bool,
+    cipher: Option<CipherSettings>,
+    /// The cookie from the listener's induction answer, once it came.
+    cookie: Option<i32>,
+    started: Instant,
+    next_send: Instant,
+}
+
+impl CallerHandshake {
+    /// A caller to `remote` with `config`'s settings, starting at `now`.
+    pub(crate) fn new(remote: SocketAddr, config: &SrtConfig, now: Instant) -> Result<Self, Error> {
+        config.validate()?;
+        let passphrase = match &config.passphrase {
+            None => None,
+            Some(p) => Some(
+                Passphrase::try_from(p.clone()).map_err(|_| Error::InvalidConfig {
+                    option: "passphrase",
+                    value: format!("{} characters", p.len()),
+                    reason: "must be 10 to 79 characters",
+                })?,
+            ),
+        };
+        Ok(CallerHandshake {
+            remote,
+            local_socket_id: (rand::random::<u32>() & 0x3fff_ffff).max(1),
+            initial_sequence: rand::random::<u32>() & 0x7fff_ffff,
+            mss: u32::try_from(config.mss).unwrap_or(1500),
+            flow_window: config.flow_window_packets,
+            send_latency: config.send_latency(),
+            recv_latency: config.recv_latency(),
+            stream_id: config.stream_id.clone(),
+            passphrase,
+            key_size: config.key_size(),
+            key_length_given: config.key_length != 0,
+            cipher: None,
+            cookie: None,
+            started: now,
+            next_send: now,
+        })
+    }
+
+    /// The next handshake to send, when it is due. Changes with time and after
+    /// [`Self::handle`] takes the induction answer.
+    pub(crate) fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        if now < self.next_send {
+            return None;
+        }
+        self.next_send = now + HANDSHAKE_RESEND;
+        let timestamp = now.saturating_duration_since(self.started).as_micros() as u32;
+        let packet = match self.cookie {
+            None => Handshake {
+                timestamp,
+                dest_socket_id: 0,
+                version: 4,
+                encryption_field: 0,
+                // UDT_DGRAM, as libsrt's induction says.
+                extension_field: 2,
+                initial_sequence: self.initial_sequence,
+                mss: self.mss,
+                flow_window: self.flow_window,
+                kind: ShakeKind::Induction,
+                socket_id: self.local_socket_id,
+                cookie: 0,
+                peer_ip: listener::ip_words(self.remote.ip()),
+                extensions: Vec::new(),
+            },
+            Some(cookie) => self.conclusion(timestamp, cookie),
+        };
+        Some(packet.to_bytes())
+    }
+
+    /// When [`Self::poll_transmit`] has the next resend.
+    pub(crate) fn poll_timeout(&self) -> Instant {
+        self.next_send
+    }
+
+    fn conclusion(&mut self, timestamp: u32, cookie: i32) -> Handshake {
+        let mut extension_field = ext_flags::HSREQ;
+        let mut extensions = vec![Extension::HandshakeRequest(SrtHandshake {
+            version: SrtVersion::CURRENT,
+            flags: SrtShakeFlags::SUPPORTED,
+            send_latency: self.send_latency,
+            recv_latency: self.recv_latency,
+        })];
+        let mut encryption_field = 0;
+        if let Some(passphrase) = &self.passphrase {
+            let key_size = match self.key_size {
+                KeySize::Unspecified => KeySize::AES128,
+                k => k,
+            };
+            let settings = KeySettings {
+                key_size,
+                passphrase: passphrase.clone(),
+            };
+            let cipher = self.cipher.get_or_insert_with(|| {
+                CipherSettings::new_random(&settings, &KeyMaterialRefreshSettings::default())
+            });
+            if let Some(km) = cipher.wrap_keying_material() {
+                extension_field |= ext_flags::KMREQ;
+                extensions.push(Extension::KeyMaterialRequest(km));
+            }
+            encryption_field = u16::from(key_size.as_raw()) / 8;
+        }
+        if let Some(sid) = &self.stream_id {
+            extension_field |= ext_flags::CONFIG;
+            extensions.push(Extension::StreamId(sid.clone()));
+        }
+        Handshake {
+            timestamp,
+            dest_socket_id: 0,
+            version: 5,
+            encryption_field,
+            extension_field,
+            initial_sequence: self.initial_sequence,
+            mss: self.mss,
+            flow_window: self.flow_window,
+            kind: ShakeKind::Conclusion,
+            socket_id: self.local_socket_id,
+            cookie,
+            peer_ip: listener::ip_words(self.remote.ip()),
+            extensions,
+        }
+    }
+
+    /// Takes a handshake from the listener: `None` while the exchange goes on, else the result.
+    pub(crate) fn handle(
+        &mut self,
+        now: Instant,
+        hs: Handshake,
+    ) -> Option<Result<Established, Error>> {
+        let remote = self.remote;
+        let fail = |reason: &str| {
+            Some(Err(Error::Handshake {
+                remote,
+                reason: reason.to_owned(),
+            }))
+        };
+        if hs.dest_socket_id != self.local_socket_id {
+            return None;
+        }
+        match (hs.kind, self.cookie) {
+            (ShakeKind::Rejection(code), _) => {
+                let (reason, code) = describe_reject(
+                    RejectReason::try_from(code).unwrap_or(RejectReason::User(code)),
+                );
+                Some(Err(Error::Rejected {
+                    remote,
+                    reason,
+                    code,
+                }))
+            }
+            (ShakeKind::Induction, None) => {
+                if hs.version != 5 || hs.extension_field != SRT_MAGIC {
+                    return fail("the peer is not an SRT (HSv5) listener");
+                }
+                // libsrt's caller adopts the listener's key length when it set none itself.
+                if !self.key_length_given && self.passphrase.is_some() {
+                    self.key_size = match hs.encryption_field {
+                        3 => KeySize::AES192,
+                        4 => KeySize::AES256,
+                        _ => KeySize::AES128,
+                    };
+                }
+                self.cookie = Some(hs.cookie);
+                self.next_send = now;
+                None
+            }
+            (ShakeKind::Conclusion, Some(_)) => Some(self.finish(now, hs)),
+            _ => None,
+        }
+    }
+
+    fn finish(&mut self, now: Instant, hs: Handshake) -> Result<Established, Error> {
+        let remote = self.remote;
+        let fail = |reason: &str| Error::Handshake {
+            remote,
+            reason: reason.to_owned(),
+        };
+        if hs.version != 5 {
+            return Err(fail(
+                "the listener answered with a handshake older than HSv5",
+            ));
+        }
+        let response = hs
+            .find(|e| match e {
+                Extension::HandshakeResponse(r) => Some(*r),
+                _ => None,
+            })
+            .ok_or_else(|| fail("the listener's answer has no SRT handshake response"))?;
+        let key_answer = hs.find(|e| match e {
+            Extension::KeyMaterialResponse(answer) => Some(answer.clone()),
+            _ => None,
+        });
+        match (&self.passphrase, key_answer) {
+            (None, None) if hs.encryption_field == 0 => {}
+            (None, _) => {
+                return Err(fail(
+                    "the peer encrypts (has a passphrase) but tmio has none",
+                ))
+            }
+            (Some(_), Some(KeyMaterialAnswer::Material(_))) => {}
+            // KM_S_NOSECRET; libsrt writes the word in host byte order.
+            (Some(_), Some(KeyMaterialAnswer::ErrorState(3 | 0x0300_0000))) => {
+                return Err(fail(
+                    "tmio encrypts (has a passphrase) but the peer has none",
+                ))
+            }
+            (Some(_), Some(KeyMaterialAnswer::ErrorState(_))) => {
+                return Err(fail("the peer has another passphrase (bad secret)"))
+            }
+            (Some(_), None) => {
+                return Err(fail(
+                    "tmio encrypts (has a passphrase) but the peer has none",
+                ))
+            }
+        }
+        if hs.socket_id == 0 {
+            return Err(fail("the listener's answer has no socket id"));
+        }
+        let mss = hs.mss.clamp(listener::MIN_PEER_MSS, self.mss);
+        Ok(Established {
+            remote,
+            local_socket_id: self.local_socket_id,
+            remote_socket_id: hs.socket_id,
+            initial_sequence: self.initial_sequence,
+            start_time: self.started,
+            mss: mss as usize,
+            peer_flow_window: hs.flow_window,
+            send_latency: self.send_latency.max(response.recv_latency),
+            recv_latency: self.recv_latency.max(response.send_latency),
+            cipher: self.cipher.take(),
+            stream_id: self.stream_id.clone(),
+        })
+        .inspect(|_| tracing::debug!(%remote, elapsed = ?now.saturating_duration_since(self.started), "handshake done"))
+    }
+}
+
+/// Calls an SRT listener at `remote` from `socket`.
+pub(crate) async fn call(
+    socket: &UdpSocket,
+    remote: SocketAddr,
+    config: &SrtConfig,
+) -> Result<Established, Error> {
+    let mut caller = CallerHandshake::new(remote, config, Instant::now())?;
+    let deadline = tokio::time::Instant::now() + config.connect_timeout;
+    let mut datagram = vec![0u8; MAX_DATAGRAM];
+    loop {
+        while let Some(bytes) = caller.poll_transmit(Instant::now()) {
+            send_bytes(socket, &bytes, remote).await?;
+        }
+        let resend = tokio::time::Instant::from_std(caller.poll_timeout());
+        tokio::select! {
+            received = socket.recv_from(&mut datagram) => {
+                let (len, from) = match received {
+                    Ok(r) => r,
+                    // ICMP "port unreachable" surfaces here on some systems: keep trying.
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
+                    Err(source) => return Err(Error::LocalIo { context: "receiving a handshake", source }),
+                };
+                if from != remote {
+                    continue;
+                }
+                let Ok(Datagram::Handshake(hs)) = wire::decode(&datagram[..len], from) else {
+                    continue;
+                };
+                if let Some(result) = caller.handle(Instant::now(), hs) {
+                    return result;
+                }
+            }
+            _ = tokio::time::sleep_until(resend) => {}
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(Error::ConnectTimeout { remote, after: config.connect_timeout });
+            }
+        }
+    }
+}
+
+/// Meets a rendezvous peer at `remote` (srt-protocol's state machine, fed only packets tmio's
+/// codec parsed and found free of what srt-protocol cannot take).
+pub(crate) async fn rendezvous(
+    socket: &UdpSocket,
+    remote: SocketAddr,
+    config: &SrtConfig,
+) -> Result<Established, Error> {
+    let init = config.init_settings()?;
+    let local = socket.local_addr().map_err(|source| Error::LocalIo {
+        context: "reading the UDP socket's local address",
+        source,
+    })?;
+    let isn = SeqNumber::new_truncate(rand::random::<u32>());
+    let mut machine = Rendezvous::new(local, remote, init, isn);
+    let deadline = tokio::time::Instant::now() + config.connect_timeout;
+    let mut resend = tokio::time::interval(HANDSHAKE_RESEND);
+    let mut datagram = vec![0u8; MAX_DATAGRAM];
+    let mut out = Vec::with_capacity(1500);
+    loop {
+        let result = tokio::select! {
+            _ = resend.tick() => guarded(|| machine.handle_tick(Instant::now())),
+            received = socket.recv_from(&mut datagram) => {
+                let (len, from) = match received {
+                    Ok(r) => r,
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
+                    Err(source) => return Err(Error::LocalIo { context: "receiving a handshake", source }),
+                };
+                if from != remote {
+                    continue;
+                }
+                let bytes = &datagram[..len];
+                let Ok(Datagram::Handshake(hs)) = wire::decode(bytes, from) else { continue };
+                if !srt_protocol_can_parse(&hs) {
+                    return Err(Error::Handshake {
+                        remote,
+                        reason: "the peer's rendezvous handshake has extensions tmio does not serve (congestion, filter, group)".into(),
+                    });
+                }
+                let mut buf = bytes;
+                let Ok(packet) = Packet::parse(&mut buf, from.is_ipv6()) else { continue };
+                guarded(|| machine.handle_packet(Ok((packet, from)), Instant::now()))
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(Error::ConnectTimeout { remote, after: config.connect_timeout });
+            }
+        };
+        let Some(result) = result else {
+            return Err(Error::Handshake {
+                remote,
+                reason: "malformed handshake from the peer".into(),
+            });
+        };
+        match result {
+            ConnectionResult::SendPacket((packet, to)) => {
+                wire::encode(&packet, &mut out);
+                send_bytes(socket, &out, to).await?;
+            }
+            ConnectionResult::Connected(reply, connection) => {
+                if let Some((packet, to)) = &reply {
+                    wire::encode(packet, &mut out);
+                    send_bytes(socket, &out, *to).await?;
+                }
+                return Ok(Established::from_rendezvous(connection.settings));
+            }
+            ConnectionResult::Reject(packet, reject) => {
+                if let Some((packet, to)) = packet {
+                    wire::encode(&packet, &mut out);
+                    send_bytes(socket, &out, to).await?;
+                }
+                return Err(rejected(remote, &reject));
+            }
+            ConnectionResult::Failure(source) => {
+                return Err(Error::LocalIo {
+                    context: "handshaking",
+                    source,
+                })
+            }
+            ConnectionResult::NotHandled(error) => {
+                tracing::debug!(%remote, %error, "handshake packet not handled");
+            }
+            ConnectionResult::NoAction | ConnectionResult::RequestAccess(_) => {}
+        }
+    }
+}
+
+/// Whether srt-protocol's handshake parser takes `hs` without panicking: only the SRT handshake,
+/// well-formed key material and non-empty stream ids.
+fn srt_protocol_can_parse(hs: &Handshake) -> bool {
+    hs.extensions.iter().all(|e| match e {
+        Extension::HandshakeRequest(_)
+        | Extension::HandshakeResponse(_)
+        | Extension::KeyMaterialRequest(_)
+        | Extension::KeyMaterialResponse(KeyMaterialAnswer::Material(_)) => true,
+        Extension::StreamId(sid) => !sid.is_empty(),
+        _ => false,
+    })
 }
 
 fn rejected(remote: SocketAddr, reject: &ConnectionReject) -> Error {
@@ -139,158 +524,13 @@ fn rejected(remote: SocketAddr, reject: &ConnectionReject) -> Error {
     }
 }
 
-/// Which handshake to run on a socket.
-enum Machine {
-    Caller(Box<Connect>),
-    Rendezvous(Box<Rendezvous>),
-}
-
-impl Machine {
-    fn tick(&mut self, now: Instant) -> ConnectionResult {
-        match self {
-            Machine::Caller(c) => c.handle_tick(now),
-            Machine::Rendezvous(r) => r.handle_tick(now),
-        }
-    }
-    fn packet(&mut self, packet: Packet, from: SocketAddr, now: Instant) -> ConnectionResult {
-        match self {
-            Machine::Caller(c) => c.handle_packet(Ok((packet, from)), now),
-            Machine::Rendezvous(r) => r.handle_packet(Ok((packet, from)), now),
-        }
-    }
-}
-
-/// Calls an SRT listener at `remote` from `socket`.
-pub(crate) async fn call(
+pub(crate) async fn send_bytes(
     socket: &UdpSocket,
-    remote: SocketAddr,
-    config: &SrtConfig,
-) -> Result<Established, Error> {
-    let init = config.init_settings()?;
-    let local = local_addr(socket)?;
-    let machine = Machine::Caller(Box::new(Connect::new(
-        remote,
-        local.ip(),
-        init,
-        config.stream_id.clone(),
-        random_isn(),
-    )));
-    drive(socket, remote, config, machine).await
-}
-
-/// Meets a rendezvous peer at `remote`.
-pub(crate) async fn rendezvous(
-    socket: &UdpSocket,
-    remote: SocketAddr,
-    config: &SrtConfig,
-) -> Result<Established, Error> {
-    let init = config.init_settings()?;
-    let local = local_addr(socket)?;
-    let machine = Machine::Rendezvous(Box::new(Rendezvous::new(local, remote, init, random_isn())));
-    drive(socket, remote, config, machine).await
-}
-
-fn local_addr(socket: &UdpSocket) -> Result<SocketAddr, Error> {
-    socket.local_addr().map_err(|source| Error::LocalIo {
-        context: "reading the UDP socket's local address",
-        source,
-    })
-}
-
-fn random_isn() -> SeqNumber {
-    SeqNumber::new_truncate(rand::random::<u32>())
-}
-
-async fn drive(
-    socket: &UdpSocket,
-    remote: SocketAddr,
-    config: &SrtConfig,
-    mut machine: Machine,
-) -> Result<Established, Error> {
-    let started = tokio::time::Instant::now();
-    let deadline = started + config.connect_timeout;
-    let mut resend = tokio::time::interval(HANDSHAKE_RESEND);
-    let mut datagram = vec![0u8; MAX_DATAGRAM];
-    let mut out = Vec::with_capacity(1500);
-    let our_key_size = config.key_size();
-    loop {
-        let result = tokio::select! {
-            _ = resend.tick() => guarded(|| machine.tick(Instant::now())),
-            received = socket.recv_from(&mut datagram) => {
-                let (len, from) = match received {
-                    Ok(r) => r,
-                    // ICMP "port unreachable" surfaces here on some systems: keep trying.
-                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
-                    Err(source) => return Err(Error::LocalIo { context: "receiving a handshake", source }),
-                };
-                if from != remote {
-                    continue;
-                }
-                let Ok(packet) = udp::decode(&datagram[..len], from) else { continue };
-                match conclusion_crypto(&packet) {
-                    Err(_) => continue,
-                    Ok(Some(theirs)) if theirs.has_key_material && our_key_size == KeySize::Unspecified => {
-                        return Err(Error::Handshake {
-                            remote,
-                            reason: "the peer encrypts (has a passphrase) but tmio has none".into(),
-                        });
-                    }
-                    _ => {}
-                }
-                guarded(|| machine.packet(packet, from, Instant::now()))
-            }
-            _ = tokio::time::sleep_until(deadline) => {
-                return Err(Error::ConnectTimeout { remote, after: config.connect_timeout });
-            }
-        };
-        let Some(result) = result else {
-            // srt-protocol panicked on this input: treat it as a malformed handshake.
-            return Err(Error::Handshake {
-                remote,
-                reason: "malformed handshake from the peer".into(),
-            });
-        };
-        match result {
-            ConnectionResult::SendPacket((packet, to)) => {
-                send(socket, &packet, to, &mut out).await?
-            }
-            ConnectionResult::Connected(reply, connection) => {
-                if let Some((packet, to)) = &reply {
-                    send(socket, packet, *to, &mut out).await?;
-                }
-                return Ok(Established {
-                    settings: connection.settings,
-                });
-            }
-            ConnectionResult::Reject(packet, reject) => {
-                if let Some((packet, to)) = packet {
-                    send(socket, &packet, to, &mut out).await?;
-                }
-                return Err(rejected(remote, &reject));
-            }
-            ConnectionResult::Failure(source) => {
-                return Err(Error::LocalIo {
-                    context: "handshaking",
-                    source,
-                })
-            }
-            ConnectionResult::NotHandled(error) => {
-                tracing::debug!(%remote, %error, "handshake packet not handled");
-            }
-            ConnectionResult::NoAction | ConnectionResult::RequestAccess(_) => {}
-        }
-    }
-}
-
-pub(crate) async fn send(
-    socket: &UdpSocket,
-    packet: &Packet,
+    bytes: &[u8],
     to: SocketAddr,
-    out: &mut Vec<u8>,
 ) -> Result<(), Error> {
-    udp::encode(packet, out);
     socket
-        .send_to(out, to)
+        .send_to(bytes, to)
         .await
         .map(|_| ())
         .map_err(|source| Error::LocalIo {
@@ -325,9 +565,9 @@ mod tests {
     #[tokio::test]
     async fn caller_times_out_with_the_address() {
         // A bound socket that never answers.
-        let silent = udp::bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+        let silent = crate::srt::udp::bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
         let remote = silent.local_addr().unwrap();
-        let socket = udp::bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+        let socket = crate::srt::udp::bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
         let config = SrtConfig {
             connect_timeout: Duration::from_millis(300),
             ..SrtConfig::default()
