@@ -16,7 +16,8 @@ use std::{
 use tmio_preset::{Options, Preset};
 use tmio_pump::CancellationToken;
 use tmio_transport::srt::{
-    ConnectionRequest, CoreRejectReason, RejectReason, ServerRejectReason, SrtListener,
+    ConnectionRequest, CoreRejectReason, ListenerLimits, RejectReason, ServerRejectReason,
+    SrtListener,
 };
 use tmio_url::{SrtUrl, StreamId, TcpUrl};
 use tokio::{net::TcpStream, sync::mpsc, task::JoinSet};
@@ -59,6 +60,12 @@ pub enum GatewayEvent {
         /// Bytes moved, or the error that ended it.
         result: Result<tmio_pump::Transferred, Error>,
     },
+    /// The SRT listener stopped by itself (a bug in tmio, not a caller's doing): the gateway
+    /// takes no more callers. A supervisor should treat this as a failure.
+    ListenerFailed {
+        /// Why.
+        error: Error,
+    },
 }
 
 /// Builds a gateway.
@@ -68,6 +75,7 @@ pub struct GatewayBuilder {
     default_upstream: Option<SocketAddr>,
     routes: BTreeMap<String, SocketAddr>,
     options: Options,
+    limits: ListenerLimits,
 }
 
 /// Entry point of the gateway API.
@@ -103,6 +111,7 @@ impl Gateway {
             default_upstream: None,
             routes: BTreeMap::new(),
             options: Options::from_preset(Preset::Rtmp)?,
+            limits: ListenerLimits::default(),
         })
     }
 }
@@ -152,6 +161,14 @@ impl GatewayBuilder {
         Ok(self)
     }
 
+    /// Limits on callers: sessions in all and per source IP, callers waiting, new callers per
+    /// second (defaults: [`ListenerLimits::default`]). A caller over a limit is refused with an
+    /// SRT reject reason and a log line.
+    pub fn limits(mut self, limits: ListenerLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Binds the SRT port and starts serving.
     pub async fn start(self) -> Result<RunningGateway, Error> {
         if self.default_upstream.is_none() && self.routes.is_empty() {
@@ -169,7 +186,7 @@ impl GatewayBuilder {
         };
         let addr = SocketAddr::new(ip, self.listen.port());
         let encrypted = config.passphrase.is_some();
-        let listener = SrtListener::bind(addr, config).await?;
+        let listener = SrtListener::bind_with(addr, config, self.limits, false).await?;
         let local_addr = listener.local_addr();
         let stop = CancellationToken::new();
         let (events_tx, events) = mpsc::unbounded_channel();
@@ -289,7 +306,14 @@ async fn serve(
     loop {
         tokio::select! {
             request = listener.next_request() => {
-                let Ok(request) = request else { break };
+                let request = match request {
+                    Ok(request) => request,
+                    Err(tmio_transport::Error::Closed) => break,
+                    Err(error) => {
+                        let _ = events.send(GatewayEvent::ListenerFailed { error: error.into() });
+                        break;
+                    }
+                };
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
                 running.spawn(session(
                     id,
@@ -329,9 +353,9 @@ async fn session(
             reason: words,
         });
     };
-    // An encryption mismatch is refused before any upstream connection is opened. (A wrong
-    // passphrase only shows when the key material is unwrapped, in `accept`: that caller costs
-    // the upstream one short, empty connection.)
+    // Nothing reaches the upstream before the caller is authenticated: the listener already
+    // refused wrong passphrases, malformed key material and callers without encryption when the
+    // gateway has a passphrase; an encrypting caller of a gateway without one is refused here.
     if router.encrypted != (request.key_length() > 0) {
         request.reject(RejectReason::Core(CoreRejectReason::Unsecure));
         let _ = events.send(GatewayEvent::Rejected {

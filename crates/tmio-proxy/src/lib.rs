@@ -58,6 +58,7 @@ pub use gateway::{Gateway, GatewayBuilder, GatewayEvent, RunningGateway};
 pub use proxy::{Proxy, ProxyBuilder, ProxyEvent, RunningProxy};
 pub use tmio_preset::{Options, Preset};
 pub use tmio_pump::Transferred;
+pub use tmio_transport::srt::ListenerLimits;
 
 /// Statistics of a proxy's SRT link, as the reference SDK's PerfStats (serialisable to JSON).
 pub type PerfStats = tmio_transport::Stats;

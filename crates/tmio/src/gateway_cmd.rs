@@ -2,7 +2,7 @@
 //! pumped to TCP upstreams (RTMP servers), routed by the stream id's resource.
 
 use clap::Args;
-use tmio_proxy::{Gateway, GatewayEvent, RunningGateway};
+use tmio_proxy::{Gateway, GatewayEvent, ListenerLimits, RunningGateway};
 
 use crate::{
     args::{parse_option, parse_route},
@@ -25,6 +25,30 @@ pub struct GatewayArgs {
     /// An SRT option by SDK name, libsrt URI key or SRTO_ name (repeatable).
     #[arg(long = "opt", value_name = "NAME=VALUE", value_parser = parse_option)]
     pub options: Vec<(String, String)>,
+    /// Sessions at once; more callers are refused (SRT reject 2402, "overloaded").
+    #[arg(long, value_name = "N", default_value_t = ListenerLimits::default().max_sessions,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions: u32,
+    /// Sessions at once from one source IP address (reject 2402).
+    #[arg(long, value_name = "N", default_value_t = ListenerLimits::default().max_sessions_per_ip,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions_per_ip: u32,
+    /// New callers taken per second, in bursts of up to one second's worth (reject 1005,
+    /// "backlog").
+    #[arg(long, value_name = "N", default_value_t = ListenerLimits::default().max_handshakes_per_second,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_handshakes_per_second: u32,
+}
+
+impl GatewayArgs {
+    fn limits(&self) -> ListenerLimits {
+        ListenerLimits {
+            max_sessions: self.max_sessions,
+            max_sessions_per_ip: self.max_sessions_per_ip,
+            max_handshakes_per_second: self.max_handshakes_per_second,
+            ..ListenerLimits::default()
+        }
+    }
 }
 
 /// Runs the gateway until SIGINT/SIGTERM, then stops gracefully (sessions flush and close).
@@ -37,7 +61,7 @@ pub async fn run(args: GatewayArgs) -> Result<(), CommandError> {
     for (name, value) in &args.options {
         builder = builder.option(name, value)?;
     }
-    let mut gateway = builder.start().await?;
+    let mut gateway = builder.limits(args.limits()).start().await?;
     announce(&format!("listening srt://{}", gateway.local_addr()))?;
     for (resource, url) in &args.routes {
         tracing::info!(resource, upstream = url, "route");
@@ -46,6 +70,11 @@ pub async fn run(args: GatewayArgs) -> Result<(), CommandError> {
     let signal = loop {
         tokio::select! {
             event = gateway.next_event() => match event {
+                Some(GatewayEvent::ListenerFailed { error }) => {
+                    tracing::error!(%error, "the gateway's listener failed: stopping");
+                    stop_and_log(&mut gateway, &mut signals).await?;
+                    return Err(CommandError::Runtime { side: "local", source: error });
+                }
                 Some(event) => log_event(&event),
                 None => {
                     tracing::warn!("the gateway's listener ended");
