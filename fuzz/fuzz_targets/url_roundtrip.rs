@@ -1,6 +1,6 @@
 //! Any text, parsed as an srt:// URL (strict and lenient), a tcp:// URL and either: parsing
-//! never panics, and whatever parses prints to a URL that parses back to an equal value and
-//! prints the same again.
+//! never panics, and whatever parses prints (unredacted) to a URL that parses back to an equal
+//! value and prints the same again; its ordinary (redacted) form never shows the passphrase.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,15 +12,19 @@ fuzz_target!(|data: &[u8]| {
     };
     for parse_options in [ParseOptions::STRICT, ParseOptions::LENIENT] {
         if let Ok(url) = SrtUrl::parse_with(text, parse_options) {
-            let printed = url.to_string();
+            let printed = url.unredacted().to_string();
             let reparsed = SrtUrl::parse(&printed)
                 .unwrap_or_else(|e| panic!("{text:?} printed as {printed:?}, which fails: {e}"));
             assert_eq!(reparsed, url, "{text:?} printed as {printed:?}");
-            assert_eq!(reparsed.to_string(), printed);
+            assert_eq!(reparsed.unredacted().to_string(), printed);
             assert!(reparsed.warnings().is_empty(), "{printed:?}");
+            if url.options().passphrase.is_some() {
+                let shown = url.to_string();
+                assert!(shown.contains("passphrase=<hidden>"), "{shown:?}");
+            }
         }
         if let Ok(url) = Url::parse_with(text, parse_options) {
-            let printed = url.to_string();
+            let printed = url.unredacted().to_string();
             assert_eq!(printed.parse::<Url>().ok(), Some(url), "{text:?} -> {printed:?}");
         }
     }

@@ -2,7 +2,10 @@
 
 /// Everything that can be wrong with an option, a value, a combination of options or a preset.
 ///
-/// Every variant names the option (by its SDK name) and the offending value.
+/// Every variant names the option (by its SDK name) and the offending value, except a secret:
+/// a bad passphrase is reported by its length ([`Error::InvalidPassphrase`]), and the value
+/// given to an unknown name that looks like a secret's ([`tmio_url::is_secret_name`]) is
+/// carried as [`tmio_url::HIDDEN`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -11,8 +14,19 @@ pub enum Error {
     UnknownOption {
         /// The name as given.
         name: String,
-        /// The value that was to be set.
+        /// The value that was to be set, or [`tmio_url::HIDDEN`] when the name looks like a
+        /// secret's.
         value: String,
+    },
+    /// A passphrase of the wrong length. Its value is never carried nor printed.
+    #[error(
+        "invalid value for option \"Passphrase\" ({length} bytes, not shown): expected {expected}"
+    )]
+    InvalidPassphrase {
+        /// Its length in bytes.
+        length: usize,
+        /// What the value must look like.
+        expected: &'static str,
     },
     /// The value does not parse as the option's type or lies outside its range.
     #[error("invalid value {value:?} for option \"{option}\": expected {expected}")]
@@ -101,9 +115,24 @@ pub enum Error {
     UrlOption {
         /// The libsrt URI key.
         key: String,
-        /// The value text.
+        /// The value text ([`tmio_url::HIDDEN`] for a secret).
         value: String,
         /// Why.
         reason: String,
     },
+}
+
+impl Error {
+    /// [`Error::UnknownOption`] for `name`, the value hidden when the name looks like a
+    /// secret's ([`tmio_url::is_secret_name`]).
+    pub(crate) fn unknown_option(name: &str, value: impl std::fmt::Display) -> Error {
+        Error::UnknownOption {
+            name: name.to_owned(),
+            value: if tmio_url::is_secret_name(name) {
+                tmio_url::HIDDEN.to_owned()
+            } else {
+                value.to_string()
+            },
+        }
+    }
 }

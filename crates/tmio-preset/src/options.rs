@@ -249,30 +249,23 @@ impl Options {
     /// `on`/`off`; an empty passphrase or stream id unsets it. An unknown name, a value that
     /// does not parse or one out of range is an error naming both; nothing is ignored.
     pub fn set_by_name(&mut self, name: &str, value: &str) -> Result<(), Error> {
-        let option = OptionName::from_name(name).ok_or_else(|| Error::UnknownOption {
-            name: name.to_owned(),
-            value: value.to_owned(),
-        })?;
+        let option =
+            OptionName::from_name(name).ok_or_else(|| Error::unknown_option(name, value))?;
         let parsed = parse_value(option, value)?;
         self.set(option, parsed)
     }
 
     /// Sets an option by name from a typed value (see [`Options::set_by_name`]).
     pub fn set_value_by_name(&mut self, name: &str, value: OptionValue) -> Result<(), Error> {
-        let option = OptionName::from_name(name).ok_or_else(|| Error::UnknownOption {
-            name: name.to_owned(),
-            value: value.to_string(),
-        })?;
+        let option =
+            OptionName::from_name(name).ok_or_else(|| Error::unknown_option(name, &value))?;
         self.set(option, value)
     }
 
     /// An option's value by name (see [`Options::set_by_name`] for the names). Its `Display`
     /// form sets it back with `set_by_name`.
     pub fn get_by_name(&self, name: &str) -> Result<OptionValue, Error> {
-        let option = OptionName::from_name(name).ok_or_else(|| Error::UnknownOption {
-            name: name.to_owned(),
-            value: String::new(),
-        })?;
+        let option = OptionName::from_name(name).ok_or_else(|| Error::unknown_option(name, ""))?;
         Ok(self.get(option))
     }
 
@@ -318,7 +311,14 @@ impl Options {
                 OptionValue::Text(text),
             ) => {
                 if !text.is_empty() && (text.len() < min_bytes || text.len() > max_bytes) {
-                    return Err(invalid(name, text));
+                    return Err(match name {
+                        // The secret itself is never carried by an error: its length only.
+                        OptionName::Passphrase => Error::InvalidPassphrase {
+                            length: text.len(),
+                            expected: spec.expected,
+                        },
+                        _ => invalid(name, text),
+                    });
                 }
                 let text = (!text.is_empty()).then_some(text);
                 match name {

@@ -30,10 +30,8 @@ impl Options {
     /// Applies one libsrt URI query option (`latency`, `tlpktdrop`, `passphrase`, ... see
     /// `docs/options.md`), value as decoded text. An unknown key or a bad value is an error.
     pub fn apply_uri_option(&mut self, key: &str, value: &str) -> Result<(), Error> {
-        let name = OptionName::from_uri_key(key).ok_or_else(|| Error::UnknownOption {
-            name: key.to_owned(),
-            value: value.to_owned(),
-        })?;
+        let name =
+            OptionName::from_uri_key(key).ok_or_else(|| Error::unknown_option(key, value))?;
         self.set(name, parse_value(name, value)?)
     }
 
@@ -81,7 +79,11 @@ impl Options {
             if OptionName::from_uri_key(key).is_none() {
                 return Err(Error::UrlOption {
                     key: (*key).to_owned(),
-                    value: text.clone(),
+                    value: if tmio_url::is_secret_name(key) {
+                        tmio_url::HIDDEN.to_owned()
+                    } else {
+                        text.clone()
+                    },
                     reason: "tmio-preset does not model this option".to_owned(),
                 });
             }

@@ -13,6 +13,7 @@ use std::{
 use tmio_preset::{OptionValue, Options, Preset};
 use tmio_pump::CancellationToken;
 use tmio_transport::srt::SrtMonitor;
+use tmio_url::redact_url_text;
 
 use crate::{
     proxy::{Proxy, ProxyEvent},
@@ -108,7 +109,7 @@ pub enum LinkLocal {
 /// Called with a link's remote URL when that link breaks.
 pub type LinkBrokenCallback = Box<dyn Fn(&str) + Send + Sync>;
 
-/// One link of a bonding config.
+/// One link of a bonding config. Its `Debug` form hides the remote URL's passphrase.
 pub struct LinkConfig {
     /// Where the link sends from.
     pub local: LinkLocal,
@@ -124,7 +125,7 @@ impl std::fmt::Debug for LinkConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LinkConfig")
             .field("local", &self.local)
-            .field("remote_url", &self.remote_url)
+            .field("remote_url", &redact_url_text(&self.remote_url))
             .field("weight", &self.weight)
             .finish_non_exhaustive()
     }
@@ -248,7 +249,7 @@ impl TmioProxy {
         Err(Error::Unsupported(format!(
             "bonded groups are not implemented yet (link to {} refused); \
              the proxy runs a single SRT link",
-            link.remote_url
+            redact_url_text(&link.remote_url)
         )))
     }
 
@@ -297,7 +298,7 @@ fn single_link_remote(remote_url: &str, config: Option<BondingConfig>) -> Result
             if link.weight > 100 {
                 return Err(Error::UrlUse {
                     which: "remote",
-                    url: link.remote_url.clone(),
+                    url: redact_url_text(&link.remote_url),
                     reason: format!("link weight {} is above 100", link.weight),
                 });
             }
@@ -330,4 +331,65 @@ where
     });
     rx.recv()
         .map_err(|_| Error::Internal("the proxy runtime dropped the start task".into()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "Zq7Wx9Kp3Vm5Tj";
+
+    fn link(weight: u8) -> LinkConfig {
+        LinkConfig {
+            local: LinkLocal::Bind(SocketAddr::from(([127, 0, 0, 1], 0))),
+            remote_url: format!("srt://127.0.0.1:9000?passphrase={SECRET}"),
+            weight,
+            on_broken: None,
+        }
+    }
+
+    fn assert_hidden(text: &str) {
+        assert!(
+            !text.contains(&SECRET[..5]),
+            "the secret is printed in:\n{text}"
+        );
+    }
+
+    #[test]
+    fn link_configs_and_their_errors_do_not_print_the_passphrase() {
+        let config = BondingConfig {
+            mode: BondingMode::Backup,
+            links: vec![link(10)],
+        };
+        let debug = format!("{config:?}\n{config:#?}");
+        assert_hidden(&debug);
+        assert!(debug.contains("passphrase=<hidden>"), "{debug}");
+
+        let too_heavy = BondingConfig {
+            mode: BondingMode::Backup,
+            links: vec![link(101)],
+        };
+        let error = single_link_remote("srt://h:1", Some(too_heavy)).unwrap_err();
+        assert_hidden(&format!("{error}\n{error:?}"));
+
+        let proxy = TmioProxy::create();
+        let error = proxy.add_remote_link(link(1)).unwrap_err();
+        assert_hidden(&format!("{error}\n{error:?}"));
+    }
+
+    #[test]
+    fn start_errors_do_not_print_the_passphrase() {
+        struct Quiet;
+        impl TmioProxyListener for Quiet {}
+        let proxy = TmioProxy::create();
+        proxy.set_listener(Arc::new(Quiet));
+        let error = proxy
+            .start(
+                "tcp://127.0.0.1:0",
+                &format!("srt://:9000?passphrase={SECRET}"),
+                None,
+            )
+            .unwrap_err();
+        assert_hidden(&format!("{error}\n{error:?}"));
+    }
 }

@@ -9,7 +9,7 @@ use std::{
 use tmio_preset::{Options, Preset};
 use tmio_pump::{CancellationToken, Pump, SideLabels, Transferred};
 use tmio_transport::srt::{ConnectMode, SrtMonitor, SrtStream};
-use tmio_url::{SrtUrl, TcpUrl};
+use tmio_url::{redact_url_text, SrtUrl, TcpUrl};
 use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 
 use crate::{settings, Error, PerfStats};
@@ -52,26 +52,30 @@ pub struct Proxy;
 impl Proxy {
     /// Starts building a proxy from `tcp://IP:PORT` (port 0 = any free port) to
     /// `srt://HOST:PORT?options` (a path is ignored). The `rtmp` preset is the default.
+    ///
+    /// An error carries the URL with its secrets hidden
+    /// ([`redact_url_text`](tmio_url::redact_url_text)); warnings are logged with the parsed
+    /// URL, which prints `passphrase=<hidden>`.
     pub fn builder(local_url: &str, remote_url: &str) -> Result<ProxyBuilder, Error> {
         let local = TcpUrl::parse(local_url).map_err(|source| Error::Url {
             which: "local",
-            url: local_url.to_owned(),
+            url: redact_url_text(local_url),
             source,
         })?;
         let remote = SrtUrl::parse(remote_url).map_err(|source| Error::Url {
             which: "remote",
-            url: remote_url.to_owned(),
+            url: redact_url_text(remote_url),
             source,
         })?;
         if remote.host().is_none() {
             return Err(Error::UrlUse {
                 which: "remote",
-                url: remote_url.to_owned(),
+                url: remote.to_string(),
                 reason: "the remote URL needs a host (srt://HOST:PORT)".into(),
             });
         }
         for warning in remote.warnings() {
-            tracing::warn!(url = remote_url, %warning, "remote URL");
+            tracing::warn!(url = %remote, %warning, "remote URL");
         }
         Ok(ProxyBuilder {
             local,
@@ -103,6 +107,12 @@ impl ProxyBuilder {
     /// The options so far (the URL's query is applied on top at start).
     pub fn current_options(&self) -> &Options {
         &self.options
+    }
+
+    /// The remote URL as parsed. Its `Display` (what to log) prints the passphrase as
+    /// `<hidden>`.
+    pub fn remote_url(&self) -> &SrtUrl {
+        &self.remote
     }
 
     /// Connects the SRT side, then binds the local port. Returns once the pusher can connect.
@@ -349,5 +359,83 @@ pub(crate) async fn pump_gateway_session(
             Ok(error.transferred)
         }
         Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "Zq7Wx9Kp3Vm5Tj";
+
+    fn assert_hidden(text: &str) {
+        assert!(
+            !text.contains(&SECRET[..5]),
+            "the secret is printed in:\n{text}"
+        );
+    }
+
+    fn error_text(result: Result<ProxyBuilder, Error>) -> String {
+        match result {
+            Ok(builder) => panic!("accepted: {builder:?}"),
+            Err(error) => format!("{error}\n{error:?}"),
+        }
+    }
+
+    #[test]
+    fn builder_errors_do_not_carry_the_passphrase() {
+        for remote in [
+            format!("srt://:9000?passphrase={SECRET}"),
+            format!("srt://h:9000?passphrase={}", &SECRET[..9]),
+            format!("srt://h:9000?passwd={SECRET}"),
+            format!("srt:/h:9000?passphrase={SECRET}"),
+            format!("srt://h:99999?latency=20&passphrase={SECRET}"),
+        ] {
+            assert_hidden(&error_text(Proxy::builder("tcp://127.0.0.1:0", &remote)));
+        }
+        let text = error_text(Proxy::builder(
+            "tcp://127.0.0.1:0",
+            &format!("srt://:9000?latency=20&passphrase={SECRET}"),
+        ));
+        assert!(
+            text.contains("srt://:9000?latency=20&passphrase=<hidden>"),
+            "{text}"
+        );
+        let text = error_text(Proxy::builder(
+            &format!("tcp://localhost:1?passphrase={SECRET}"),
+            "srt://h:9000",
+        ));
+        assert_hidden(&text);
+    }
+
+    #[test]
+    fn the_builder_prints_its_remote_url_without_the_passphrase() {
+        let builder = Proxy::builder(
+            "tcp://127.0.0.1:0",
+            &format!("srt://127.0.0.1:9000?passphrase={SECRET}&streamid=%23!::r=a"),
+        )
+        .unwrap();
+        assert_eq!(
+            builder.remote_url().to_string(),
+            "srt://127.0.0.1:9000?passphrase=<hidden>&streamid=#!::r=a"
+        );
+        assert_hidden(&format!("{builder:?}\n{builder:#?}"));
+        assert_eq!(
+            builder.remote_url().options().passphrase.as_deref(),
+            Some(SECRET)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_listener_remote_error_does_not_carry_the_passphrase() {
+        let builder = Proxy::builder(
+            "tcp://127.0.0.1:0",
+            &format!("srt://127.0.0.1:9000?mode=listener&passphrase={SECRET}"),
+        )
+        .unwrap();
+        let error = builder.start().await.unwrap_err();
+        let text = format!("{error}\n{error:?}");
+        assert!(matches!(error, Error::UrlUse { .. }), "{text}");
+        assert_hidden(&text);
     }
 }

@@ -7,7 +7,9 @@ use crate::srt::Mode;
 /// Everything that can be wrong with a `tcp://` or `srt://` URL or an SRT stream id.
 ///
 /// Every variant names the offending part of the input, and its `Display` text says what to
-/// write instead.
+/// write instead. A secret is never carried: a passphrase error gives its length only
+/// ([`Error::InvalidPassphrase`]) and the text of the input is carried with its secret values
+/// replaced by [`HIDDEN`](crate::HIDDEN) (see [`redact_url_text`](crate::redact_url_text)).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -132,6 +134,15 @@ pub enum Error {
         /// What the value must look like.
         expected: ValueKind,
     },
+    /// A passphrase that cannot be used. Its value is never carried nor printed, only its
+    /// length and what is wrong with it.
+    #[error("invalid value for \"passphrase\" ({length} bytes, not shown): {reason}")]
+    InvalidPassphrase {
+        /// Its length in bytes (percent-decoded).
+        length: usize,
+        /// What is wrong, e.g. "expected 10 to 79 bytes".
+        reason: &'static str,
+    },
     /// A stream id longer than libsrt's 512-byte limit.
     #[error("stream id is {length} bytes long: libsrt allows at most 512")]
     StreamIdTooLong {
@@ -198,7 +209,7 @@ pub enum ValueKind {
     Mode,
     /// `live` or `file`.
     TransType,
-    /// A passphrase of 10 to 79 characters.
+    /// A passphrase of 10 to 79 bytes.
     Passphrase,
     /// 0, 16, 24 or 32.
     KeyLength,
@@ -241,7 +252,7 @@ impl fmt::Display for ValueKind {
             Self::Bool => "a boolean: 1/0, true/false, yes/no or on/off",
             Self::Mode => "caller, listener or rendezvous",
             Self::TransType => "live or file",
-            Self::Passphrase => "a passphrase of 10 to 79 characters",
+            Self::Passphrase => "a passphrase of 10 to 79 bytes",
             Self::KeyLength => "a key length in bytes: 0 (default), 16, 24 or 32",
             Self::MaxBandwidth => {
                 "-1 (unlimited), 0 (relative to inputbw) or a bandwidth in bytes per second"

@@ -31,6 +31,10 @@ impl Host {
     /// # Ok::<(), tmio_url::Error>(())
     /// ```
     pub fn parse_url_host(text: &str) -> Result<Self, Error> {
+        Self::parse_url_host_text(text).map_err(Error::hide_secrets)
+    }
+
+    fn parse_url_host_text(text: &str) -> Result<Self, Error> {
         if let Some(inner) = text.strip_prefix('[') {
             let inner = inner.strip_suffix(']').ok_or_else(|| Error::InvalidHost {
                 host: text.to_owned(),
@@ -56,8 +60,12 @@ impl Host {
     /// Parses a host given as an option value (`adapter=`): a name, an IPv4 address, or an
     /// IPv6 address with or without brackets (libsrt's tools expect it without).
     pub fn parse_option_value(text: &str) -> Result<Self, Error> {
+        Self::parse_option_value_text(text).map_err(Error::hide_secrets)
+    }
+
+    fn parse_option_value_text(text: &str) -> Result<Self, Error> {
         if text.starts_with('[') {
-            return Self::parse_url_host(text);
+            return Self::parse_url_host_text(text);
         }
         if text.contains(':') {
             return text

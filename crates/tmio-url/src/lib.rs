@@ -6,9 +6,12 @@
 //! * [`StreamId`] — the stream id, typed when it uses libsrt's access-control syntax
 //!   `#!::key=value,…`.
 //!
-//! Printing ([`Display`](std::fmt::Display)) gives a canonical URL; parsing it again gives an
-//! equal value. Nothing here panics on any input: every problem is an [`Error`] variant that
-//! names the offending part. See `docs/url.md` for the grammar and the option list.
+//! Printing ([`Display`](std::fmt::Display)) gives a canonical URL with every secret (the
+//! passphrase) shown as [`HIDDEN`]; so do `Debug`, warnings and errors, so nothing printed for a
+//! log or a person carries a secret. [`SrtUrl::unredacted`] prints the exact URL for a program;
+//! parsing that again gives an equal value. Nothing here panics on any input: every problem is
+//! an [`Error`] variant that names the offending part. See `docs/url.md` for the grammar, the
+//! option list and the redaction rule.
 //!
 //! ```
 //! use std::time::Duration;
@@ -46,6 +49,7 @@ mod encode;
 mod error;
 mod host;
 mod options;
+mod redact;
 mod split;
 mod srt;
 mod stream_id;
@@ -57,6 +61,7 @@ use std::str::FromStr;
 pub use error::{Error, ValueKind};
 pub use host::Host;
 pub use options::{KeyLength, MaxBandwidth, Mode, OptionKey, SrtOptions, TransType};
+pub use redact::{is_secret_name, redact_url_text, Unredacted, HIDDEN};
 pub use srt::{ParseOptions, SrtUrl, Warning};
 pub use stream_id::{
     AccessControl, AccessMode, Item, ResourceType, StreamId, ACCESS_CONTROL_PREFIX,
@@ -81,8 +86,11 @@ impl Url {
         let scheme = input
             .split_once("://")
             .map(|(scheme, _)| scheme.to_ascii_lowercase())
-            .ok_or_else(|| Error::MissingScheme {
-                input: input.to_owned(),
+            .ok_or_else(|| {
+                Error::MissingScheme {
+                    input: input.to_owned(),
+                }
+                .hide_secrets()
             })?;
         match scheme.as_str() {
             "tcp" => TcpUrl::parse(input).map(Url::Tcp),
@@ -95,6 +103,13 @@ impl Url {
     }
 }
 
+impl Url {
+    /// Prints the URL with its secrets, for a program that passes it on (see [`Unredacted`]).
+    pub fn unredacted(&self) -> Unredacted<'_, Url> {
+        Unredacted(self)
+    }
+}
+
 impl FromStr for Url {
     type Err = Error;
     fn from_str(input: &str) -> Result<Self, Error> {
@@ -102,6 +117,7 @@ impl FromStr for Url {
     }
 }
 
+/// The canonical URL, secrets shown as [`HIDDEN`].
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

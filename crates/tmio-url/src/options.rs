@@ -5,7 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::encode::encode_query_value;
-use crate::{Error, Host, StreamId, ValueKind};
+use crate::redact::{Secrets, Unredacted};
+use crate::{Error, Host, StreamId, ValueKind, HIDDEN};
 
 /// The SRT connection mode (`mode=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -194,7 +195,10 @@ mod kinds {
             if (10..=79).contains(&raw.len()) {
                 Ok(raw.to_owned())
             } else {
-                Err(None)
+                Err(Some(Error::InvalidPassphrase {
+                    length: raw.len(),
+                    reason: "expected 10 to 79 bytes",
+                }))
             }
         }
         pub fn print(value: &String) -> String {
@@ -351,7 +355,9 @@ macro_rules! srt_options {
         /// Fields may be set directly; a field set that way prints after those set through
         /// [`SrtOptions::set`] or parsing, in [`OptionKey::ALL`] order.
         ///
-        /// `Debug` shows the set options only and hides the passphrase.
+        /// `Display` (the query string) prints the passphrase as [`HIDDEN`]; `Debug` shows the
+        /// set options only and hides the passphrase too. [`SrtOptions::unredacted`] prints
+        /// it, for a program that passes it on.
         #[derive(Clone, Default)]
         pub struct SrtOptions {
             $( $(#[doc = $doc])* pub $field: Option<$ty>, )*
@@ -370,7 +376,9 @@ macro_rules! srt_options {
                 self.order.retain(|k| *k != key);
             }
 
-            /// The canonical text of the option's value (not percent-encoded).
+            /// The canonical text of the option's value (not percent-encoded), the secret
+            /// itself for the passphrase: for a program, never for printing (see
+            /// [`SrtOptions::value_text_redacted`]).
             pub fn value_text(&self, key: OptionKey) -> Option<String> {
                 match key {
                     $( OptionKey::$variant => self.$field.as_ref().map(kinds::$kind::print), )*
@@ -380,7 +388,7 @@ macro_rules! srt_options {
             /// The option's typed value in `Debug` form, e.g. `200ms` or `Aes256`; the
             /// passphrase is hidden (`<hidden, N bytes>`).
             pub fn value_debug(&self, key: OptionKey) -> Option<String> {
-                if key == OptionKey::Passphrase {
+                if key.is_secret() {
                     return self
                         .passphrase
                         .as_ref()
@@ -497,6 +505,13 @@ srt_options! {
     IpTos iptos: u8 = "iptos", Tos => tos;
 }
 
+impl OptionKey {
+    /// Whether the option's value is a secret, never printed: the passphrase.
+    pub fn is_secret(self) -> bool {
+        self == OptionKey::Passphrase
+    }
+}
+
 impl SrtOptions {
     /// No options.
     pub fn new() -> Self {
@@ -516,9 +531,12 @@ impl SrtOptions {
     /// # Ok::<(), tmio_url::Error>(())
     /// ```
     pub fn set(&mut self, name: &str, value: &str) -> Result<OptionKey, Error> {
-        let key = OptionKey::from_name(name).ok_or_else(|| Error::UnknownOption {
-            key: name.to_owned(),
-            value: value.to_owned(),
+        let key = OptionKey::from_name(name).ok_or_else(|| {
+            Error::UnknownOption {
+                key: name.to_owned(),
+                value: value.to_owned(),
+            }
+            .hide_secrets()
         })?;
         self.set_key(key, value)?;
         Ok(key)
@@ -529,7 +547,7 @@ impl SrtOptions {
         if self.is_set(key) {
             return Err(Error::DuplicateOption { key: key.name() });
         }
-        self.parse_into(key, value)?;
+        self.parse_into(key, value).map_err(Error::hide_secrets)?;
         self.order.push(key);
         Ok(())
     }
@@ -550,11 +568,49 @@ impl SrtOptions {
         order
     }
 
-    /// The set options with their canonical text values (not percent-encoded), in order.
+    /// The set options with their canonical text values (not percent-encoded), in order; the
+    /// passphrase's is the secret itself (see [`SrtOptions::value_text`]).
     pub fn iter(&self) -> impl Iterator<Item = (OptionKey, String)> + '_ {
         self.order()
             .into_iter()
             .filter_map(|key| self.value_text(key).map(|text| (key, text)))
+    }
+
+    /// The text to print for the option's value: [`SrtOptions::value_text`], or [`HIDDEN`]
+    /// for a secret ([`OptionKey::is_secret`]).
+    pub fn value_text_redacted(&self, key: OptionKey) -> Option<String> {
+        if key.is_secret() {
+            return self.is_set(key).then(|| HIDDEN.to_owned());
+        }
+        self.value_text(key)
+    }
+
+    /// Prints the query string with the passphrase, for a program that passes it on (never for
+    /// a log). See [`Unredacted`].
+    pub fn unredacted(&self) -> Unredacted<'_, SrtOptions> {
+        Unredacted(self)
+    }
+
+    /// Writes `key=value&…` (values percent-encoded), secrets as [`HIDDEN`] unless shown.
+    pub(crate) fn write_query(&self, f: &mut fmt::Formatter<'_>, secrets: Secrets) -> fmt::Result {
+        let mut first = true;
+        for key in self.order() {
+            let text = match secrets {
+                Secrets::Shown => self.value_text(key),
+                Secrets::Hidden => self.value_text_redacted(key),
+            };
+            let Some(text) = text else { continue };
+            if !first {
+                f.write_str("&")?;
+            }
+            first = false;
+            if secrets == Secrets::Hidden && key.is_secret() {
+                write!(f, "{}={text}", key.name())?;
+            } else {
+                write!(f, "{}={}", key.name(), encode_query_value(&text))?;
+            }
+        }
+        Ok(())
     }
 
     /// Checks that every set value is one parsing could produce (e.g. whole milliseconds
@@ -563,7 +619,9 @@ impl SrtOptions {
     pub fn validate(&self) -> Result<(), Error> {
         for (key, text) in self.iter() {
             let mut reparsed = SrtOptions::new();
-            reparsed.parse_into(key, &text)?;
+            reparsed
+                .parse_into(key, &text)
+                .map_err(Error::hide_secrets)?;
             if !reparsed.key_equal(self, key) {
                 return Err(Error::InvalidOptionValue {
                     key: key.name(),
@@ -597,16 +655,11 @@ impl PartialEq for SrtOptions {
 
 impl Eq for SrtOptions {}
 
-/// Prints the query string (without `?`): `key=value&…`, values percent-encoded.
+/// Prints the query string (without `?`): `key=value&…`, values percent-encoded, the
+/// passphrase as [`HIDDEN`] (`passphrase=<hidden>`).
 impl fmt::Display for SrtOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, (key, text)) in self.iter().enumerate() {
-            if index > 0 {
-                f.write_str("&")?;
-            }
-            write!(f, "{}={}", key.name(), encode_query_value(&text))?;
-        }
-        Ok(())
+        self.write_query(f, Secrets::Hidden)
     }
 }
 
@@ -691,13 +744,53 @@ mod tests {
     }
 
     #[test]
-    fn passphrase_is_10_to_79_bytes() {
+    fn passphrase_is_10_to_79_bytes_and_a_bad_one_is_not_carried() {
         assert!(parse_one("passphrase", "0123456789").is_ok());
         assert!(parse_one("passphrase", &"p".repeat(79)).is_ok());
-        assert_eq!(invalid("passphrase", "short"), ValueKind::Passphrase);
+        for (value, length) in [("short".to_owned(), 5), ("p".repeat(80), 80)] {
+            assert_eq!(
+                parse_one("passphrase", &value),
+                Err(Error::InvalidPassphrase {
+                    length,
+                    reason: "expected 10 to 79 bytes"
+                })
+            );
+        }
         assert_eq!(
-            invalid("passphrase", &"p".repeat(80)),
-            ValueKind::Passphrase
+            parse_one("passphrase", "short").unwrap_err().to_string(),
+            "invalid value for \"passphrase\" (5 bytes, not shown): expected 10 to 79 bytes"
+        );
+    }
+
+    #[test]
+    fn the_passphrase_prints_hidden_unless_unredacted() {
+        let options = parse_one("passphrase", "0123456789").unwrap();
+        assert!(OptionKey::Passphrase.is_secret());
+        assert_eq!(
+            OptionKey::ALL.iter().filter(|key| key.is_secret()).count(),
+            1
+        );
+        assert_eq!(
+            options
+                .value_text_redacted(OptionKey::Passphrase)
+                .as_deref(),
+            Some(HIDDEN)
+        );
+        assert_eq!(options.value_text_redacted(OptionKey::Latency), None);
+        assert_eq!(options.to_string(), "passphrase=<hidden>");
+        assert_eq!(options.unredacted().to_string(), "passphrase=0123456789");
+        let a = parse_one("passphrase", "a&b c=d%12345").unwrap();
+        assert_eq!(a.unredacted().to_string(), "passphrase=a%26b%20c=d%2512345");
+    }
+
+    #[test]
+    fn an_unknown_name_that_looks_like_a_secret_hides_its_value() {
+        assert_eq!(
+            parse_one("passwd", "0123456789"),
+            Err(Error::UnknownOption {
+                key: "passwd".into(),
+                value: HIDDEN.into()
+            })
         );
     }
 
@@ -913,8 +1006,12 @@ mod tests {
         options.passphrase = Some("0123456789".into());
         options.mode = Some(Mode::Caller);
         assert_eq!(
-            options.to_string(),
+            options.unredacted().to_string(),
             "tlpktdrop=0&latency=0&mode=caller&passphrase=0123456789"
+        );
+        assert_eq!(
+            options.to_string(),
+            "tlpktdrop=0&latency=0&mode=caller&passphrase=<hidden>"
         );
         assert_eq!(
             options.order(),

@@ -5,8 +5,11 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 
 use crate::encode::decode;
+use crate::redact::{Secrets, Unredacted};
 use crate::split::split;
-use crate::{Error, Host, OptionKey, SrtOptions, StreamId};
+use crate::{
+    is_secret_name, redact_url_text, Error, Host, OptionKey, SrtOptions, StreamId, HIDDEN,
+};
 
 pub use crate::options::Mode;
 
@@ -16,13 +19,15 @@ pub use crate::options::Mode;
 #[non_exhaustive]
 pub enum Warning {
     /// SRT has no paths: `srt://host:9000/live/x` is `srt://host:9000`. Carries the path
-    /// as written (percent-encoding kept). A lone `/` is not reported.
+    /// as written (percent-encoding kept, secrets hidden as by
+    /// [`redact_url_text`](crate::redact_url_text)). A lone `/` is not reported.
     PathIgnored(String),
     /// An option this crate does not know, ignored in lenient mode (decoded).
     UnknownOption {
         /// The option name.
         key: String,
-        /// Its value.
+        /// Its value, or [`HIDDEN`](crate::HIDDEN) when the name looks like a secret's
+        /// ([`is_secret_name`](crate::is_secret_name)).
         value: String,
     },
 }
@@ -96,7 +101,7 @@ impl SrtUrl {
             options,
             warnings: Vec::new(),
         };
-        url.check_mode()?;
+        url.check_mode().map_err(Error::hide_secrets)?;
         Ok(url)
     }
 
@@ -110,8 +115,13 @@ impl SrtUrl {
         Self::parse_with(input, ParseOptions::LENIENT)
     }
 
-    /// Parses with the given strictness.
+    /// Parses with the given strictness. An error carries no secret (see
+    /// [`redact_url_text`](crate::redact_url_text)).
     pub fn parse_with(input: &str, parse_options: ParseOptions) -> Result<Self, Error> {
+        Self::parse_text(input, parse_options).map_err(Error::hide_secrets)
+    }
+
+    fn parse_text(input: &str, parse_options: ParseOptions) -> Result<Self, Error> {
         let parts = split(input, SRT_EXAMPLE)?;
         if parts.scheme != "srt" {
             return Err(Error::UnsupportedScheme {
@@ -125,7 +135,7 @@ impl SrtUrl {
         };
         let mut warnings = Vec::new();
         if !parts.path.is_empty() && parts.path != "/" {
-            warnings.push(Warning::PathIgnored(parts.path.to_owned()));
+            warnings.push(Warning::PathIgnored(redact_url_text(parts.path)));
         }
         let mut options = SrtOptions::new();
         for item in parts.query.unwrap_or("").split('&') {
@@ -138,13 +148,19 @@ impl SrtUrl {
                         key: item.to_owned(),
                     })?;
             let key = decode(raw_key)?;
-            let value = decode(raw_value)?;
+            let value =
+                decode(raw_value).map_err(|error| secret_not_utf8(&key, raw_value, error))?;
             if key.is_empty() {
                 return Err(Error::EmptyOptionKey { value });
             }
             match OptionKey::from_name(&key) {
                 Some(option) => options.set_key(option, &value)?,
                 None if parse_options.allow_unknown_options => {
+                    let value = if is_secret_name(&key) {
+                        HIDDEN.to_owned()
+                    } else {
+                        value
+                    };
                     warnings.push(Warning::UnknownOption { key, value })
                 }
                 None => return Err(Error::UnknownOption { key, value }),
@@ -216,6 +232,42 @@ impl SrtUrl {
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
     }
+
+    /// Prints the URL with its secrets, for a program that passes it on (never for a log):
+    /// parsing what it prints gives an equal value. See [`Unredacted`].
+    pub fn unredacted(&self) -> Unredacted<'_, SrtUrl> {
+        Unredacted(self)
+    }
+
+    pub(crate) fn write_url(&self, f: &mut fmt::Formatter<'_>, secrets: Secrets) -> fmt::Result {
+        f.write_str("srt://")?;
+        if let Some(host) = &self.host {
+            write!(f, "{host}")?;
+        }
+        write!(f, ":{}", self.port)?;
+        if !self.options.is_empty() {
+            f.write_str("?")?;
+            self.options.write_query(f, secrets)?;
+        }
+        Ok(())
+    }
+}
+
+/// The error for a query value that is not UTF-8 after percent-decoding: the raw value is
+/// dropped when the key names a secret.
+fn secret_not_utf8(key: &str, raw_value: &str, error: Error) -> Error {
+    if OptionKey::from_name(key).is_some_and(OptionKey::is_secret) {
+        Error::InvalidPassphrase {
+            length: percent_encoding::percent_decode_str(raw_value).count(),
+            reason: "not valid UTF-8 after percent-decoding",
+        }
+    } else if is_secret_name(key) {
+        Error::InvalidUtf8 {
+            part: format!("{key}={HIDDEN}"),
+        }
+    } else {
+        error
+    }
 }
 
 impl PartialEq for SrtUrl {
@@ -234,18 +286,12 @@ impl FromStr for SrtUrl {
 }
 
 /// Prints the canonical URL: lower-case scheme, no path, options in the order given under
-/// their canonical names, values percent-encoded where needed.
+/// their canonical names, values percent-encoded where needed, and the passphrase as
+/// [`HIDDEN`](crate::HIDDEN) (`passphrase=<hidden>`): the keys and their order stay readable,
+/// the secret never shows. [`SrtUrl::unredacted`] prints the secret too.
 impl fmt::Display for SrtUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("srt://")?;
-        if let Some(host) = &self.host {
-            write!(f, "{host}")?;
-        }
-        write!(f, ":{}", self.port)?;
-        if !self.options.is_empty() {
-            write!(f, "?{}", self.options)?;
-        }
-        Ok(())
+        self.write_url(f, Secrets::Hidden)
     }
 }
 
@@ -352,7 +398,11 @@ mod tests {
     fn percent_encoding_is_decoded_and_printed_back() {
         let url = SrtUrl::parse("srt://h:9000?passphrase=a%26b%20c%3Dd12345").unwrap();
         assert_eq!(url.options().passphrase.as_deref(), Some("a&b c=d12345"));
-        assert_eq!(url.to_string(), "srt://h:9000?passphrase=a%26b%20c=d12345");
+        assert_eq!(
+            url.unredacted().to_string(),
+            "srt://h:9000?passphrase=a%26b%20c=d12345"
+        );
+        assert_eq!(url.to_string(), "srt://h:9000?passphrase=<hidden>");
         assert!(matches!(
             SrtUrl::parse("srt://h:9000?streamid=%ff"),
             Err(Error::InvalidUtf8 { .. })

@@ -32,8 +32,13 @@ impl TcpUrl {
         TcpUrl { addr }
     }
 
-    /// Parses `tcp://IP:PORT` (a lone trailing `/` is accepted).
+    /// Parses `tcp://IP:PORT` (a lone trailing `/` is accepted). An error carries no secret
+    /// (see [`redact_url_text`](crate::redact_url_text)).
     pub fn parse(input: &str) -> Result<Self, Error> {
+        Self::parse_text(input).map_err(Error::hide_secrets)
+    }
+
+    fn parse_text(input: &str) -> Result<Self, Error> {
         let parts = split(input, TCP_EXAMPLE)?;
         if parts.scheme != "tcp" {
             return Err(Error::UnsupportedScheme {

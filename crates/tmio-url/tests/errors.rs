@@ -147,12 +147,6 @@ fn option_value_errors_name_key_value_and_expectation() {
             "milliseconds",
         ),
         (
-            "passphrase=short",
-            "passphrase",
-            ValueKind::Passphrase,
-            "10 to 79",
-        ),
-        (
             "pbkeylen=20",
             "pbkeylen",
             ValueKind::KeyLength,
@@ -282,9 +276,53 @@ fn query_structure_errors() {
     );
     assert!(error.to_string().contains("docs/url.md"), "{error}");
     assert_eq!(
-        srt_error("srt://h:9000?passphrase=%C3%28abcdefghij"),
+        srt_error("srt://h:9000?streamid=%C3%28abcdefghij"),
         Error::InvalidUtf8 {
             part: "%C3%28abcdefghij".into()
+        }
+    );
+}
+
+#[test]
+fn passphrase_errors_give_the_length_never_the_value() {
+    let error = srt_error("srt://h:9000?passphrase=short");
+    assert_eq!(
+        error,
+        Error::InvalidPassphrase {
+            length: 5,
+            reason: "expected 10 to 79 bytes"
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "invalid value for \"passphrase\" (5 bytes, not shown): expected 10 to 79 bytes"
+    );
+    assert_eq!(
+        srt_error(&format!("srt://h:9000?passphrase={}", "p".repeat(80))),
+        Error::InvalidPassphrase {
+            length: 80,
+            reason: "expected 10 to 79 bytes"
+        }
+    );
+    // Percent-decoded: 2 + 10 bytes.
+    assert_eq!(
+        srt_error("srt://h:9000?passphrase=%C3%28abcdefghij"),
+        Error::InvalidPassphrase {
+            length: 12,
+            reason: "not valid UTF-8 after percent-decoding"
+        }
+    );
+    assert_eq!(
+        srt_error("srt://h:9000?passwd=%C3%28abcdefghij"),
+        Error::InvalidUtf8 {
+            part: "passwd=<hidden>".into()
+        }
+    );
+    assert_eq!(
+        srt_error("srt://h:9000?passwd=abcdefghij"),
+        Error::UnknownOption {
+            key: "passwd".into(),
+            value: "<hidden>".into()
         }
     );
 }

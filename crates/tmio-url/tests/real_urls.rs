@@ -132,7 +132,11 @@ fn srt_live_transmit_documentation_examples() {
 fn encrypted_tuned_url_with_every_common_option() {
     let text = "srt://203.0.113.7:9000?mode=caller&streamid=#!::u=admin,r=bunny,m=publish&passphrase=correcthorsebattery&pbkeylen=32&latency=1000&rcvlatency=1000&peerlatency=1000&maxbw=0&inputbw=1250000&oheadbw=25&payloadsize=1316&mss=1500&conntimeo=3000&peeridletimeo=5000&transtype=live&tlpktdrop=0&sndbuf=12058624&rcvbuf=12058624&linger=0&groupconnect=1&weight=10";
     let url = SrtUrl::parse(text).unwrap();
-    assert_eq!(url.to_string(), text);
+    assert_eq!(url.unredacted().to_string(), text);
+    assert_eq!(
+        url.to_string(),
+        text.replace("correcthorsebattery", "<hidden>")
+    );
     let options = url.options();
     assert_eq!(options.pbkeylen, Some(KeyLength::Aes256));
     assert_eq!(options.maxbw, Some(MaxBandwidth::RelativeToInput));

@@ -97,7 +97,8 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
             Some((path.clone(), file))
         }
     };
-    tracing::info!(remote = %args.remote_url, "connecting");
+    // The parsed URL prints `passphrase=<hidden>`: the command line's text is never logged.
+    tracing::info!(remote = %builder.remote_url(), "connecting");
     let mut proxy = tokio::select! {
         started = builder.start() => started?,
         signal = signals.next() => {

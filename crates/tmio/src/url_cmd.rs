@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use clap::Args;
-use tmio_url::{Host, Item, Mode, OptionKey, ParseOptions, SrtUrl, StreamId, TcpUrl, Url};
+use tmio_url::{
+    redact_url_text, Host, Item, Mode, OptionKey, ParseOptions, SrtUrl, StreamId, TcpUrl, Url,
+};
 
 /// The URL checked when none is given: a Tencent Cloud style push URL.
 pub const DEFAULT_EXAMPLE: &str = "srt://sh.srt.tencentcloud.com:9000?streamid=#!::h=push.example.com,r=live/test,txSecret=abc,txTime=5F000000&latency=200";
@@ -24,6 +26,7 @@ pub struct UrlArgs {
 }
 
 /// Runs the subcommand: a report per URL on stdout, a one-line error per bad URL on stderr.
+/// Neither ever shows a secret: the passphrase prints as `<hidden>`.
 pub fn run(args: &UrlArgs) -> ExitCode {
     let parse_options = if args.lenient {
         ParseOptions::LENIENT
@@ -45,7 +48,7 @@ pub fn run(args: &UrlArgs) -> ExitCode {
                 print!("{}", describe(&url));
             }
             Err(error) => {
-                eprintln!("tmio: bad URL {text:?}: {error}");
+                eprintln!("tmio: bad URL {:?}: {error}", redact_url_text(text));
                 failed = true;
             }
         }
@@ -57,7 +60,7 @@ pub fn run(args: &UrlArgs) -> ExitCode {
     }
 }
 
-/// The multi-line report for one URL.
+/// The multi-line report for one URL; the passphrase shows as `<hidden>` and its length.
 pub fn describe(url: &Url) -> String {
     match url {
         Url::Tcp(tcp) => describe_tcp(tcp),
@@ -135,7 +138,8 @@ fn describe_srt(url: &SrtUrl) -> String {
         let _ = writeln!(out, "  options: (none)");
     } else {
         let _ = writeln!(out, "  options:");
-        for (key, text) in options.iter() {
+        for key in options.order() {
+            let text = options.value_text_redacted(key).unwrap_or_default();
             if key == OptionKey::StreamId {
                 let _ = writeln!(out, "    {:<20} = {text}", key.name());
                 describe_stream_id(&mut out, url.stream_id());
@@ -198,6 +202,25 @@ mod tests {
             "k                = v",
             "warning: path \"/app\" ignored",
             "warning: unknown option \"foo\"",
+        ] {
+            assert!(
+                report.contains(expected),
+                "missing {expected:?} in\n{report}"
+            );
+        }
+    }
+
+    #[test]
+    fn srt_report_hides_the_passphrase() {
+        let url: Url = "srt://h:9000?passphrase=Zq7Wx9Kp3Vm5Tj&latency=20"
+            .parse()
+            .expect("parses");
+        let report = describe(&url);
+        assert!(!report.contains("Zq7Wx"), "{report}");
+        for expected in [
+            "srt://h:9000?passphrase=<hidden>&latency=20\n",
+            "passphrase           = <hidden>  [<hidden, 14 bytes>]",
+            "latency              = 20  [20ms]",
         ] {
             assert!(
                 report.contains(expected),

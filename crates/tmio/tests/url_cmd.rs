@@ -42,9 +42,10 @@ fn good_urls_print_canonical_form_and_fields() {
     assert!(out.contains("tcp://127.0.0.1:1935\n"), "{out}");
     assert!(out.contains("address: 127.0.0.1 (IPv4)"), "{out}");
     assert!(
-        out.contains("srt://:9000?adapter=127.0.0.1&tlpktdrop=0&passphrase=abcdefghijk\n"),
+        out.contains("srt://:9000?adapter=127.0.0.1&tlpktdrop=0&passphrase=<hidden>\n"),
         "{out}"
     );
+    assert!(!out.contains("abcdefghijk"), "{out}");
     assert!(
         out.contains("mode:    listener (default: no host)"),
         "{out}"

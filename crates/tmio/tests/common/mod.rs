@@ -17,15 +17,27 @@ use sha2::{Digest as _, Sha256};
 pub struct Tmio {
     child: Child,
     lines: mpsc::Receiver<String>,
+    /// Every stdout line received so far (also those `wait_line` went past).
+    seen: Vec<String>,
     stderr: Arc<Mutex<String>>,
 }
 
 impl Tmio {
-    /// Starts `tmio ARGS...` with piped stdout and stderr.
+    /// Starts `tmio ARGS...` with piped stdout and stderr, logging at `info`.
     pub fn spawn(args: &[&str]) -> Tmio {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tmio"))
+        Tmio::spawn_with_log(args, Some("info"))
+    }
+
+    /// Starts `tmio ARGS...` with `RUST_LOG` set to `rust_log`, or unset for `None` (the
+    /// command's default level).
+    pub fn spawn_with_log(args: &[&str], rust_log: Option<&str>) -> Tmio {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tmio"));
+        match rust_log {
+            Some(filter) => command.env("RUST_LOG", filter),
+            None => command.env_remove("RUST_LOG"),
+        };
+        let mut child = command
             .args(args)
-            .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -59,6 +71,7 @@ impl Tmio {
         Tmio {
             child,
             lines,
+            seen: Vec::new(),
             stderr,
         }
     }
@@ -70,6 +83,7 @@ impl Tmio {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) => {
+                    self.seen.push(line.clone());
                     if let Some(rest) = line.strip_prefix(prefix) {
                         return rest.to_owned();
                     }
@@ -80,6 +94,14 @@ impl Tmio {
                 ),
             }
         }
+    }
+
+    /// Every stdout line received so far, one per line (call after `wait_exit` for all).
+    pub fn stdout(&mut self) -> String {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        self.seen.iter().map(|line| format!("{line}\n")).collect()
     }
 
     /// Everything written to stderr so far.
