@@ -96,13 +96,13 @@ impl Gateway {
         };
         let listen = SrtUrl::parse(&with_mode).map_err(|source| Error::Url {
             which: "listen",
-            url: listen_url.to_owned(),
+            url: tmio_url::redact_url_text(listen_url),
             source,
         })?;
         if listen.mode() != tmio_url::Mode::Listener {
             return Err(Error::UrlUse {
                 which: "listen",
-                url: listen_url.to_owned(),
+                url: tmio_url::redact_url_text(listen_url),
                 reason: "the gateway listens: give mode=listener or no mode".into(),
             });
         }

@@ -28,8 +28,8 @@ pub enum ConnectMode {
     Rendezvous,
 }
 
-/// Every setting an SRT socket needs.
-#[derive(Debug, Clone)]
+/// Every setting an SRT socket needs. Its `Debug` never shows the passphrase.
+#[derive(Clone)]
 pub struct SrtConfig {
     /// Reliable byte stream (tmio's `rtmp` preset) or libsrt live mode.
     pub delivery: DeliveryMode,
@@ -82,6 +82,34 @@ impl Default for SrtConfig {
             local_addr: None,
             udp_buffer_bytes: 8 * 1024 * 1024,
         }
+    }
+}
+
+impl std::fmt::Debug for SrtConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SrtConfig")
+            .field("delivery", &self.delivery)
+            .field(
+                "passphrase",
+                &self
+                    .passphrase
+                    .as_ref()
+                    .map(|p| format!("<hidden, {} bytes>", p.len())),
+            )
+            .field("key_length", &self.key_length)
+            .field("stream_id", &self.stream_id)
+            .field("payload_size", &self.payload_size)
+            .field("mss", &self.mss)
+            .field("send_buffer_bytes", &self.send_buffer_bytes)
+            .field("recv_buffer_bytes", &self.recv_buffer_bytes)
+            .field("flow_window_packets", &self.flow_window_packets)
+            .field("max_bandwidth", &self.max_bandwidth)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("peer_idle_timeout", &self.peer_idle_timeout)
+            .field("linger", &self.linger)
+            .field("local_addr", &self.local_addr)
+            .field("udp_buffer_bytes", &self.udp_buffer_bytes)
+            .finish()
     }
 }
 
@@ -245,6 +273,17 @@ impl SrtConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_the_passphrase() {
+        let config = SrtConfig {
+            passphrase: Some("a-secret-passphrase".into()),
+            ..SrtConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("a-secret-passphrase"), "{shown}");
+        assert!(shown.contains("<hidden, 19 bytes>"), "{shown}");
+    }
 
     #[test]
     fn default_is_valid() {
