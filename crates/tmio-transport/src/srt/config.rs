@@ -16,8 +16,9 @@ use crate::Error;
 /// Largest SRT payload that fits one 1500-byte MSS (1500 − 28 UDP/IP − 16 SRT header).
 pub const MAX_PAYLOAD_SIZE: usize = 1456;
 
-/// Smallest MSS (IP packet size) accepted, here and from a peer's handshake: libsrt's own minimum
-/// (`SRTO_MSS` refuses less). It leaves 32 bytes of payload per packet (76 − 28 UDP/IP − 16 SRT).
+/// Smallest MSS (IP packet size) tmio works with: libsrt's own minimum for `SRTO_MSS`.
+/// [`SrtConfig::validate`] refuses a smaller `mss`; a peer's handshake announcing less should be
+/// refused too. It leaves 32 bytes of payload per packet (76 − 28 UDP/IP − 16 SRT).
 pub const MIN_MSS: usize = 76;
 
 /// Who starts the handshake.

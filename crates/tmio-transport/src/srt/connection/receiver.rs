@@ -32,8 +32,8 @@ const RATE_WINDOW: Duration = Duration::from_millis(20);
 pub(crate) const MAX_PAYLOAD: usize = 1456;
 /// The receive buffer holds at least this many packets of our own payload size.
 const MIN_CAPACITY_PACKETS: usize = 32;
-/// Memory of one receive-buffer position besides its payload; the slot count is bounded so that
-/// the positions alone never take more than the byte bound, whatever the payload size.
+/// Memory of one receive-buffer position besides its payload; the position count is bounded so
+/// that the positions alone take about the byte bound at most, whatever the payload size.
 const SLOT_BYTES: usize = std::mem::size_of::<Slot>();
 /// Full ACKs remembered for matching ACK2s.
 const SENT_ACK_HISTORY: usize = 64;
@@ -240,8 +240,8 @@ impl Receiver {
 
     /// Derives the bounds from the configured buffer size: at least 32 packets of our payload size
     /// and two of the peer's largest packets (one of them is the room kept for the packet that
-    /// fills the first gap, see [`Self::classify`]); positions at most one per payload byte or per
-    /// [`SLOT_BYTES`], whichever is larger, so a tiny payload size cannot make the ring huge.
+    /// fills the first gap, see [`Self::classify`]); one position per `payload_size` or
+    /// [`SLOT_BYTES`] bytes, whichever is larger, so a tiny payload size cannot make the ring huge.
     fn set_capacity(&mut self) {
         self.capacity_bytes = self
             .configured_bytes
