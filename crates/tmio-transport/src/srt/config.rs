@@ -16,6 +16,11 @@ use crate::Error;
 /// Largest SRT payload that fits one 1500-byte MSS (1500 − 28 UDP/IP − 16 SRT header).
 pub const MAX_PAYLOAD_SIZE: usize = 1456;
 
+/// Smallest MSS (IP packet size) tmio works with: libsrt's own minimum for `SRTO_MSS`.
+/// [`SrtConfig::validate`] refuses a smaller `mss`; a peer's handshake announcing less should be
+/// refused too. It leaves 32 bytes of payload per packet (76 − 28 UDP/IP − 16 SRT).
+pub const MIN_MSS: usize = 76;
+
 /// Who starts the handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConnectMode {
@@ -148,7 +153,7 @@ impl SrtConfig {
                 );
             }
         }
-        if !(76..=1500).contains(&self.mss) {
+        if !(MIN_MSS..=1500).contains(&self.mss) {
             return bad("mss", self.mss.to_string(), "must be 76 to 1500 bytes");
         }
         if self.payload_size == 0 || self.payload_size > self.mss - 44 {

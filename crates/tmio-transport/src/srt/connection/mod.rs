@@ -106,7 +106,9 @@ pub struct ConnectionConfig {
     pub payload_size: usize,
     /// Memory bound of the send buffer in payload bytes; `write` takes no more (backpressure).
     pub send_buffer_bytes: usize,
-    /// Memory bound of the receive buffer in payload bytes; advertised to the peer in ACKs.
+    /// Memory bound of the receive buffer in payload bytes, out-of-order packets included (at
+    /// least 32 packets of `payload_size` and two of the peer's largest); advertised to the peer in
+    /// ACKs as a window in packets.
     pub recv_buffer_bytes: usize,
     /// The peer's flow window in packets, from its handshake.
     pub peer_flow_window: u32,
@@ -223,6 +225,12 @@ pub struct ConnectionStats {
     pub packets_duplicate: u64,
     /// Data packets discarded as outside the receive window.
     pub packets_out_of_window: u64,
+    /// Data packets discarded because storing them would take the receive buffer past
+    /// `recv_buffer_bytes` (not acknowledged: the peer sends them again).
+    pub packets_receive_buffer_full: u64,
+    /// Data packets discarded because their payload is larger than the peer may send (negotiated
+    /// MSS − 44, see [`Connection::set_max_peer_payload`]).
+    pub packets_oversized: u64,
     /// Payload bytes delivered to the application.
     pub bytes_delivered: u64,
     /// ACKs sent (full and light).
@@ -265,7 +273,8 @@ pub struct ConnectionStats {
     pub receive_buffer_bytes: u64,
     /// Highest `receive_buffer_bytes` seen.
     pub receive_buffer_high_water_bytes: u64,
-    /// Flow window the peer advertised plus what we cap ourselves to, packets.
+    /// The flow window our receive buffer advertises now: free positions, or free bytes over the
+    /// largest payload the peer sent, whichever is smaller; packets.
     pub receive_buffer_available_packets: u64,
 }
 
@@ -430,6 +439,14 @@ impl Connection {
         let read = self.receiver.read(now, buf);
         self.check_peer_shutdown_drained();
         read
+    }
+
+    /// Sets the largest payload the peer may put in one data packet: the negotiated MSS − 44 (at
+    /// most 1456, the default). Larger data packets are dropped and counted
+    /// ([`ConnectionStats::packets_oversized`]). Our own `payload_size` may be smaller (it is our
+    /// sending choice, SRT does not negotiate it), so it is no bound on what the peer sends.
+    pub fn set_max_peer_payload(&mut self, bytes: usize) {
+        self.receiver.set_max_peer_payload(bytes);
     }
 
     /// Sets how long the peer holds received packets before playing them out (its TSBPD
@@ -821,6 +838,8 @@ impl Connection {
             packets_receive_dropped: received.packets_dropped,
             packets_duplicate: received.packets_duplicate,
             packets_out_of_window: received.packets_out_of_window,
+            packets_receive_buffer_full: received.packets_buffer_full,
+            packets_oversized: received.packets_oversized,
             bytes_delivered: received.bytes_delivered,
             acks_sent: self.counters.acks_sent,
             acks_received: self.counters.acks_received,

@@ -30,6 +30,11 @@ const MAX_NAK_WORDS: usize = 300;
 const RATE_WINDOW: Duration = Duration::from_millis(20);
 /// The largest payload accepted in one data packet (1500 - 20 IP - 8 UDP - 16 SRT).
 pub(crate) const MAX_PAYLOAD: usize = 1456;
+/// The receive buffer holds at least this many packets of our own payload size.
+const MIN_CAPACITY_PACKETS: usize = 32;
+/// Memory of one receive-buffer position besides its payload; the position count is bounded so
+/// that the positions alone take about the byte bound at most, whatever the payload size.
+const SLOT_BYTES: usize = std::mem::size_of::<Slot>();
 /// Full ACKs remembered for matching ACK2s.
 const SENT_ACK_HISTORY: usize = 64;
 
@@ -67,7 +72,10 @@ enum HeadMessage {
 pub(crate) enum Rejection {
     Duplicate,
     OutOfWindow,
+    /// The payload is larger than the peer may send (negotiated MSS − 44).
     Oversized,
+    /// Storing it would take the receive buffer past its byte bound.
+    BufferFull,
 }
 
 /// Counters kept by the receiver.
@@ -78,6 +86,8 @@ pub(crate) struct ReceiverCounters {
     pub(crate) packets_lost: u64,
     pub(crate) packets_duplicate: u64,
     pub(crate) packets_out_of_window: u64,
+    pub(crate) packets_oversized: u64,
+    pub(crate) packets_buffer_full: u64,
     pub(crate) packets_dropped: u64,
     pub(crate) packets_delivered: u64,
     pub(crate) bytes_delivered: u64,
@@ -122,7 +132,19 @@ pub(crate) struct Receiver {
     mid_message: bool,
     /// Everything below is received or dropped.
     ack_seq: u64,
+    /// Positions from `read_seq` a packet may take (bounds the ring).
     capacity_packets: usize,
+    /// The configured `recv_buffer_bytes`.
+    configured_bytes: usize,
+    /// Payload bytes the buffer may hold (received-unread and out-of-order together): the
+    /// configured size, raised to the floors of [`Self::set_capacity`].
+    capacity_bytes: usize,
+    /// Our own payload size (what the window in packets is counted in at least).
+    payload_size: usize,
+    /// The largest payload the peer may send (negotiated MSS − 44); larger packets are refused.
+    max_peer_payload: usize,
+    /// The largest payload the peer has sent: the window in packets assumes packets this big.
+    largest_payload_seen: usize,
     buffered_bytes: usize,
     contiguous_bytes: usize,
     loss: LossList<LossMeta>,
@@ -161,15 +183,20 @@ impl Receiver {
         live: Option<(Duration, bool)>,
         now: Instant,
     ) -> Self {
-        let capacity_packets = (capacity_bytes / payload_size.max(1)).max(32);
-        Self {
+        let payload_size = payload_size.clamp(1, MAX_PAYLOAD);
+        let mut receiver = Self {
             space,
             ring: VecDeque::new(),
             read_seq: 0,
             read_offset: 0,
             mid_message: false,
             ack_seq: 0,
-            capacity_packets,
+            capacity_packets: 0,
+            configured_bytes: capacity_bytes,
+            capacity_bytes,
+            payload_size,
+            max_peer_payload: MAX_PAYLOAD,
+            largest_payload_seen: payload_size,
             buffered_bytes: 0,
             contiguous_bytes: 0,
             loss: LossList::default(),
@@ -199,7 +226,35 @@ impl Receiver {
             pair_count: 0,
             rtt: RttEstimator::default(),
             counters: ReceiverCounters::default(),
-        }
+        };
+        receiver.set_capacity();
+        receiver
+    }
+
+    /// Sets the largest payload the peer may send (the negotiated MSS − 44, at most 1456); the
+    /// default is 1456.
+    pub(crate) fn set_max_peer_payload(&mut self, bytes: usize) {
+        self.max_peer_payload = bytes.clamp(1, MAX_PAYLOAD);
+        self.set_capacity();
+    }
+
+    /// Derives the bounds from the configured buffer size: at least 32 packets of our payload size
+    /// and two of the peer's largest packets (one of them is the room kept for the packet that
+    /// fills the first gap, see [`Self::classify`]); one position per `payload_size` or
+    /// [`SLOT_BYTES`] bytes, whichever is larger, so a tiny payload size cannot make the ring huge.
+    fn set_capacity(&mut self) {
+        self.capacity_bytes = self
+            .configured_bytes
+            .max(MIN_CAPACITY_PACKETS * self.payload_size)
+            .max(2 * self.max_peer_payload);
+        self.capacity_packets =
+            (self.capacity_bytes / self.payload_size.max(SLOT_BYTES)).max(MIN_CAPACITY_PACKETS);
+    }
+
+    /// Payload bytes the buffer may hold.
+    #[cfg(test)]
+    pub(crate) fn capacity_bytes(&self) -> usize {
+        self.capacity_bytes
     }
 
     /// Capacity of the receive buffer in packets.
@@ -219,12 +274,18 @@ impl Receiver {
         self.loss.packet_count()
     }
 
-    /// The packets the buffer can still take beyond the acknowledged point (advertised in ACKs).
+    /// The packets the buffer can still take beyond the acknowledged point (advertised in ACKs):
+    /// the free positions, or as many of the largest packets the peer has sent as fit the free
+    /// bytes (less the room kept for the packet filling a gap), whichever is smaller.
     pub(crate) fn available_packets(&self) -> u32 {
         let used = (self.ack_seq - self.read_seq) as usize;
-        self.capacity_packets
-            .saturating_sub(used)
-            .min(u32::MAX as usize) as u32
+        let free_positions = self.capacity_packets.saturating_sub(used);
+        let free_bytes = self
+            .capacity_bytes
+            .saturating_sub(self.max_peer_payload)
+            .saturating_sub(self.buffered_bytes);
+        let fitting_packets = free_bytes / self.largest_payload_seen.max(1);
+        free_positions.min(fitting_packets).min(u32::MAX as usize) as u32
     }
 
     /// Receive rate over the last measurement window, bytes/s.
@@ -245,7 +306,8 @@ impl Receiver {
         (1_000_000 / median).min(u64::from(u32::MAX)) as u32
     }
 
-    /// Checks where a data packet with sequence number `seq` would go.
+    /// Checks where a data packet with sequence number `seq` would go. Refused packets are not
+    /// stored, so not acknowledged: the peer sends them again.
     pub(crate) fn classify(
         &mut self,
         seq: SeqNumber,
@@ -255,7 +317,11 @@ impl Receiver {
             self.counters.packets_out_of_window += 1;
             return Err(Rejection::OutOfWindow);
         };
-        if payload_len > MAX_PAYLOAD {
+        // A peer must not make slots bigger than agreed: its packets are at most the negotiated
+        // MSS − 44 bytes, and the byte bound's room for the packet filling a gap (below) and the
+        // window in packets rely on that.
+        if payload_len > self.max_peer_payload {
+            self.counters.packets_oversized += 1;
             return Err(Rejection::Oversized);
         }
         if abs < self.ack_seq {
@@ -271,6 +337,18 @@ impl Receiver {
         {
             self.counters.packets_duplicate += 1;
             return Err(Rejection::Duplicate);
+        }
+        // Out-of-order packets leave room for one more of the peer's largest packets, so the packet
+        // at the acknowledged point (which makes data readable and frees the buffer once read)
+        // always fits once the application has read what is readable.
+        let limit = if abs == self.ack_seq {
+            self.capacity_bytes
+        } else {
+            self.capacity_bytes.saturating_sub(self.max_peer_payload)
+        };
+        if self.buffered_bytes + payload_len > limit {
+            self.counters.packets_buffer_full += 1;
+            return Err(Rejection::BufferFull);
         }
         Ok(abs)
     }
@@ -336,6 +414,7 @@ impl Receiver {
             }
         }
         self.buffered_bytes += len;
+        self.largest_payload_seen = self.largest_payload_seen.max(len);
         self.counters.buffer_high_water_bytes = self
             .counters
             .buffer_high_water_bytes
@@ -620,8 +699,12 @@ impl Receiver {
 
     /// When the next full ACK is due, if one is needed.
     pub(crate) fn full_ack_deadline(&self) -> Option<Instant> {
-        let state = (self.ack_seq, self.available_packets());
-        if self.confirmed == Some(state) && self.packets_since_ack == 0 {
+        // Cheapest checks first: the window costs a division.
+        let confirmed = self.packets_since_ack == 0
+            && self.confirmed.is_some_and(|(ack, available)| {
+                ack == self.ack_seq && available == self.available_packets()
+            });
+        if confirmed {
             return None;
         }
         Some(
@@ -803,7 +886,9 @@ mod tests {
         let now = Instant::now();
         let space = SeqSpace::new(SeqNumber::new_truncate(0));
         let mut receiver = Receiver::new(space, 32 * 10, 10, None, now);
+        receiver.set_max_peer_payload(10);
         assert_eq!(receiver.capacity_packets(), 32);
+        assert_eq!(receiver.capacity_bytes(), 320);
         assert_eq!(
             receiver.classify(space.to_wire(32), 1),
             Err(Rejection::OutOfWindow)
@@ -812,14 +897,74 @@ mod tests {
             receiver.classify(space.to_wire(1 << 30), 1),
             Err(Rejection::OutOfWindow)
         );
+        // 31 packets of 10 bytes, plus the 10 bytes kept for the packet filling a gap.
+        assert_eq!(receiver.available_packets(), 31);
         deliver(&mut receiver, now, packet(space, 0, b"hello", 0));
         let mut buf = [0u8; 3];
         assert_eq!(receiver.read(now, &mut buf), 3);
         assert_eq!(&buf, b"hel");
         assert_eq!(receiver.readable_bytes(now), 2);
-        assert_eq!(receiver.available_packets(), 31);
+        // The partly read packet still takes its 5 bytes and its position.
+        assert_eq!(receiver.available_packets(), 30);
         assert_eq!(receiver.read(now, &mut buf), 2);
-        assert_eq!(receiver.available_packets(), 32);
+        assert_eq!(receiver.available_packets(), 31);
+    }
+
+    #[test]
+    fn the_byte_bound_keeps_room_for_the_packet_filling_the_gap() {
+        let now = Instant::now();
+        let space = SeqSpace::new(SeqNumber::new_truncate(0));
+        // Our payload size is 1 byte (a tiny MSS), the peer may send 1456-byte packets.
+        let mut receiver = Receiver::new(space, 10 * 1456, 1, None, now);
+        assert_eq!(receiver.capacity_bytes(), 10 * 1456);
+        // Positions are bounded by their own size, not one per payload byte.
+        assert!(receiver.capacity_packets() <= 10 * 1456 / SLOT_BYTES);
+        let full = &[7u8; 1456];
+        // Packet 0 is missing: out-of-order packets may fill all but one packet's room.
+        for abs in 1..=9 {
+            assert!(receiver.classify(space.to_wire(abs), 1456).is_ok());
+            deliver(&mut receiver, now, packet(space, abs, full, 0));
+        }
+        assert_eq!(receiver.buffered_bytes(), 9 * 1456);
+        assert_eq!(
+            receiver.classify(space.to_wire(10), 1456),
+            Err(Rejection::BufferFull)
+        );
+        assert_eq!(receiver.counters.packets_buffer_full, 1);
+        assert_eq!(receiver.available_packets(), 0);
+        // The packet at the acknowledged point still fits: everything becomes readable.
+        deliver(&mut receiver, now, packet(space, 0, full, 0));
+        assert_eq!(receiver.buffered_bytes(), 10 * 1456);
+        assert_eq!(receiver.readable_bytes(now), 10 * 1456);
+        // Now full: even the next in-order packet waits until the application reads.
+        assert_eq!(
+            receiver.classify(space.to_wire(10), 1),
+            Err(Rejection::BufferFull)
+        );
+        let mut buf = vec![0u8; 2 * 1456];
+        assert_eq!(receiver.read(now, &mut buf), 2 * 1456);
+        // Two packets read: one 1456-byte packet fits the window, besides the kept room.
+        assert_eq!(receiver.available_packets(), 1);
+        assert!(receiver.classify(space.to_wire(10), 1456).is_ok());
+    }
+
+    #[test]
+    fn payloads_larger_than_the_peer_may_send_are_refused() {
+        let now = Instant::now();
+        let space = SeqSpace::new(SeqNumber::new_truncate(0));
+        let mut receiver = Receiver::new(space, 1 << 20, 32, None, now);
+        assert!(receiver.classify(space.to_wire(0), 1456).is_ok());
+        assert_eq!(
+            receiver.classify(space.to_wire(0), 1457),
+            Err(Rejection::Oversized)
+        );
+        receiver.set_max_peer_payload(32);
+        assert_eq!(
+            receiver.classify(space.to_wire(0), 33),
+            Err(Rejection::Oversized)
+        );
+        assert_eq!(receiver.counters.packets_oversized, 2);
+        assert!(receiver.classify(space.to_wire(0), 32).is_ok());
     }
 
     #[test]
