@@ -384,6 +384,8 @@ impl Endpoint {
     ) -> Arc<ConnShared> {
         let mut conn = Connection::new(connection_config(settings, config), now);
         conn.set_shutdown_delay(shutdown_delay(settings.send_latency));
+        // 28 bytes of IP and UDP header and 16 of SRT header: what the peer may put in a packet.
+        conn.set_max_peer_payload(settings.mss.saturating_sub(44));
         let shared = Arc::new(ConnShared {
             inner: Mutex::new(ConnInner {
                 conn,

@@ -441,8 +441,11 @@ impl Receiver {
             self.rate_window_bytes = 0;
             self.rate_window_packets = 0;
         }
-        // Packet pairs: a probe is every 16th packet; its successor arriving right after it measures
-        // the bottleneck's spacing.
+        // Packet pairs: libsrt sends a packet whose wire sequence number is a multiple of 16 and
+        // its successor back to back, whatever its pacing; the successor's delay measures the
+        // bottleneck's spacing. The wire number, not the index from the initial sequence number,
+        // decides which packets pair (they differ unless the initial number is a multiple of 16,
+        // and a paced gap taken for a pair makes libsrt's file-mode sender crawl).
         if !packet.retransmitted {
             match self.probe.take() {
                 Some((probe, at)) if abs == probe + 1 => {
@@ -452,7 +455,7 @@ impl Receiver {
                 }
                 _ => {}
             }
-            if abs % 16 == 0 {
+            if packet.seq_number.as_raw() % 16 == 0 {
                 self.probe = Some((abs, now));
             }
         }
@@ -699,6 +702,11 @@ impl Receiver {
 
     /// When the next full ACK is due, if one is needed.
     pub(crate) fn full_ack_deadline(&self) -> Option<Instant> {
+        // Nothing received yet: the handshake announced the window. (An ACK of nothing at the
+        // start made libsrt's file-mode sender stall ~330 ms, until its retransmission timer.)
+        if self.counters.packets_received == 0 {
+            return None;
+        }
         // Cheapest checks first: the window costs a division.
         let confirmed = self.packets_since_ack == 0
             && self.confirmed.is_some_and(|(ack, available)| {

@@ -40,8 +40,8 @@ use crate::srt::config::SrtConfig;
 use crate::srt::connection::DeliveryMode;
 
 /// libsrt refuses an MSS below 76 bytes; so does tmio (a smaller one would make every packet a
-/// few bytes of payload and the receive buffer's packet count meaningless).
-pub(crate) const MIN_PEER_MSS: u32 = 76;
+/// few bytes of payload).
+pub(crate) const MIN_PEER_MSS: u32 = crate::srt::config::MIN_MSS as u32;
 /// Width of one SYN-cookie time bucket.
 const COOKIE_BUCKET: Duration = Duration::from_secs(64);
 /// How long a request may wait for the application before the caller is refused.
