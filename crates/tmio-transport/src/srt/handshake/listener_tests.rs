@@ -465,6 +465,15 @@ fn malformed_conclusions_are_refused_with_a_reason() {
         ))),
         1015
     );
+    assert_eq!(
+        refused(&|hs| hs.extensions.push(Extension::Group(
+            crate::srt::handshake::packet::GroupExtension {
+                words: vec![0x0000_0001, 0x0100_0000]
+            }
+        ))),
+        1015,
+        "a group id without the group bit"
+    );
     assert_eq!(refused(&|hs| hs.encryption_field = 2), 1004);
     // 512 bytes exactly is allowed.
     let (mut core, mut conclusion) = base();
