@@ -5,11 +5,11 @@ Usage: srt-pcap-to-hex.py CAPTURE.pcap LISTENER_PORT OUT.hex [--all-ms N] [--tit
 
 Every SRT handshake (control type 0) becomes two comment lines (direction and meaning, then a
 decode of its fields) followed by the UDP payload as one lowercase hex line. With --all-ms N,
-every other datagram (data, ACK, ACKACK, keepalive, NAK, shutdown, ...) sent within N ms after the
-first handshake that completes a connection (a conclusion response) is written too, with a
-one-line comment. A datagram whose UDP destination port is LISTENER_PORT goes
-caller->listener, the others listener->caller; with several caller sockets (group members) the
-direction names the caller's source address and port.
+every other datagram (data, ACK, ACKACK, keepalive, NAK, shutdown, ...) from the first conclusion
+response until N ms after the first data packet is written too, with a one-line comment.
+A datagram whose UDP destination port is LISTENER_PORT goes caller->listener, the others
+listener->caller; with several caller sockets (group members) the direction also names the
+caller's source address and port.
 
 Reads classic pcap files (what `tcpdump -w` writes) with Ethernet (loopback) or Linux cooked
 link headers, IPv4 or IPv6, UDP only. No third-party modules.
@@ -46,7 +46,7 @@ HS_FLAGS = [
 ]
 EXT_FIELD_FLAGS = [(0x1, "HSREQ"), (0x2, "KMREQ"), (0x4, "CONFIG")]
 KM_STATES = {0: "UNSECURED", 1: "SECURING", 2: "SECURED", 3: "NOSECRET", 4: "BADSECRET"}
-GROUP_TYPES = {0: "undefined", 1: "broadcast", 2: "backup", 3: "balancing", 4: "multicast"}
+GROUP_TYPES = {0: "undefined", 1: "broadcast", 2: "backup"}  # SRT_GROUP_TYPE in libsrt 1.5.1
 CIPHERS = {0: "none", 1: "AES-ECB", 2: "AES-CTR", 3: "AES-CBC", 4: "AES-GCM"}
 
 
@@ -243,7 +243,7 @@ def main():
     parser.add_argument("listener_port", type=int)
     parser.add_argument("out")
     parser.add_argument("--all-ms", type=float, default=None,
-                        help="also write every other datagram this many ms after the first conclusion response")
+                        help="also write every other datagram from the first conclusion response until this many ms after the first data packet")
     parser.add_argument("--title", default=None)
     args = parser.parse_args()
 
@@ -267,6 +267,10 @@ def main():
             if kind == "conclusion":
                 start = p[0]
                 break
+    end = None
+    if start is not None and args.all_ms is not None:
+        first_data = next((p[0] for p in packets if p[0] >= start and not be32(p[5], 0) & 0x80000000), start)
+        end = first_data + args.all_ms / 1000
 
     lines = []
     if args.title:
@@ -287,7 +291,7 @@ def main():
             lines.append(f"#   {fields}")
             lines.append(payload.hex())
             handshakes += 1
-        elif args.all_ms is not None and start is not None and start <= p[0] <= start + args.all_ms / 1000:
+        elif end is not None and start <= p[0] <= end:
             lines.append(f"# {direction(p)} {describe_other(payload)} ({stamp})")
             lines.append(payload.hex())
             others += 1
