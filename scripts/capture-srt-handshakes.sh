@@ -8,8 +8,8 @@
 #   (the group-* cases only when scripts/build-libsrt-bonding.sh has built srt-test-live).
 #
 # Needs root (tcpdump on lo; sudo -n is used when not root), tcpdump, python3 and srt-tools.
-# Only loopback is touched: the listener binds 0.0.0.0:PORT, the caller calls 127.0.0.1:PORT,
-# tcpdump captures `udp port PORT` on lo. Each case runs for at most a few seconds.
+# Only loopback is touched: the listener binds 127.0.0.1:PORT, the caller calls it, tcpdump
+# captures on lo what goes to or comes from 127.0.0.1:PORT. Each case lasts a few seconds.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -81,7 +81,7 @@ run_case() {
     local port pcap tcpdump_pid listener_pid
     port=$(free_udp_port)
     pcap=$WORK/$name.pcap
-    "${SUDO[@]}" tcpdump -i lo -U -s 0 -w "$pcap" "udp port $port" 2>"$WORK/$name.tcpdump.err" &
+    "${SUDO[@]}" tcpdump -i lo -U -s 0 -w "$pcap" "udp and ((src host 127.0.0.1 and src port $port) or (dst host 127.0.0.1 and dst port $port))" 2>"$WORK/$name.tcpdump.err" &
     tcpdump_pid=$!
     PIDS+=("$tcpdump_pid")
     # tcpdump says "listening on lo" once its capture is open.
@@ -89,7 +89,8 @@ run_case() {
         grep -q 'listening on' "$WORK/$name.tcpdump.err" 2>/dev/null && break
         sleep 0.1
     done
-    timeout 5 "$SLT" -a:no "srt://:$port$listener_query" file://con >/dev/null 2>"$WORK/$name.listener.err" &
+    local listener_options=${listener_query#\?}
+    timeout 5 "$SLT" -a:no "srt://127.0.0.1:$port?mode=listener${listener_options:+&$listener_options}" file://con >/dev/null 2>"$WORK/$name.listener.err" &
     listener_pid=$!
     PIDS+=("$listener_pid")
     sleep 0.3
@@ -105,7 +106,7 @@ run_case() {
     local title
     title="case $name:$note
 captured by scripts/capture-srt-handshakes.sh with Debian srt-tools ($LIBRARY_VERSION), loopback
-listener: srt-live-transmit -a:no 'srt://:PORT$listener_query' file://con
+listener: srt-live-transmit -a:no 'srt://127.0.0.1:PORT?mode=listener${listener_options:+&$listener_options}' file://con
 caller:   srt-live-transmit -a:no file://con 'srt://127.0.0.1:PORT$caller_query'
 listener log: $(log_summary "$WORK/$name.listener.err")
 caller log: $(log_summary "$WORK/$name.caller.err")"
@@ -114,7 +115,7 @@ caller log: $(log_summary "$WORK/$name.caller.err")"
 
 # Group cases: libsrt built with bonding (scripts/build-libsrt-bonding.sh), srt-test-live on both
 # ends. The caller's two members reach the one group listener from different source addresses
-# (127.0.0.2 and 127.0.0.3), so each link is its own 4-tuple; the listener binds 0.0.0.0:PORT.
+# (127.0.0.2 and 127.0.0.3), so each link is its own 4-tuple; the listener binds 127.0.0.1:PORT.
 # name | caller URI with PORT | what it shows
 GROUP_CASES=(
     "group-broadcast|srt:////group?type=broadcast&nodes=127.0.0.1:PORT?source=127.0.0.2:0,127.0.0.1:PORT?source=127.0.0.3:0| broadcast group of two members"
@@ -149,14 +150,14 @@ run_group_case() {
     port=$(free_udp_port)
     caller_uri=${caller_template//PORT/$port}
     pcap=$WORK/$name.pcap
-    "${SUDO[@]}" tcpdump -i lo -U -s 0 -w "$pcap" "udp port $port" 2>"$WORK/$name.tcpdump.err" &
+    "${SUDO[@]}" tcpdump -i lo -U -s 0 -w "$pcap" "udp and ((src host 127.0.0.1 and src port $port) or (dst host 127.0.0.1 and dst port $port))" 2>"$WORK/$name.tcpdump.err" &
     tcpdump_pid=$!
     PIDS+=("$tcpdump_pid")
     for _ in $(seq 50); do
         grep -q 'listening on' "$WORK/$name.tcpdump.err" 2>/dev/null && break
         sleep 0.1
     done
-    timeout 10 "$TEST_LIVE" -sf "srt://:$port?groupconnect=1" file://con >"$WORK/$name.out" 2>"$WORK/$name.listener.err" &
+    timeout 10 "$TEST_LIVE" -sf "srt://127.0.0.1:$port?mode=listener&groupconnect=1" file://con >"$WORK/$name.out" 2>"$WORK/$name.listener.err" &
     listener_pid=$!
     PIDS+=("$listener_pid")
     sleep 0.3
@@ -174,7 +175,7 @@ run_group_case() {
     local title
     title="case $name:$note
 captured by scripts/capture-srt-handshakes.sh with libsrt $(sed -n 's/^source=srt \([^ ]*\).*/\1/p' "$BONDING_DIR/stamp" 2>/dev/null) built with bonding (scripts/build-libsrt-bonding.sh), loopback
-listener: srt-test-live -sf 'srt://:PORT?groupconnect=1' file://con
+listener: srt-test-live -sf 'srt://127.0.0.1:PORT?mode=listener&groupconnect=1' file://con
 caller:   srt-test-live -sf file://con '$caller_template'
 fed 400 chunks of 1316 bytes (chunk i = byte i % 256) at 500 kB/s; the listener wrote $received bytes
 handshakes of both member links, then every other datagram until $GROUP_DATA_MS ms after the first data packet

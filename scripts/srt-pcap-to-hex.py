@@ -2,13 +2,15 @@
 """Turns a loopback pcap of one SRT exchange into a test-vector file: one hex line per datagram.
 
 Usage: srt-pcap-to-hex.py CAPTURE.pcap LISTENER_PORT OUT.hex [--all-ms N] [--title TEXT]
+                         [--listener-host ADDR]
 
 Every SRT handshake (control type 0) becomes two comment lines (direction and meaning, then a
 decode of its fields) followed by the UDP payload as one lowercase hex line. With --all-ms N,
 every other datagram (data, ACK, ACKACK, keepalive, NAK, shutdown, ...) from the first conclusion
 response until N ms after the first data packet is written too, with a one-line comment.
-A datagram whose UDP destination port is LISTENER_PORT goes caller->listener, the others
-listener->caller; with several caller sockets (group members) the direction also names the
+Only datagrams to or from the listener's address (--listener-host, default 127.0.0.1) and
+LISTENER_PORT are kept (other programs on loopback may use the same port number on another
+127.x address). A datagram to the listener goes caller->listener, the others listener->caller; with several caller sockets (group members) the direction also names the
 caller's source address and port.
 
 Reads classic pcap files (what `tcpdump -w` writes) with Ethernet (loopback) or Linux cooked
@@ -245,14 +247,17 @@ def main():
     parser.add_argument("--all-ms", type=float, default=None,
                         help="also write every other datagram from the first conclusion response until this many ms after the first data packet")
     parser.add_argument("--title", default=None)
+    parser.add_argument("--listener-host", default="127.0.0.1",
+                        help="the listener's address (default 127.0.0.1); other traffic to the port is ignored")
     args = parser.parse_args()
 
+    listener = (args.listener_host, args.listener_port)
     packets = [p for p in read_pcap(args.pcap)
-               if args.listener_port in (p[2], p[4]) and len(p[5]) >= 16]
-    callers = sorted({(p[1], p[2]) for p in packets if p[4] == args.listener_port})
+               if listener in ((p[1], p[2]), (p[3], p[4])) and len(p[5]) >= 16]
+    callers = sorted({(p[1], p[2]) for p in packets if (p[3], p[4]) == listener})
 
     def direction(p):
-        caller_to_listener = p[4] == args.listener_port
+        caller_to_listener = (p[3], p[4]) == listener
         endpoint = (p[1], p[2]) if caller_to_listener else (p[3], p[4])
         arrow = "caller->listener" if caller_to_listener else "listener->caller"
         if len(callers) > 1:
@@ -262,7 +267,7 @@ def main():
     start = None
     for p in packets:
         payload = p[5]
-        if be32(payload, 0) >> 16 == 0x8000 and p[2] == args.listener_port:
+        if be32(payload, 0) >> 16 == 0x8000 and (p[1], p[2]) == listener:
             kind, _ = decode_handshake(payload)
             if kind == "conclusion":
                 start = p[0]
@@ -284,7 +289,7 @@ def main():
         stamp = f"+{(p[0] - t0) * 1000:.3f} ms"
         if is_handshake:
             kind, fields = decode_handshake(payload)
-            role = "request" if p[4] == args.listener_port else "response"
+            role = "request" if (p[3], p[4]) == listener else "response"
             if kind.startswith("rejection"):
                 role = ""
             lines.append(f"# {direction(p)} {kind}{' ' + role if role else ''} ({stamp})")
