@@ -453,6 +453,23 @@ impl Drop for LibsrtApp {
     }
 }
 
+/// A directory of this test process, removed when dropped (also when the test fails).
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("tmio-hostile-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A payload and the filler sent after it (libsrt holds back the tail of its input).
 fn payload_and_filler() -> (Vec<u8>, Vec<u8>) {
     (stream_bytes(2 << 20, 31), stream_bytes(1 << 20, 32))
@@ -881,9 +898,8 @@ fn srt_file_transmit_caller_is_served_as_a_byte_stream() {
     let sink = UpstreamSink::start();
     let (gateway, gateway_addr) = start_gateway(&sink, "");
     let (payload, filler) = payload_and_filler();
-    let dir = std::env::temp_dir().join(format!("tmio-hostile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("payload.bin");
+    let dir = TempDir::new("srt-file-transmit");
+    let input = dir.0.join("payload.bin");
     std::fs::write(&input, [payload.as_slice(), filler.as_slice()].concat()).unwrap();
     let source = format!("file://{}", input.display());
     let target = format!("srt://{gateway_addr}?streamid=payload.bin");
@@ -892,7 +908,6 @@ fn srt_file_transmit_caller_is_served_as_a_byte_stream() {
     sink.wait_bytes(0, payload.len(), TRANSFER_WAIT, &context);
     assert_payload_arrived(&sink, 0, &payload, &filler);
     drop(caller);
-    let _ = std::fs::remove_dir_all(&dir);
     final_push_and_stop(gateway, gateway_addr, &sink, 1, "", Signal::SIGTERM);
 }
 
