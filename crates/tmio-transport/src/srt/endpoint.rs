@@ -64,6 +64,14 @@ pub(crate) struct ConnInner {
     pub(crate) detached: bool,
 }
 
+impl ConnInner {
+    /// How long a graceful close may take: the linger time, at least the data path's grace
+    /// (live mode's time for the tail to be acknowledged or become too late).
+    pub(crate) fn close_time(&self) -> Duration {
+        self.linger.max(self.conn.close_grace())
+    }
+}
+
 impl ConnShared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, ConnInner> {
         // A poisoned lock means a panic elsewhere already; the state is still usable.
@@ -502,12 +510,20 @@ impl Endpoint {
             if let Some(deadline) = inner.close_deadline {
                 let closed = matches!(inner.conn.state(), ConnectionState::Closed(_));
                 if deadline <= now && !closed && inner.failure.is_none() {
-                    let unacked = inner.conn.stats(now).bytes_in_flight;
-                    inner.failure = Some(Error::LingerExpired {
-                        remote: conn.remote,
-                        linger: inner.linger,
-                        unacked,
-                    });
+                    // Live mode ends cleanly, giving up its tail; reliable mode never gives up
+                    // data, so its linger running out is a failure.
+                    let dropped = inner.conn.abandon_unacknowledged(now);
+                    if dropped > 0 {
+                        tracing::info!(remote = %conn.remote, dropped, "live stream closed: packets still unacknowledged were dropped");
+                    }
+                    if !matches!(inner.conn.state(), ConnectionState::Closed(_)) && dropped == 0 {
+                        let unacked = inner.conn.stats(now).bytes_in_flight;
+                        inner.failure = Some(Error::LingerExpired {
+                            remote: conn.remote,
+                            linger: inner.linger,
+                            unacked,
+                        });
+                    }
                 }
             }
         }
@@ -594,9 +610,8 @@ impl Endpoint {
                     gone.push(*id);
                 }
             } else if inner.abandoned && inner.close_deadline.is_none() {
-                let linger = inner.linger;
                 inner.conn.close(now);
-                inner.close_deadline = Some(now + linger);
+                inner.close_deadline = Some(now + inner.close_time());
             }
         }
         for id in gone {
