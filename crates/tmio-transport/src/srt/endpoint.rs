@@ -282,6 +282,9 @@ pub(crate) struct Endpoint {
     overflow: Option<(Vec<u8>, SocketAddr)>,
     /// Packets of the current receive round, kept to reuse the allocation.
     received: Vec<(Datagram, SocketAddr)>,
+    /// Tests only: make the task panic on its next turn, to test the watcher.
+    #[cfg(test)]
+    panic_on_next_turn: bool,
 }
 
 fn batch_io(socket: &UdpSocket) -> Result<BatchIo, Error> {
@@ -332,6 +335,8 @@ impl Endpoint {
             blocked: false,
             overflow: None,
             received: Vec::new(),
+            #[cfg(test)]
+            panic_on_next_turn: false,
         };
         let conn = endpoint.open(&established, config, Instant::now());
         Ok((endpoint, conn))
@@ -371,6 +376,8 @@ impl Endpoint {
             blocked: false,
             overflow: None,
             received: Vec::new(),
+            #[cfg(test)]
+            panic_on_next_turn: false,
         };
         Ok((endpoint, requests_rx))
     }
@@ -428,6 +435,11 @@ impl Endpoint {
         let socket = self.socket.clone();
         let shared = self.shared.clone();
         loop {
+            #[cfg(test)]
+            #[allow(clippy::panic)]
+            if self.panic_on_next_turn {
+                panic!("a bug, simulated by a test");
+            }
             let now = Instant::now();
             self.run_timers(now);
             self.transmit_all(now);
@@ -763,5 +775,76 @@ impl Endpoint {
             }
         }
         self.serve_listener(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::srt::stream::SrtStream;
+    use tokio::io::AsyncReadExt;
+
+    fn socket() -> UdpSocket {
+        crate::srt::udp::bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_dead_listener_task_is_an_error_not_a_quiet_end() {
+        let (mut endpoint, mut requests) = Endpoint::for_listener(
+            socket(),
+            SrtConfig::default(),
+            ListenerLimits::default(),
+            false,
+        )
+        .unwrap();
+        let shared = endpoint.shared();
+        endpoint.panic_on_next_turn = true;
+        spawn(endpoint);
+        assert!(requests.recv().await.is_none());
+        // The watcher records the failure right after the task ends.
+        for _ in 0..100 {
+            if shared.failure().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let failure = shared.failure().expect("the failure is recorded");
+        assert!(matches!(failure, Error::EndpointFailed { .. }), "{failure}");
+        assert!(
+            failure.to_string().contains("simulated by a test"),
+            "{failure}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dead_connection_task_fails_its_stream_instead_of_wedging_it() {
+        let socket = socket();
+        let peer = socket.local_addr().unwrap();
+        let established = Established {
+            remote: peer,
+            local_socket_id: 1,
+            remote_socket_id: 2,
+            initial_sequence: 0,
+            start_time: Instant::now(),
+            mss: 1500,
+            peer_flow_window: 8192,
+            send_latency: Duration::ZERO,
+            recv_latency: Duration::ZERO,
+            cipher: None,
+            stream_id: None,
+        };
+        let (mut endpoint, conn) =
+            Endpoint::for_connection(socket, established, &SrtConfig::default()).unwrap();
+        endpoint.panic_on_next_turn = true;
+        let mut stream = SrtStream::from_shared(conn);
+        spawn(endpoint);
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("the read ends instead of waiting forever");
+        let error = read.unwrap_err();
+        let error = Error::from_io(&error).expect("a transport error");
+        assert!(matches!(error, Error::EndpointFailed { .. }), "{error}");
+        assert_eq!(error.side(), crate::Side::Local);
     }
 }
