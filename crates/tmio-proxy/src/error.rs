@@ -38,6 +38,14 @@ pub enum Error {
     /// An option name or value was rejected.
     #[error("option error: {0}")]
     Option(#[from] tmio_preset::Error),
+    /// A gateway access rule (`--allow`) that does not parse.
+    #[error("bad access rule {rule:?}: {reason}")]
+    AccessRule {
+        /// The rule as given.
+        rule: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A combination tmio does not implement (yet), named.
     #[error("not supported: {0}")]
     Unsupported(String),
@@ -101,6 +109,7 @@ impl Error {
             Error::Url { .. }
             | Error::UrlUse { .. }
             | Error::Option(_)
+            | Error::AccessRule { .. }
             | Error::Unsupported(_)
             | Error::AlreadyStarted
             | Error::Stopped

@@ -16,13 +16,16 @@ use std::{
 use tmio_preset::{Options, Preset};
 use tmio_pump::CancellationToken;
 use tmio_transport::srt::{
-    ConnectionRequest, CoreRejectReason, ListenerLimits, RejectReason, ServerRejectReason,
-    SrtListener,
+    ConnectionRequest, ListenerLimits, RejectReason, ServerRejectReason, SrtListener,
 };
 use tmio_url::{SrtUrl, StreamId, TcpUrl};
 use tokio::{net::TcpStream, sync::mpsc, task::JoinSet};
 
-use crate::{proxy::pump_gateway_session, settings, Error};
+use crate::{
+    access::{AccessRule, Claims},
+    proxy::pump_gateway_session,
+    settings, Error,
+};
 
 /// How long the gateway tries to reach an upstream before rejecting the caller.
 const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -76,6 +79,8 @@ pub struct GatewayBuilder {
     routes: BTreeMap<String, SocketAddr>,
     options: Options,
     limits: ListenerLimits,
+    access: Vec<AccessRule>,
+    route_passphrases: BTreeMap<String, String>,
 }
 
 /// Entry point of the gateway API.
@@ -112,6 +117,8 @@ impl Gateway {
             routes: BTreeMap::new(),
             options: Options::from_preset(Preset::Rtmp)?,
             limits: ListenerLimits::default(),
+            access: Vec::new(),
+            route_passphrases: BTreeMap::new(),
         })
     }
 }
@@ -161,6 +168,41 @@ impl GatewayBuilder {
         Ok(self)
     }
 
+    /// Adds a rule to the stream-id allow-list (`r=RESOURCE,u=USER,m=MODE`, see
+    /// [`AccessRule`]). With rules, a caller must satisfy one of them or is refused with SRT's
+    /// 2403 "forbidden" before anything else is done for it.
+    pub fn allow(mut self, rule: &str) -> Result<Self, Error> {
+        self.access.push(AccessRule::parse(rule)?);
+        Ok(self)
+    }
+
+    /// Callers whose stream-id resource is `resource` or below it must encrypt with
+    /// `passphrase` (the longest matching resource wins); others stay plain unless the listen URL
+    /// has a passphrase for all. A caller with another passphrase is refused with 1010, one
+    /// without with 1011, before any upstream connection is opened. Needs a listen URL without
+    /// `passphrase=`.
+    pub fn route_passphrase(mut self, resource: &str, passphrase: &str) -> Result<Self, Error> {
+        let resource = resource.trim_matches('/');
+        if resource.is_empty() {
+            return Err(Error::AccessRule {
+                rule: format!("{resource}=<passphrase>"),
+                reason: "a route passphrase needs a non-empty resource (e.g. live/app)".into(),
+            });
+        }
+        if !(10..=79).contains(&passphrase.len()) {
+            return Err(Error::AccessRule {
+                rule: format!("{resource}=<passphrase>"),
+                reason: format!(
+                    "the passphrase has {} characters; SRT takes 10 to 79",
+                    passphrase.len()
+                ),
+            });
+        }
+        self.route_passphrases
+            .insert(resource.to_owned(), passphrase.to_owned());
+        Ok(self)
+    }
+
     /// Limits on callers: sessions in all and per source IP, callers waiting, new callers per
     /// second (defaults: [`ListenerLimits::default`]). A caller over a limit is refused with an
     /// SRT reject reason and a log line.
@@ -185,7 +227,15 @@ impl GatewayBuilder {
             Some(_) => settings::resolve(&self.listen).await?.ip(),
         };
         let addr = SocketAddr::new(ip, self.listen.port());
-        let encrypted = config.passphrase.is_some();
+        if config.passphrase.is_some() && !self.route_passphrases.is_empty() {
+            return Err(Error::UrlUse {
+                which: "listen",
+                url: self.listen.to_string(),
+                reason: "route passphrases need a listen URL without passphrase= (it would \
+                         apply to every caller)"
+                    .into(),
+            });
+        }
         let listener = SrtListener::bind_with(addr, config, self.limits, false).await?;
         let local_addr = listener.local_addr();
         let stop = CancellationToken::new();
@@ -194,7 +244,8 @@ impl GatewayBuilder {
         let router = Router {
             default_upstream: self.default_upstream,
             routes: self.routes,
-            encrypted,
+            access: self.access,
+            passphrases: self.route_passphrases,
         };
         let task = tokio::spawn(serve(
             listener,
@@ -249,36 +300,62 @@ impl RunningGateway {
     }
 }
 
-#[derive(Debug)]
 struct Router {
     default_upstream: Option<SocketAddr>,
     routes: BTreeMap<String, SocketAddr>,
-    /// Whether the gateway has a passphrase (callers must encrypt, or not, to match).
-    encrypted: bool,
+    /// The stream-id allow-list (empty: everyone).
+    access: Vec<AccessRule>,
+    /// Per-resource passphrases (see `GatewayBuilder::route_passphrase`).
+    passphrases: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("default_upstream", &self.default_upstream)
+            .field("routes", &self.routes)
+            .field("access", &self.access)
+            .field("passphrases", &self.passphrases.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The entry of `table` whose key is `resource` or the longest prefix of it at a `/`.
+fn longest_match<'a, T>(table: &'a BTreeMap<String, T>, resource: &str) -> Option<&'a T> {
+    let resource = resource.trim_matches('/');
+    table
+        .iter()
+        .filter(|(route, _)| {
+            resource == route.as_str()
+                || resource
+                    .strip_prefix(route.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .max_by_key(|(route, _)| route.len())
+        .map(|(_, value)| value)
 }
 
 impl Router {
     /// The upstream for a stream id: its resource (`r=` of `#!::`, or the whole verbatim id)
     /// matched against the routes, longest first, else the default.
     fn upstream_for(&self, stream_id: Option<&str>) -> Option<SocketAddr> {
-        let resource = stream_id.and_then(resource_of);
-        if let Some(resource) = resource.as_deref() {
-            let resource = resource.trim_matches('/');
-            let best = self
-                .routes
-                .iter()
-                .filter(|(route, _)| {
-                    resource == route.as_str()
-                        || resource
-                            .strip_prefix(route.as_str())
-                            .is_some_and(|rest| rest.starts_with('/'))
-                })
-                .max_by_key(|(route, _)| route.len());
-            if let Some((_, addr)) = best {
-                return Some(*addr);
-            }
-        }
-        self.default_upstream
+        stream_id
+            .and_then(resource_of)
+            .and_then(|resource| longest_match(&self.routes, &resource).copied())
+            .or(self.default_upstream)
+    }
+
+    /// The passphrase callers for this stream id must use, if their resource has one.
+    fn passphrase_for(&self, stream_id: Option<&str>) -> Option<String> {
+        stream_id
+            .and_then(resource_of)
+            .and_then(|resource| longest_match(&self.passphrases, &resource).cloned())
+    }
+
+    /// Whether the allow-list lets this stream id in.
+    fn allows(&self, stream_id: Option<&str>) -> bool {
+        let claims = Claims::of(stream_id);
+        self.access.is_empty() || self.access.iter().any(|rule| rule.allows(&claims))
     }
 }
 
@@ -353,16 +430,9 @@ async fn session(
             reason: words,
         });
     };
-    // Nothing reaches the upstream before the caller is authenticated: the listener already
-    // refused wrong passphrases, malformed key material and callers without encryption when the
-    // gateway has a passphrase; an encrypting caller of a gateway without one is refused here.
-    if router.encrypted != (request.key_length() > 0) {
-        request.reject(RejectReason::Core(CoreRejectReason::Unsecure));
-        let _ = events.send(GatewayEvent::Rejected {
-            peer,
-            stream_id,
-            reason: "encryption mismatch: one side has a passphrase, the other none".into(),
-        });
+    if !router.allows(stream_id.as_deref()) {
+        let words = format!("stream id {stream_id:?} is not allowed by the access rules");
+        reject(request, ServerRejectReason::Forbidden, words);
         return;
     }
     let Some(upstream_addr) = router.upstream_for(stream_id.as_deref()) else {
@@ -370,6 +440,22 @@ async fn session(
         reject(request, ServerRejectReason::Notfound, words);
         return;
     };
+    // Nothing reaches the upstream before the caller is authenticated: the listener already
+    // refused wrong passphrases, malformed key material and plain callers when the gateway has a
+    // passphrase for all; here the caller's key is checked against its route's passphrase (or
+    // refused for encrypting where its route has none).
+    let mut request = request;
+    if let Err(error) = request
+        .authenticate(router.passphrase_for(stream_id.as_deref()))
+        .await
+    {
+        let _ = events.send(GatewayEvent::Rejected {
+            peer,
+            stream_id,
+            reason: error.to_string(),
+        });
+        return;
+    }
     let upstream =
         match tokio::time::timeout(UPSTREAM_CONNECT_TIMEOUT, TcpStream::connect(upstream_addr))
             .await
@@ -420,7 +506,8 @@ mod tests {
         Router {
             default_upstream: Some("127.0.0.1:3".parse().unwrap()),
             routes,
-            encrypted: false,
+            access: Vec::new(),
+            passphrases: BTreeMap::new(),
         }
     }
 

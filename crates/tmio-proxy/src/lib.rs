@@ -43,12 +43,14 @@
 //! ```
 #![warn(missing_docs)]
 
+mod access;
 mod error;
 mod facade;
 mod gateway;
 mod proxy;
 mod settings;
 
+pub use access::AccessRule;
 pub use error::{Error, ErrorType};
 pub use facade::{
     BondingConfig, BondingMode, LinkBrokenCallback, LinkConfig, LinkLocal, Tmio, TmioProxy,

@@ -81,6 +81,26 @@ pub fn parse_route(text: &str) -> Result<(String, String), String> {
     Ok((resource.to_owned(), url.to_owned()))
 }
 
+/// Parses `--route-passphrase RESOURCE=PASSPHRASE`; the error never shows the passphrase.
+///
+/// ```
+/// use tmio::args::parse_route_passphrase;
+///
+/// assert_eq!(
+///     parse_route_passphrase("live/secret=a-long-secret"),
+///     Ok(("live/secret".to_owned(), "a-long-secret".to_owned()))
+/// );
+/// assert!(parse_route_passphrase("no-equals-sign").is_err());
+/// ```
+pub fn parse_route_passphrase(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((resource, passphrase)) if !resource.trim().is_empty() && !passphrase.is_empty() => {
+            Ok((resource.trim().to_owned(), passphrase.to_owned()))
+        }
+        _ => Err("expected RESOURCE=PASSPHRASE (the value is not shown)".to_owned()),
+    }
+}
+
 /// Parses a positive number of seconds (fractions allowed, at most one day).
 ///
 /// ```

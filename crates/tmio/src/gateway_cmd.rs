@@ -5,7 +5,7 @@ use clap::Args;
 use tmio_proxy::{Gateway, GatewayEvent, ListenerLimits, RunningGateway};
 
 use crate::{
-    args::{parse_option, parse_route},
+    args::{parse_option, parse_route, parse_route_passphrase},
     proxy_cmd::announce,
     signals::StopSignals,
     CommandError,
@@ -25,6 +25,16 @@ pub struct GatewayArgs {
     /// An SRT option by SDK name, libsrt URI key or SRTO_ name (repeatable).
     #[arg(long = "opt", value_name = "NAME=VALUE", value_parser = parse_option)]
     pub options: Vec<(String, String)>,
+    /// Access rule: only callers whose stream id matches one of the rules get in (SRT reject
+    /// 2403 otherwise). RULE is r=RESOURCE (it or below it), u=USER, m=request|publish|
+    /// bidirectional (a stream id without m= is a request), any of them, comma-separated
+    /// (repeatable; no rule = everyone).
+    #[arg(long = "allow", value_name = "RULE")]
+    pub allow: Vec<String>,
+    /// Callers for RESOURCE (or below it) must encrypt with PASSPHRASE; the longest resource wins
+    /// (repeatable; the listen URL must then have no passphrase). Wrong: reject 1010; plain: 1011.
+    #[arg(long = "route-passphrase", value_name = "RESOURCE=PASSPHRASE", value_parser = parse_route_passphrase)]
+    pub route_passphrases: Vec<(String, String)>,
     /// Sessions at once; more callers are refused (SRT reject 2402, "overloaded").
     #[arg(long, value_name = "N", default_value_t = ListenerLimits::default().max_sessions,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -61,12 +71,24 @@ pub async fn run(args: GatewayArgs) -> Result<(), CommandError> {
     for (name, value) in &args.options {
         builder = builder.option(name, value)?;
     }
+    for rule in &args.allow {
+        builder = builder.allow(rule)?;
+    }
+    for (resource, passphrase) in &args.route_passphrases {
+        builder = builder.route_passphrase(resource, passphrase)?;
+    }
     let mut gateway = builder.limits(args.limits()).start().await?;
     announce(&format!("listening srt://{}", gateway.local_addr()))?;
     for (resource, url) in &args.routes {
         tracing::info!(resource, upstream = url, "route");
     }
     tracing::info!(upstream = args.upstream_url, "default upstream");
+    for rule in &args.allow {
+        tracing::info!(rule, "allow");
+    }
+    for (resource, _) in &args.route_passphrases {
+        tracing::info!(resource, "passphrase required");
+    }
     let signal = loop {
         tokio::select! {
             event = gateway.next_event() => match event {

@@ -253,6 +253,11 @@ pub(crate) enum ListenerCommand {
         peer: SocketAddr,
         reason: RejectReason,
     },
+    Authenticate {
+        peer: SocketAddr,
+        passphrase: Option<String>,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
 }
 
 struct ListenerPart {
@@ -261,6 +266,23 @@ struct ListenerPart {
     requests: mpsc::Sender<PendingRequest>,
     commands_tx: mpsc::UnboundedSender<ListenerCommand>,
     commands: mpsc::UnboundedReceiver<ListenerCommand>,
+}
+
+/// The application-facing error for a caller that could not be accepted or authenticated.
+fn accept_error(peer: SocketAddr, error: AcceptError) -> Error {
+    match error {
+        AcceptError::NotPending => Error::Handshake {
+            remote: peer,
+            reason: "the caller gave up (or timed out) before it was accepted".into(),
+        },
+        AcceptError::Rejected(reason) => {
+            let (words, code) = describe_reject(reason);
+            Error::Handshake {
+                remote: peer,
+                reason: format!("refused: {words} (code {code})"),
+            }
+        }
+    }
 }
 
 /// The driver of one UDP socket.
@@ -754,24 +776,24 @@ impl Endpoint {
                             conn.lock().abandoned = true;
                         }
                     }
-                    Err(AcceptError::NotPending) => {
-                        let _ = reply.send(Err(Error::Handshake {
-                            remote: peer,
-                            reason: "the caller gave up (or timed out) before it was accepted"
-                                .into(),
-                        }));
-                    }
-                    Err(AcceptError::Rejected(reason)) => {
-                        let (words, code) = describe_reject(reason);
-                        let _ = reply.send(Err(Error::Handshake {
-                            remote: peer,
-                            reason: format!("refused: {words} (code {code})"),
-                        }));
+                    Err(error) => {
+                        let _ = reply.send(Err(accept_error(peer, error)));
                     }
                 }
             }
             ListenerCommand::Reject { peer, reason } => {
                 listener.core.reject(now, peer, reason);
+            }
+            ListenerCommand::Authenticate {
+                peer,
+                passphrase,
+                reply,
+            } => {
+                let result = listener
+                    .core
+                    .authenticate(now, peer, passphrase.as_deref())
+                    .map_err(|error| accept_error(peer, error));
+                let _ = reply.send(result);
             }
         }
         self.serve_listener(now);

@@ -171,6 +171,32 @@ impl ConnectionRequest {
         }
     }
 
+    /// Checks the caller's key against `passphrase` (this caller's secret, e.g. its route's) before
+    /// the application prepares anything for it; nothing is answered yet when it passes. A
+    /// mismatch refuses the caller (1010 wrong passphrase; 1011 when only one side encrypts) and
+    /// consumes the request. A caller already authenticated by the listener's own passphrase
+    /// passes.
+    pub async fn authenticate(&mut self, passphrase: Option<String>) -> Result<(), Error> {
+        let Some(pending) = self.pending.as_ref() else {
+            return Err(Error::Closed);
+        };
+        let (reply, answer) = oneshot::channel();
+        pending
+            .commands
+            .send(ListenerCommand::Authenticate {
+                peer: pending.caller.peer,
+                passphrase,
+                reply,
+            })
+            .map_err(|_| Error::Closed)?;
+        let result = answer.await.unwrap_or(Err(Error::Closed));
+        if result.is_err() {
+            // Already answered with a rejection: nothing more to send on drop.
+            self.pending = None;
+        }
+        result
+    }
+
     /// Rejects the caller with an SRT reject reason (the caller sees its code).
     pub fn reject(mut self, reason: RejectReason) {
         if let Some(pending) = self.pending.take() {

@@ -565,6 +565,46 @@ impl ListenerCore {
         self.rejected_order.push_back((until, from));
     }
 
+    /// Checks the waiting caller from `peer` against `passphrase` (the application's secret for
+    /// this caller, e.g. its route's) without answering it yet, so the application can prepare
+    /// (open an upstream) only for authenticated callers. A caller the listener's own passphrase
+    /// already authenticated passes. On a mismatch the caller is refused (1010 wrong passphrase,
+    /// 1011 one side encrypts and the other not) and the reason returned.
+    pub(crate) fn authenticate(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        passphrase: Option<&str>,
+    ) -> Result<(), AcceptError> {
+        let Some(pending) = self.pending.get_mut(&peer) else {
+            return Err(AcceptError::NotPending);
+        };
+        if pending.cipher.is_some() {
+            return Ok(());
+        }
+        let passphrase = passphrase.and_then(|p| Passphrase::try_from(p.to_owned()).ok());
+        let refusal = match (passphrase, &pending.key_material) {
+            (None, None) => None,
+            (Some(passphrase), Some(km)) => match unwrap_keys(&passphrase, km) {
+                Some(cipher) => {
+                    pending.cipher = Some(cipher);
+                    None
+                }
+                None => Some(RejectReason::Core(CoreRejectReason::BadSecret)),
+            },
+            (None, Some(_)) | (Some(_), None) => {
+                Some(RejectReason::Core(CoreRejectReason::Unsecure))
+            }
+        };
+        match refusal {
+            None => Ok(()),
+            Some(reason) => {
+                self.reject(now, peer, reason);
+                Err(AcceptError::Rejected(reason))
+            }
+        }
+    }
+
     /// Accepts the waiting caller from `peer`: queues the answer and returns what the data path
     /// needs. `passphrase` serves a caller that encrypts when the listener itself has none; a
     /// listener with a passphrase has already checked the caller's key with it.

@@ -538,3 +538,62 @@ fn libsrt_group_members_are_read_and_refused_until_groups_are_served() {
         }
     }
 }
+
+#[test]
+fn authenticate_checks_a_callers_key_before_it_is_accepted() {
+    let now = Instant::now();
+    let mut core = listener(None, ListenerLimits::default(), now);
+    // Brings a caller with `caller_passphrase` to the pending state; returns its caller side.
+    let pending = |core: &mut ListenerCore, port: u16, caller_passphrase: Option<&str>| {
+        let mut caller = CallerHandshake::new(addr(9000), &config(caller_passphrase), now).unwrap();
+        let induction = Handshake::parse(&caller.poll_transmit(now).unwrap()).unwrap();
+        core.handle(now, addr(port), induction);
+        for (hs, _) in sent(core) {
+            caller.handle(now, hs);
+        }
+        let conclusion = Handshake::parse(&caller.poll_transmit(now).unwrap()).unwrap();
+        core.handle(now, addr(port), conclusion);
+        assert!(core.poll_request().is_some());
+        caller
+    };
+    let refused = |core: &mut ListenerCore| sent(core).first().map(|(hs, _)| hs.kind);
+    pending(&mut core, 1, Some(PASSPHRASE));
+    assert_eq!(
+        core.authenticate(now, addr(1), Some("a-wrong-passphrase")),
+        Err(AcceptError::Rejected(RejectReason::Core(
+            CoreRejectReason::BadSecret
+        )))
+    );
+    assert_eq!(refused(&mut core), Some(ShakeKind::Rejection(1010)));
+    assert_eq!(core.pending(), 0);
+    pending(&mut core, 2, Some(PASSPHRASE));
+    assert_eq!(
+        core.authenticate(now, addr(2), None),
+        Err(AcceptError::Rejected(RejectReason::Core(
+            CoreRejectReason::Unsecure
+        )))
+    );
+    pending(&mut core, 3, None);
+    assert_eq!(
+        core.authenticate(now, addr(3), Some(PASSPHRASE)),
+        Err(AcceptError::Rejected(RejectReason::Core(
+            CoreRejectReason::Unsecure
+        )))
+    );
+    // The right one: nothing answered yet, then accepted with the cipher the check found.
+    let mut caller = pending(&mut core, 4, Some(PASSPHRASE));
+    assert_eq!(core.authenticate(now, addr(4), Some(PASSPHRASE)), Ok(()));
+    assert!(sent(&mut core).is_empty());
+    let listener_side = core.accept(now, addr(4), None).unwrap();
+    assert!(listener_side.cipher.is_some());
+    let caller_side = sent(&mut core)
+        .into_iter()
+        .find_map(|(hs, _)| caller.handle(now, hs))
+        .unwrap()
+        .unwrap();
+    assert!(caller_side.cipher.is_some());
+    assert_eq!(
+        core.authenticate(now, addr(5), None),
+        Err(AcceptError::NotPending)
+    );
+}
