@@ -96,7 +96,8 @@ pub enum Command {
     Proxy(proxy_cmd::ProxyArgs),
     /// Listen for SRT callers and pump each session to a TCP upstream (an RTMP server).
     Gateway(gateway_cmd::GatewayArgs),
-    /// Run gateway, sink, proxy and a generated stream on loopback and check every byte.
+    /// Run gateway, sink, proxy and a generated stream on loopback and check every byte (the
+    /// default preset caps the stream at 20 Mbit/s).
     Demo(demo::DemoArgs),
     /// Parse tcp:// and srt:// URLs and print their canonical form and every typed field.
     Url(url_cmd::UrlArgs),

@@ -25,9 +25,11 @@ use crate::{
 pub struct ProxyArgs {
     /// Where the pusher connects: tcp://IP:PORT (port 0 = any free port, printed on stdout).
     pub local_url: String,
-    /// The SRT server or tmio gateway: srt://HOST:PORT?options (e.g. streamid=%23!::r=live/app).
+    /// The SRT server or tmio gateway: srt://HOST:PORT?options, e.g.
+    /// 'srt://HOST:9000?streamid=#!::r=live/app' (quote it in a shell; %23 is read as # too).
     pub remote_url: String,
     /// Settings preset: rtmp (default; reliable, in order), ts-lossless, ts-latency[:MS].
+    /// Every preset caps the SRT send rate at 20 Mbit/s; --opt maxbw=-1 lifts the cap.
     #[arg(long, value_parser = parse_preset)]
     pub preset: Option<Preset>,
     /// An SRT option by SDK name, libsrt URI key or SRTO_ name (repeatable), applied after the
