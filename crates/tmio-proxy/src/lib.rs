@@ -114,7 +114,7 @@ pub use facade::{
 };
 pub use gateway::{Gateway, GatewayBuilder, GatewayEvent, RunningGateway};
 pub use proxy::{Proxy, ProxyBuilder, ProxyEvent, RunningProxy};
-pub use tmio_preset::{Options, Preset, PRESET_MAX_BANDWIDTH};
+pub use tmio_preset::{Options, Preset, PRESET_BUFFER_SIZE, PRESET_MAX_BANDWIDTH};
 pub use tmio_pump::{CancellationToken, Transferred};
 pub use tmio_transport::srt::{ListenerLimits, SrtMonitor};
 
