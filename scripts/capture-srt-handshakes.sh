@@ -4,11 +4,12 @@
 # comment saying direction and meaning (see scripts/srt-pcap-to-hex.py).
 #
 # Usage: scripts/capture-srt-handshakes.sh [OUT_DIR] [CASE...]
-#   OUT_DIR defaults to crates/tmio-transport/tests/data/handshakes; with no CASE, every case runs.
+#   OUT_DIR defaults to crates/tmio-transport/tests/data/handshakes; with no CASE, every case runs
+#   (the group-* cases only when scripts/build-libsrt-bonding.sh has built srt-test-live).
 #
 # Needs root (tcpdump on lo; sudo -n is used when not root), tcpdump, python3 and srt-tools.
-# Only loopback is touched: the listener binds 0.0.0.0:PORT, the caller calls 127.0.0.1:PORT,
-# tcpdump captures `udp port PORT` on lo. Each case runs for at most a few seconds.
+# Only loopback is touched: the listener binds 127.0.0.1:PORT, the caller calls it, tcpdump
+# captures on lo what goes to or comes from 127.0.0.1:PORT. Each case lasts a few seconds.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -80,7 +81,7 @@ run_case() {
     local port pcap tcpdump_pid listener_pid
     port=$(free_udp_port)
     pcap=$WORK/$name.pcap
-    "${SUDO[@]}" tcpdump -i lo -U -s 0 -w "$pcap" "udp port $port" 2>"$WORK/$name.tcpdump.err" &
+    "${SUDO[@]}" tcpdump -i lo -U -s 0 -w "$pcap" "udp and ((src host 127.0.0.1 and src port $port) or (dst host 127.0.0.1 and dst port $port))" 2>"$WORK/$name.tcpdump.err" &
     tcpdump_pid=$!
     PIDS+=("$tcpdump_pid")
     # tcpdump says "listening on lo" once its capture is open.
@@ -88,7 +89,8 @@ run_case() {
         grep -q 'listening on' "$WORK/$name.tcpdump.err" 2>/dev/null && break
         sleep 0.1
     done
-    timeout 5 "$SLT" -a:no "srt://:$port$listener_query" file://con >/dev/null 2>"$WORK/$name.listener.err" &
+    local listener_options=${listener_query#\?}
+    timeout 5 "$SLT" -a:no "srt://127.0.0.1:$port?mode=listener${listener_options:+&$listener_options}" file://con >/dev/null 2>"$WORK/$name.listener.err" &
     listener_pid=$!
     PIDS+=("$listener_pid")
     sleep 0.3
@@ -104,11 +106,82 @@ run_case() {
     local title
     title="case $name:$note
 captured by scripts/capture-srt-handshakes.sh with Debian srt-tools ($LIBRARY_VERSION), loopback
-listener: srt-live-transmit -a:no 'srt://:PORT$listener_query' file://con
+listener: srt-live-transmit -a:no 'srt://127.0.0.1:PORT?mode=listener${listener_options:+&$listener_options}' file://con
 caller:   srt-live-transmit -a:no file://con 'srt://127.0.0.1:PORT$caller_query'
 listener log: $(log_summary "$WORK/$name.listener.err")
 caller log: $(log_summary "$WORK/$name.caller.err")"
     python3 "$TO_HEX" "$pcap" "$port" "$OUT_DIR/$name.hex" --title "$title"
+}
+
+# Group cases: libsrt built with bonding (scripts/build-libsrt-bonding.sh), srt-test-live on both
+# ends. The caller's two members reach the one group listener from different source addresses
+# (127.0.0.2 and 127.0.0.3), so each link is its own 4-tuple; the listener binds 127.0.0.1:PORT.
+# name | caller URI with PORT | what it shows
+GROUP_CASES=(
+    "group-broadcast|srt:////group?type=broadcast&nodes=127.0.0.1:PORT?source=127.0.0.2:0,127.0.0.1:PORT?source=127.0.0.3:0| broadcast group of two members"
+    "group-backup|srt:////group?type=backup&nodes=127.0.0.1:PORT?source=127.0.0.2:0?weight=1,127.0.0.1:PORT?source=127.0.0.3:0?weight=0| main/backup group of two members (weights 1 and 0)"
+)
+BONDING_DIR=${TMIO_LIBSRT_BONDING_DIR:-/var/cache/tmio/libsrt-bonding}
+TEST_LIVE=$BONDING_DIR/bin/srt-test-live
+# Milliseconds of non-handshake traffic kept after the first data packet of a group case.
+GROUP_DATA_MS=50
+
+# Writes CHUNKS chunks of 1316 bytes (chunk i filled with the byte i % 256) at RATE bytes/s to
+# stdout, then stays open for a second.
+paced_pattern() {
+    python3 - "$1" "$2" <<'PY'
+import sys, time
+chunks, rate = int(sys.argv[1]), float(sys.argv[2])
+out, start = sys.stdout.buffer, time.monotonic()
+for i in range(chunks):
+    out.write(bytes([i % 256]) * 1316)
+    out.flush()
+    delay = start + (i + 1) * 1316 / rate - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+time.sleep(1)
+PY
+}
+
+run_group_case() {
+    local name=$1 caller_template=$2 note=$3
+    local port pcap tcpdump_pid listener_pid caller_uri
+    [[ -x $TEST_LIVE ]] || die "$TEST_LIVE is missing: run scripts/build-libsrt-bonding.sh"
+    port=$(free_udp_port)
+    caller_uri=${caller_template//PORT/$port}
+    pcap=$WORK/$name.pcap
+    "${SUDO[@]}" tcpdump -i lo -U -s 0 -w "$pcap" "udp and ((src host 127.0.0.1 and src port $port) or (dst host 127.0.0.1 and dst port $port))" 2>"$WORK/$name.tcpdump.err" &
+    tcpdump_pid=$!
+    PIDS+=("$tcpdump_pid")
+    for _ in $(seq 50); do
+        grep -q 'listening on' "$WORK/$name.tcpdump.err" 2>/dev/null && break
+        sleep 0.1
+    done
+    timeout 10 "$TEST_LIVE" -sf "srt://127.0.0.1:$port?mode=listener&groupconnect=1" file://con >"$WORK/$name.out" 2>"$WORK/$name.listener.err" &
+    listener_pid=$!
+    PIDS+=("$listener_pid")
+    sleep 0.3
+    # 400 chunks at 500 kB/s: about a second of data, 19 packets per link in the first 50 ms.
+    paced_pattern 400 500000 |
+        timeout 8 "$TEST_LIVE" -sf file://con "$caller_uri" >/dev/null 2>"$WORK/$name.caller.err" || true
+    sleep 0.5
+    kill -INT "$listener_pid" 2>/dev/null || true
+    wait "$listener_pid" 2>/dev/null || true
+    sleep 0.2
+    "${SUDO[@]}" kill -INT "$tcpdump_pid" 2>/dev/null || true
+    wait "$tcpdump_pid" 2>/dev/null || true
+    local received
+    received=$(stat -c %s "$WORK/$name.out")
+    local title
+    title="case $name:$note
+captured by scripts/capture-srt-handshakes.sh with libsrt $(sed -n 's/^source=srt \([^ ]*\).*/\1/p' "$BONDING_DIR/stamp" 2>/dev/null) built with bonding (scripts/build-libsrt-bonding.sh), loopback
+listener: srt-test-live -sf 'srt://127.0.0.1:PORT?mode=listener&groupconnect=1' file://con
+caller:   srt-test-live -sf file://con '$caller_template'
+fed 400 chunks of 1316 bytes (chunk i = byte i % 256) at 500 kB/s; the listener wrote $received bytes
+handshakes of both member links, then every other datagram until $GROUP_DATA_MS ms after the first data packet
+listener log: $(log_summary "$WORK/$name.listener.err")
+caller log: $(log_summary "$WORK/$name.caller.err")"
+    python3 "$TO_HEX" "$pcap" "$port" "$OUT_DIR/$name.hex" --all-ms "$GROUP_DATA_MS" --title "$title"
 }
 
 mkdir -p "$OUT_DIR"
@@ -120,4 +193,16 @@ for entry in "${CASES[@]}"; do
     fi
     say "case $name"
     run_case "$name" "$listener_query" "$caller_query" "$note"
+done
+for entry in "${GROUP_CASES[@]}"; do
+    IFS='|' read -r name caller_template note <<<"$entry"
+    if [[ ${#selected[@]} -gt 0 ]] && ! printf '%s\n' "${selected[@]}" | grep -qx "$name"; then
+        continue
+    fi
+    if [[ ${#selected[@]} -eq 0 && ! -x $TEST_LIVE ]]; then
+        say "skipping $name: $TEST_LIVE is missing (scripts/build-libsrt-bonding.sh builds it)"
+        continue
+    fi
+    say "case $name"
+    run_group_case "$name" "$caller_template" "$note"
 done

@@ -5,6 +5,9 @@
 # before every test run (`cargo xtask test` does). Installing needs root: it uses sudo when not
 # root; without either it prints the exact command to run and fails.
 #
+# It also builds libsrt with bonding into a cache folder (scripts/build-libsrt-bonding.sh, once;
+# about two minutes on 2 cores), for the socket-group tests.
+#
 # It also makes sure no nginx system service is left listening on ports 80/1935: the tests start
 # their own nginx, with their own config, on loopback ports.
 set -euo pipefail
@@ -128,11 +131,19 @@ check_commands() {
     [[ ${#missing[@]} -eq 0 ]] || die "still missing: ${missing[*]}"
 }
 
+# libsrt with bonding (socket groups) for the group tests, built once from Debian's source package
+# into a cache folder; a no-op when already built (see scripts/build-libsrt-bonding.sh).
+build_libsrt_bonding() {
+    "$(dirname "${BASH_SOURCE[0]}")/build-libsrt-bonding.sh" ||
+        die "scripts/build-libsrt-bonding.sh failed"
+}
+
 main() {
     install_apt_packages
     stop_system_nginx
     install_cargo_tools
     check_commands
+    build_libsrt_bonding
     say "all test dependencies present"
 }
 

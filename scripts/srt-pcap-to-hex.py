@@ -2,14 +2,16 @@
 """Turns a loopback pcap of one SRT exchange into a test-vector file: one hex line per datagram.
 
 Usage: srt-pcap-to-hex.py CAPTURE.pcap LISTENER_PORT OUT.hex [--all-ms N] [--title TEXT]
+                         [--listener-host ADDR]
 
 Every SRT handshake (control type 0) becomes two comment lines (direction and meaning, then a
 decode of its fields) followed by the UDP payload as one lowercase hex line. With --all-ms N,
-every other datagram (data, ACK, ACKACK, keepalive, NAK, shutdown, ...) sent within N ms after the
-first handshake that completes a connection (a conclusion response) is written too, with a
-one-line comment. A datagram whose UDP destination port is LISTENER_PORT goes
-caller->listener, the others listener->caller; with several caller sockets (group members) the
-direction names the caller's source address and port.
+every other datagram (data, ACK, ACKACK, keepalive, NAK, shutdown, ...) from the first conclusion
+response until N ms after the first data packet is written too, with a one-line comment.
+Only datagrams to or from the listener's address (--listener-host, default 127.0.0.1) and
+LISTENER_PORT are kept (other programs on loopback may use the same port number on another
+127.x address). A datagram to the listener goes caller->listener, the others listener->caller; with several caller sockets (group members) the direction also names the
+caller's source address and port.
 
 Reads classic pcap files (what `tcpdump -w` writes) with Ethernet (loopback) or Linux cooked
 link headers, IPv4 or IPv6, UDP only. No third-party modules.
@@ -46,7 +48,7 @@ HS_FLAGS = [
 ]
 EXT_FIELD_FLAGS = [(0x1, "HSREQ"), (0x2, "KMREQ"), (0x4, "CONFIG")]
 KM_STATES = {0: "UNSECURED", 1: "SECURING", 2: "SECURED", 3: "NOSECRET", 4: "BADSECRET"}
-GROUP_TYPES = {0: "undefined", 1: "broadcast", 2: "backup", 3: "balancing", 4: "multicast"}
+GROUP_TYPES = {0: "undefined", 1: "broadcast", 2: "backup"}  # SRT_GROUP_TYPE in libsrt 1.5.1
 CIPHERS = {0: "none", 1: "AES-ECB", 2: "AES-CTR", 3: "AES-CBC", 4: "AES-GCM"}
 
 
@@ -243,16 +245,19 @@ def main():
     parser.add_argument("listener_port", type=int)
     parser.add_argument("out")
     parser.add_argument("--all-ms", type=float, default=None,
-                        help="also write every other datagram this many ms after the first conclusion response")
+                        help="also write every other datagram from the first conclusion response until this many ms after the first data packet")
     parser.add_argument("--title", default=None)
+    parser.add_argument("--listener-host", default="127.0.0.1",
+                        help="the listener's address (default 127.0.0.1); other traffic to the port is ignored")
     args = parser.parse_args()
 
+    listener = (args.listener_host, args.listener_port)
     packets = [p for p in read_pcap(args.pcap)
-               if args.listener_port in (p[2], p[4]) and len(p[5]) >= 16]
-    callers = sorted({(p[1], p[2]) for p in packets if p[4] == args.listener_port})
+               if listener in ((p[1], p[2]), (p[3], p[4])) and len(p[5]) >= 16]
+    callers = sorted({(p[1], p[2]) for p in packets if (p[3], p[4]) == listener})
 
     def direction(p):
-        caller_to_listener = p[4] == args.listener_port
+        caller_to_listener = (p[3], p[4]) == listener
         endpoint = (p[1], p[2]) if caller_to_listener else (p[3], p[4])
         arrow = "caller->listener" if caller_to_listener else "listener->caller"
         if len(callers) > 1:
@@ -262,11 +267,15 @@ def main():
     start = None
     for p in packets:
         payload = p[5]
-        if be32(payload, 0) >> 16 == 0x8000 and p[2] == args.listener_port:
+        if be32(payload, 0) >> 16 == 0x8000 and (p[1], p[2]) == listener:
             kind, _ = decode_handshake(payload)
             if kind == "conclusion":
                 start = p[0]
                 break
+    end = None
+    if start is not None and args.all_ms is not None:
+        first_data = next((p[0] for p in packets if p[0] >= start and not be32(p[5], 0) & 0x80000000), start)
+        end = first_data + args.all_ms / 1000
 
     lines = []
     if args.title:
@@ -280,14 +289,14 @@ def main():
         stamp = f"+{(p[0] - t0) * 1000:.3f} ms"
         if is_handshake:
             kind, fields = decode_handshake(payload)
-            role = "request" if p[4] == args.listener_port else "response"
+            role = "request" if (p[3], p[4]) == listener else "response"
             if kind.startswith("rejection"):
                 role = ""
             lines.append(f"# {direction(p)} {kind}{' ' + role if role else ''} ({stamp})")
             lines.append(f"#   {fields}")
             lines.append(payload.hex())
             handshakes += 1
-        elif args.all_ms is not None and start is not None and start <= p[0] <= start + args.all_ms / 1000:
+        elif end is not None and start <= p[0] <= end:
             lines.append(f"# {direction(p)} {describe_other(payload)} ({stamp})")
             lines.append(payload.hex())
             others += 1

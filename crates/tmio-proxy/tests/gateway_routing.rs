@@ -148,7 +148,10 @@ async fn passphrase_is_required_and_checked() {
     let got = tokio::time::timeout(Duration::from_secs(10), sink.received.recv()).await;
     assert_eq!(got.unwrap().unwrap(), b"encrypted".to_vec());
     let more = tokio::time::timeout(Duration::from_secs(1), sink.received.recv()).await;
-    assert!(more.is_err(), "a refused caller opened an upstream connection");
+    assert!(
+        more.is_err(),
+        "a refused caller opened an upstream connection"
+    );
     gateway.stop().await;
 }
 

@@ -8,6 +8,8 @@
 //!   loss (nftables) and rate limits (tc tbf), and a way to run tokio code inside them.
 //! - [`LibsrtPeer`] (Linux): Debian's `srt-live-transmit` as a paced sender or a receiver
 //!   writing to a file, caller or listener, with a bounded lifetime and captured stderr.
+//! - [`LibsrtGroupPeer`] (Linux): libsrt socket groups (broadcast, backup) as a group caller
+//!   or group listener, through `srt-test-live` from scripts/build-libsrt-bonding.sh.
 //!
 //! Nothing here touches an address other than loopback or addresses inside namespaces the kit
 //! creates and removes itself. `docs/testkit.md` has the details and the caveats.
@@ -39,6 +41,8 @@ pub mod impairment;
 #[cfg(target_os = "linux")]
 pub mod libsrt;
 #[cfg(target_os = "linux")]
+pub mod libsrt_group;
+#[cfg(target_os = "linux")]
 pub mod netns;
 pub mod relay;
 pub mod relay_args;
@@ -49,6 +53,10 @@ pub use impairment::{
 };
 #[cfg(target_os = "linux")]
 pub use libsrt::{free_loopback_udp_port, Feed, LibsrtPeer, LibsrtPeerBuilder, Sink, SrtUri};
+#[cfg(target_os = "linux")]
+pub use libsrt_group::{
+    loopback_members, GroupNode, GroupType, GroupUri, LibsrtGroupPeer, LibsrtGroupPeerBuilder,
+};
 #[cfg(target_os = "linux")]
 pub use netns::{NetnsLink, Side};
 pub use relay::{Direction, LossyUdpRelay, RelayConfig, RelayHandle, RelayStats};

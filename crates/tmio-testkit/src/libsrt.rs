@@ -34,7 +34,7 @@ pub const SRT_LIVE_TRANSMIT: &str = "/usr/bin/srt-live-transmit";
 /// `srt-live-transmit`'s default read size, which is also the largest live payload.
 pub const DEFAULT_CHUNK: usize = 1456;
 /// coreutils' `stdbuf`, used to unbuffer a receiver's stdout.
-const STDBUF: &str = "/usr/bin/stdbuf";
+pub(crate) const STDBUF: &str = "/usr/bin/stdbuf";
 const STDERR_LIMIT: usize = 256 * 1024;
 const POLL: Duration = Duration::from_millis(10);
 
@@ -310,7 +310,7 @@ impl LibsrtPeerBuilder {
     }
 }
 
-fn collect_stderr(mut pipe: impl Read, sink: &Mutex<String>) {
+pub(crate) fn collect_stderr(mut pipe: impl Read, sink: &Mutex<String>) {
     let mut buf = [0u8; 4096];
     while let Ok(n) = pipe.read(&mut buf) {
         if n == 0 {
@@ -344,7 +344,7 @@ fn wait_for_connected(stderr: &Mutex<String>, patience: Duration, stopping: &Ato
 
 /// Writes `data` in chunks at `bytes_per_sec`; returns the bytes written. Stops at the first
 /// write error (the tool exited) and closes stdin by dropping it.
-fn feed_paced(
+pub(crate) fn feed_paced(
     mut stdin: impl Write,
     data: &[u8],
     bytes_per_sec: u64,
@@ -606,7 +606,7 @@ impl Drop for LibsrtPeer {
 }
 
 /// Whether process `pid` sees a UDP socket bound on `port` (`/proc/PID/net/udp` and `udp6`).
-fn udp_port_bound(pid: u32, port: u16) -> bool {
+pub(crate) fn udp_port_bound(pid: u32, port: u16) -> bool {
     ["udp", "udp6"].iter().any(|table| {
         let path = format!("/proc/{pid}/net/{table}");
         std::fs::read_to_string(Path::new(&path))

@@ -189,3 +189,52 @@ fn the_sender_drops_what_an_outage_made_too_late_and_tells_the_receiver() {
         "sender {sender:?}\nreceiver {receiver:?}"
     );
 }
+
+/// A live stream closed while the peer hears nothing: after its grace, the close gives up the
+/// unacknowledged tail (counted as dropped, announced with a DropRequest) and ends cleanly with
+/// Shutdown; reliable mode never gives data up.
+#[test]
+fn live_close_gives_up_the_tail_and_ends_cleanly() {
+    use tmio_transport::sim::connection_config;
+    use tmio_transport::srt::connection::{CloseReason, Connection, ConnectionState};
+    let start = Instant::now();
+    let delivery = DeliveryMode::Live {
+        recv_latency: Duration::from_millis(200),
+        send_latency: Duration::from_millis(200),
+        too_late_drop: true,
+    };
+    let mut live = Connection::new(connection_config(1, 2, delivery, start), start);
+    assert!(live.close_grace() >= Duration::from_secs(1));
+    for _ in 0..4 {
+        assert_eq!(live.write(start, &[7u8; MESSAGE]).unwrap(), MESSAGE);
+    }
+    // Everything is sent into the void.
+    while live.poll_transmit(start).is_some() {}
+    live.close(start);
+    assert_eq!(live.state(), ConnectionState::Closing);
+    let later = start + Duration::from_millis(100);
+    let dropped = live.abandon_unacknowledged(later);
+    assert_eq!(dropped, 4);
+    assert_eq!(live.stats(later).packets_send_dropped, 4);
+    let mut sent = Vec::new();
+    while let Some(packet) = live.poll_transmit(later) {
+        sent.push(format!("{packet:?}"));
+    }
+    assert!(sent.iter().any(|p| p.contains("DropReq")), "{sent:?}");
+    assert!(sent.iter().any(|p| p.contains("Shutdown")), "{sent:?}");
+    assert_eq!(
+        live.state(),
+        ConnectionState::Closed(CloseReason::LocalClose)
+    );
+
+    let mut reliable = Connection::new(
+        connection_config(1, 2, DeliveryMode::Reliable, start),
+        start,
+    );
+    assert_eq!(reliable.close_grace(), Duration::ZERO);
+    reliable.write(start, &[7u8; MESSAGE]).unwrap();
+    while reliable.poll_transmit(start).is_some() {}
+    reliable.close(start);
+    assert_eq!(reliable.abandon_unacknowledged(later), 0);
+    assert_eq!(reliable.state(), ConnectionState::Closing);
+}

@@ -248,16 +248,20 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
     };
     final_report?;
     let stats = proxy.stats();
+    // Live presets may give up late packets (too-late drop, or a tail abandoned at close).
+    let dropped = stats.packets_send_dropped;
     tracing::info!(
         pushed_bytes = moved.local_to_remote,
         returned_bytes = moved.remote_to_local,
         retransmitted = stats.packets_retransmitted,
+        dropped_packets = dropped,
         rtt_ms = Figures::from_stats(&stats).rtt_ms,
         "{}",
-        if stopping {
-            "stopped gracefully: what was accepted was delivered"
-        } else {
-            "session ended: every byte delivered"
+        match (stopping, dropped) {
+            (true, 0) => "stopped gracefully: what was accepted was delivered",
+            (false, 0) => "session ended: every byte delivered",
+            (true, _) => "stopped gracefully; live mode dropped packets that were too late",
+            (false, _) => "session ended; live mode dropped packets that were too late",
         }
     );
     Ok(())

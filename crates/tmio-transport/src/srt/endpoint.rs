@@ -64,6 +64,14 @@ pub(crate) struct ConnInner {
     pub(crate) detached: bool,
 }
 
+impl ConnInner {
+    /// How long a graceful close may take: the linger time, at least the data path's grace
+    /// (live mode's time for the tail to be acknowledged or become too late).
+    pub(crate) fn close_time(&self) -> Duration {
+        self.linger.max(self.conn.close_grace())
+    }
+}
+
 impl ConnShared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, ConnInner> {
         // A poisoned lock means a panic elsewhere already; the state is still usable.
@@ -274,6 +282,9 @@ pub(crate) struct Endpoint {
     overflow: Option<(Vec<u8>, SocketAddr)>,
     /// Packets of the current receive round, kept to reuse the allocation.
     received: Vec<(Datagram, SocketAddr)>,
+    /// Tests only: make the task panic on its next turn, to test the watcher.
+    #[cfg(test)]
+    panic_on_next_turn: bool,
 }
 
 fn batch_io(socket: &UdpSocket) -> Result<BatchIo, Error> {
@@ -324,6 +335,8 @@ impl Endpoint {
             blocked: false,
             overflow: None,
             received: Vec::new(),
+            #[cfg(test)]
+            panic_on_next_turn: false,
         };
         let conn = endpoint.open(&established, config, Instant::now());
         Ok((endpoint, conn))
@@ -363,6 +376,8 @@ impl Endpoint {
             blocked: false,
             overflow: None,
             received: Vec::new(),
+            #[cfg(test)]
+            panic_on_next_turn: false,
         };
         Ok((endpoint, requests_rx))
     }
@@ -420,6 +435,11 @@ impl Endpoint {
         let socket = self.socket.clone();
         let shared = self.shared.clone();
         loop {
+            #[cfg(test)]
+            #[allow(clippy::panic)]
+            if self.panic_on_next_turn {
+                panic!("a bug, simulated by a test");
+            }
             let now = Instant::now();
             self.run_timers(now);
             self.transmit_all(now);
@@ -502,12 +522,20 @@ impl Endpoint {
             if let Some(deadline) = inner.close_deadline {
                 let closed = matches!(inner.conn.state(), ConnectionState::Closed(_));
                 if deadline <= now && !closed && inner.failure.is_none() {
-                    let unacked = inner.conn.stats(now).bytes_in_flight;
-                    inner.failure = Some(Error::LingerExpired {
-                        remote: conn.remote,
-                        linger: inner.linger,
-                        unacked,
-                    });
+                    // Live mode ends cleanly, giving up its tail; reliable mode never gives up
+                    // data, so its linger running out is a failure.
+                    let dropped = inner.conn.abandon_unacknowledged(now);
+                    if dropped > 0 {
+                        tracing::info!(remote = %conn.remote, dropped, "live stream closed: packets still unacknowledged were dropped");
+                    }
+                    if !matches!(inner.conn.state(), ConnectionState::Closed(_)) && dropped == 0 {
+                        let unacked = inner.conn.stats(now).bytes_in_flight;
+                        inner.failure = Some(Error::LingerExpired {
+                            remote: conn.remote,
+                            linger: inner.linger,
+                            unacked,
+                        });
+                    }
                 }
             }
         }
@@ -594,9 +622,8 @@ impl Endpoint {
                     gone.push(*id);
                 }
             } else if inner.abandoned && inner.close_deadline.is_none() {
-                let linger = inner.linger;
                 inner.conn.close(now);
-                inner.close_deadline = Some(now + linger);
+                inner.close_deadline = Some(now + inner.close_time());
             }
         }
         for id in gone {
@@ -748,5 +775,76 @@ impl Endpoint {
             }
         }
         self.serve_listener(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::srt::stream::SrtStream;
+    use tokio::io::AsyncReadExt;
+
+    fn socket() -> UdpSocket {
+        crate::srt::udp::bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_dead_listener_task_is_an_error_not_a_quiet_end() {
+        let (mut endpoint, mut requests) = Endpoint::for_listener(
+            socket(),
+            SrtConfig::default(),
+            ListenerLimits::default(),
+            false,
+        )
+        .unwrap();
+        let shared = endpoint.shared();
+        endpoint.panic_on_next_turn = true;
+        spawn(endpoint);
+        assert!(requests.recv().await.is_none());
+        // The watcher records the failure right after the task ends.
+        for _ in 0..100 {
+            if shared.failure().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let failure = shared.failure().expect("the failure is recorded");
+        assert!(matches!(failure, Error::EndpointFailed { .. }), "{failure}");
+        assert!(
+            failure.to_string().contains("simulated by a test"),
+            "{failure}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dead_connection_task_fails_its_stream_instead_of_wedging_it() {
+        let socket = socket();
+        let peer = socket.local_addr().unwrap();
+        let established = Established {
+            remote: peer,
+            local_socket_id: 1,
+            remote_socket_id: 2,
+            initial_sequence: 0,
+            start_time: Instant::now(),
+            mss: 1500,
+            peer_flow_window: 8192,
+            send_latency: Duration::ZERO,
+            recv_latency: Duration::ZERO,
+            cipher: None,
+            stream_id: None,
+        };
+        let (mut endpoint, conn) =
+            Endpoint::for_connection(socket, established, &SrtConfig::default()).unwrap();
+        endpoint.panic_on_next_turn = true;
+        let mut stream = SrtStream::from_shared(conn);
+        spawn(endpoint);
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("the read ends instead of waiting forever");
+        let error = read.unwrap_err();
+        let error = Error::from_io(&error).expect("a transport error");
+        assert!(matches!(error, Error::EndpointFailed { .. }), "{error}");
+        assert_eq!(error.side(), crate::Side::Local);
     }
 }

@@ -229,7 +229,7 @@ impl AsyncWrite for SrtStream {
         if inner.close_deadline.is_none() {
             let now = Instant::now();
             inner.conn.close(now);
-            inner.close_deadline = Some(now + inner.linger);
+            inner.close_deadline = Some(now + inner.close_time());
             shared.endpoint.wake.notify_one();
         }
         inner.close_waker = Some(cx.waker().clone());

@@ -466,6 +466,36 @@ impl Connection {
         }
     }
 
+    /// How long a graceful close may take at least, whatever the linger time: in live mode the
+    /// time for the tail to be acknowledged or to become too late (and be dropped), so that a
+    /// live stream with `linger=0` (libsrt's live default) still delivers what it can; zero in
+    /// reliable mode (the linger time alone bounds it there).
+    pub fn close_grace(&self) -> Duration {
+        match self.delivery {
+            DeliveryMode::Reliable => Duration::ZERO,
+            DeliveryMode::Live { send_latency, .. } => {
+                send_latency.max(LIVE_MIN_DROP_THRESHOLD) + LIVE_DROP_SLACK
+            }
+        }
+    }
+
+    /// Live mode only: gives up on everything still buffered after a close request (counted as
+    /// dropped by the sender, announced to the peer with a DropRequest) and lets the close
+    /// finish with Shutdown; a live stream may lose its tail, but it ends cleanly. Returns the
+    /// packets given up. In reliable mode nothing is ever given up: returns 0 and does nothing.
+    pub fn abandon_unacknowledged(&mut self, now: Instant) -> u64 {
+        self.last_now = now;
+        if self.delivery == DeliveryMode::Reliable || !self.close_requested || self.closed.is_some()
+        {
+            return 0;
+        }
+        let before = self.sender.buffered_packets();
+        self.sender
+            .drop_too_late(now, Duration::ZERO, &mut self.control);
+        self.check_local_close_done();
+        before.saturating_sub(self.sender.buffered_packets()) as u64
+    }
+
     /// Bytes `read` would return now.
     pub fn readable_bytes(&self) -> usize {
         self.receiver.readable_bytes(self.last_now)

@@ -156,7 +156,6 @@ impl Sender {
     }
 
     /// Packets held.
-    #[cfg(test)]
     pub(crate) fn buffered_packets(&self) -> usize {
         self.slots.len()
     }

@@ -33,7 +33,8 @@ use srt_protocol::{
 };
 
 use super::packet::{
-    ext_flags, Extension, Handshake, KeyMaterialAnswer, ShakeKind, MAX_STREAM_ID_BYTES, SRT_MAGIC,
+    ext_flags, Extension, GroupType, Handshake, KeyMaterialAnswer, ShakeKind, MAX_STREAM_ID_BYTES,
+    SRT_MAGIC,
 };
 use super::Established;
 use crate::srt::config::SrtConfig;
@@ -466,17 +467,29 @@ impl ListenerCore {
                         "packet filters (FEC) are not supported",
                     ))
                 }
-                Extension::Group(_) if !self.serving.groups => {
-                    return Err((
-                        RejectReason::Core(CoreRejectReason::Group),
-                        "group member, but the listener does not take groups (groupconnect=0)",
-                    ))
-                }
-                Extension::Group(_) => {
-                    return Err((
-                        RejectReason::Core(CoreRejectReason::Group),
-                        "groups are not supported yet",
-                    ))
+                Extension::Group(group) => {
+                    let why = if !group.has_group_bit() {
+                        "a group id without the group bit"
+                    } else if !matches!(
+                        group.group_type(),
+                        GroupType::Broadcast | GroupType::Backup
+                    ) {
+                        "a group type other than broadcast or backup"
+                    } else if !self.serving.groups {
+                        "group member, but the listener does not take groups (groupconnect=0)"
+                    } else {
+                        "bonded groups are not served yet"
+                    };
+                    tracing::debug!(
+                        %from,
+                        group_id = group.group_id(),
+                        kind = ?group.group_type(),
+                        flags = group.flags(),
+                        weight = group.weight(),
+                        why,
+                        "group member refused"
+                    );
+                    return Err((RejectReason::Core(CoreRejectReason::Group), why));
                 }
                 Extension::HandshakeResponse(_) | Extension::KeyMaterialResponse(_) => {
                     return rogue("a response extension in a request")

@@ -465,6 +465,15 @@ fn malformed_conclusions_are_refused_with_a_reason() {
         ))),
         1015
     );
+    assert_eq!(
+        refused(&|hs| hs.extensions.push(Extension::Group(
+            crate::srt::handshake::packet::GroupExtension {
+                words: vec![0x0000_0001, 0x0100_0000]
+            }
+        ))),
+        1015,
+        "a group id without the group bit"
+    );
     assert_eq!(refused(&|hs| hs.encryption_field = 2), 1004);
     // 512 bytes exactly is allowed.
     let (mut core, mut conclusion) = base();
@@ -473,4 +482,59 @@ fn malformed_conclusions_are_refused_with_a_reason() {
         .push(Extension::StreamId("s".repeat(512)));
     core.handle(now, addr(1), conclusion);
     assert!(core.poll_request().is_some());
+}
+
+#[test]
+fn libsrt_group_members_are_read_and_refused_until_groups_are_served() {
+    use crate::srt::handshake::packet::{GroupExtension, GroupType};
+    for (case, kind) in [
+        ("group-broadcast", GroupType::Broadcast),
+        ("group-backup", GroupType::Backup),
+    ] {
+        let conclusions: Vec<Handshake> = vectors(case)
+            .into_iter()
+            .filter(|(from_caller, bytes)| {
+                *from_caller && crate::srt::handshake::packet::is_handshake(bytes)
+            })
+            .map(|(_, bytes)| Handshake::parse(&bytes).unwrap())
+            .filter(|hs| hs.kind == ShakeKind::Conclusion)
+            .collect();
+        assert_eq!(conclusions.len(), 2, "{case}: two members");
+        let groups: Vec<GroupExtension> = conclusions
+            .iter()
+            .map(|hs| {
+                hs.find(|e| match e {
+                    Extension::Group(g) => Some(g.clone()),
+                    _ => None,
+                })
+                .unwrap()
+            })
+            .collect();
+        // Both members name one group, of the case's type, and share the initial sequence.
+        assert_eq!(groups[0].group_id(), groups[1].group_id(), "{case}");
+        assert!(groups
+            .iter()
+            .all(|g| g.has_group_bit() && g.group_type() == kind));
+        assert_eq!(
+            conclusions[0].initial_sequence,
+            conclusions[1].initial_sequence
+        );
+        for groupconnect in [false, true] {
+            let now = Instant::now();
+            let mut core =
+                ListenerCore::new(&config(None), ListenerLimits::default(), groupconnect, now);
+            let from = addr(41000);
+            let mut induction = conclusions[0].clone();
+            induction.kind = ShakeKind::Induction;
+            induction.extensions.clear();
+            core.handle(now, from, induction);
+            let cookie = sent(&mut core)[0].0.cookie;
+            let mut conclusion = conclusions[0].clone();
+            conclusion.cookie = cookie;
+            core.handle(now, from, conclusion);
+            assert!(core.poll_request().is_none());
+            let answer = sent(&mut core).remove(0).0;
+            assert_eq!(answer.kind, ShakeKind::Rejection(1015), "{case}");
+        }
+    }
 }

@@ -98,11 +98,83 @@ pub(crate) enum KeyMaterialAnswer {
     ErrorState(u32),
 }
 
-/// The group membership extension (`SRT_CMD_GROUP`), kept as libsrt lays it out: the group id
-/// (with the group bit), then type, flags and weight in one word; libsrt may add more words.
+/// The group membership extension (`SRT_CMD_GROUP`), kept as libsrt lays it out: word 0 the
+/// sender's group id (a socket id with [`GROUP_ID_BIT`] set), word 1 `type << 24 | flags << 16 |
+/// weight`; libsrt may add more words, kept as they came. Parsing guarantees two words at least.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct GroupExtension {
     pub words: Vec<u32>,
+}
+
+/// The bit that marks a socket id as a group id (libsrt's `SRTGROUP_MASK`).
+pub(crate) const GROUP_ID_BIT: u32 = 0x4000_0000;
+
+/// A group's type, as the group extension carries it (libsrt 1.5's `SRT_GROUP_TYPE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GroupType {
+    /// 1: every packet on every member; the receiver keeps the first copy.
+    Broadcast,
+    /// 2: main/backup: one active member at a time, chosen by weight.
+    Backup,
+    /// Anything else (libsrt reserves 3 for balancing, 4 for multicast).
+    Other(u8),
+}
+
+impl GroupType {
+    fn from_raw(raw: u8) -> GroupType {
+        match raw {
+            1 => GroupType::Broadcast,
+            2 => GroupType::Backup,
+            other => GroupType::Other(other),
+        }
+    }
+
+    #[cfg(test)]
+    fn raw(self) -> u8 {
+        match self {
+            GroupType::Broadcast => 1,
+            GroupType::Backup => 2,
+            GroupType::Other(raw) => raw,
+        }
+    }
+}
+
+impl GroupExtension {
+    /// A member's membership: its group's id (the group bit is set here), type, flags, weight.
+    #[cfg(test)]
+    pub(crate) fn new(group_id: u32, kind: GroupType, flags: u8, weight: u16) -> GroupExtension {
+        let word = u32::from(kind.raw()) << 24 | u32::from(flags) << 16 | u32::from(weight);
+        GroupExtension {
+            words: vec![group_id | GROUP_ID_BIT, word],
+        }
+    }
+
+    fn word(&self, index: usize) -> u32 {
+        self.words.get(index).copied().unwrap_or(0)
+    }
+
+    /// The sender's group id (with the group bit).
+    pub(crate) fn group_id(&self) -> u32 {
+        self.word(0)
+    }
+
+    /// Whether the id carries the group bit, as every group id must.
+    pub(crate) fn has_group_bit(&self) -> bool {
+        self.group_id() & GROUP_ID_BIT != 0
+    }
+
+    pub(crate) fn group_type(&self) -> GroupType {
+        GroupType::from_raw((self.word(1) >> 24) as u8)
+    }
+
+    pub(crate) fn flags(&self) -> u8 {
+        (self.word(1) >> 16) as u8
+    }
+
+    /// The member's weight (0-100 in the SDK; libsrt takes any 16-bit value).
+    pub(crate) fn weight(&self) -> u16 {
+        self.word(1) as u16
+    }
 }
 
 /// One extension block.
@@ -529,6 +601,26 @@ mod tests {
             Handshake::parse(&km),
             Err(HandshakeParseError::BadExtension { kind: 3, .. })
         ));
+    }
+
+    #[test]
+    fn the_group_extension_reads_libsrts_layout() {
+        // From group-broadcast.hex: group 0x68af659a, broadcast, flags 0, weight 0.
+        let group = GroupExtension {
+            words: vec![0x68af_659a, 0x0100_0000],
+        };
+        assert_eq!(group.group_id(), 0x68af_659a);
+        assert!(group.has_group_bit());
+        assert_eq!(group.group_type(), GroupType::Broadcast);
+        assert_eq!((group.flags(), group.weight()), (0, 0));
+        let backup = GroupExtension::new(0x1234, GroupType::Backup, 1, 100);
+        assert_eq!(backup.words, vec![0x4000_1234, 0x0201_0064]);
+        assert_eq!(backup.group_type(), GroupType::Backup);
+        assert_eq!((backup.flags(), backup.weight()), (1, 100));
+        assert_eq!(
+            GroupExtension::new(7, GroupType::Other(3), 0, 0).group_type(),
+            GroupType::Other(3)
+        );
     }
 
     #[test]
