@@ -90,16 +90,19 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-#[command(after_help = LOG_HELP)]
 pub enum Command {
     /// Take one pusher (RTMP encoder) on a local TCP port and push its stream over SRT.
+    #[command(after_help = LOG_HELP)]
     Proxy(proxy_cmd::ProxyArgs),
     /// Listen for SRT callers and pump each session to a TCP upstream (an RTMP server).
+    #[command(after_help = LOG_HELP)]
     Gateway(gateway_cmd::GatewayArgs),
     /// Run gateway, sink, proxy and a generated stream on loopback and check every byte (the
     /// default preset caps the stream at 20 Mbit/s).
+    #[command(after_help = LOG_HELP)]
     Demo(demo::DemoArgs),
     /// Parse tcp:// and srt:// URLs and print their canonical form and every typed field.
+    #[command(after_help = LOG_HELP)]
     Url(url_cmd::UrlArgs),
 }
 
