@@ -359,8 +359,18 @@ impl Router {
     }
 }
 
-/// The resource a stream id names.
+/// The resource a stream id names. A stream id that arrives as `%23!::…` is read as `#!::…`:
+/// ffmpeg 5.1 and libsrt's apps send a URL's `streamid=%23!::…` without decoding it, and both
+/// spellings must route alike (docs/url.md, "Writing `#`").
 fn resource_of(stream_id: &str) -> Option<String> {
+    let decoded;
+    let stream_id = match stream_id.get(..3).zip(stream_id.get(3..)) {
+        Some((prefix, rest)) if prefix.eq_ignore_ascii_case("%23") && rest.starts_with("!::") => {
+            decoded = format!("#{rest}");
+            decoded.as_str()
+        }
+        _ => stream_id,
+    };
     match StreamId::parse(stream_id) {
         Ok(StreamId::AccessControl(acl)) => acl.resource().map(str::to_owned),
         Ok(StreamId::Verbatim(text)) => Some(text),

@@ -92,6 +92,15 @@ pub enum Error {
         /// The query as written (without `?`).
         query: String,
     },
+    /// An IPv6 address written without brackets, e.g. `tcp://::1:1936`.
+    #[error("IPv6 address {authority:?} must be written in brackets: write {suggestion}")]
+    UnbracketedIpv6 {
+        /// The authority (host and port) as written.
+        authority: String,
+        /// The same URL's scheme, address and port, bracketed, e.g. `tcp://[::1]:1936`
+        /// (`PORT` stands for a port that could not be told apart from the address).
+        suggestion: String,
+    },
     /// A part decodes (after percent-decoding) to bytes that are not UTF-8.
     #[error("{part:?} is not valid UTF-8 after percent-decoding")]
     InvalidUtf8 {
@@ -110,8 +119,10 @@ pub enum Error {
         /// The value after `=`.
         value: String,
     },
-    /// The query names an option this crate does not know (strict mode only).
-    #[error("unknown option {key:?} (value {value:?}): see docs/url.md for the option list, or parse leniently to ignore it")]
+    /// The query names an option this crate does not know (strict mode only). Its text
+    /// suggests the nearest known option name when one is close enough to be a typo
+    /// ([`suggest_option_name`]).
+    #[error("unknown option {key:?} (value {value:?}){}", did_you_mean(key))]
     UnknownOption {
         /// The option name as given (decoded).
         key: String,
@@ -191,6 +202,73 @@ pub enum Error {
         /// The character (`,` in values; `,` or `=` in keys).
         character: char,
     },
+}
+
+/// The known option name (canonical or alias, as [`OptionKey::from_name`] accepts it) nearest to
+/// `unknown`, if it is close enough to be a typo: at most one edit for names of up to 4
+/// letters, two for longer ones (insertions, deletions, substitutions and swaps of two
+/// neighbours, ASCII case ignored). Ties go to the first name in [`OptionKey::ALL`] order.
+///
+/// ```
+/// use tmio_url::suggest_option_name;
+///
+/// assert_eq!(suggest_option_name("latancy"), Some("latency"));
+/// assert_eq!(suggest_option_name("pasphrase"), Some("passphrase"));
+/// assert_eq!(suggest_option_name("STREMID"), Some("streamid"));
+/// assert_eq!(suggest_option_name("bitrate"), None);
+/// ```
+///
+/// [`OptionKey::from_name`]: crate::OptionKey::from_name
+/// [`OptionKey::ALL`]: crate::OptionKey::ALL
+pub fn suggest_option_name(unknown: &str) -> Option<&'static str> {
+    let unknown = unknown.to_ascii_lowercase();
+    let limit = if unknown.chars().count() <= 4 { 1 } else { 2 };
+    let mut best: Option<(usize, &'static str)> = None;
+    for key in crate::OptionKey::ALL {
+        for name in std::iter::once(key.name()).chain(key.aliases().iter().copied()) {
+            let distance = edit_distance(&unknown, &name.to_ascii_lowercase());
+            if distance <= limit && best.is_none_or(|(shortest, _)| distance < shortest) {
+                best = Some((distance, name));
+            }
+        }
+    }
+    best.map(|(_, name)| name)
+}
+
+/// `": did you mean \"NAME\"?"` for [`Error::UnknownOption`]'s message, or nothing.
+fn did_you_mean(key: &str) -> String {
+    match suggest_option_name(key) {
+        Some(name) => format!(": did you mean {name:?}?"),
+        None => String::new(),
+    }
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and transpositions
+/// of two adjacent characters, each costing one.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // rows[i][j]: distance between a[..i] and b[..j].
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let substitution = usize::from(a[i - 1] != b[j - 1]);
+            let mut distance = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + substitution);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                distance = distance.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = distance;
+        }
+    }
+    rows[a.len()][b.len()]
 }
 
 /// What an option value must look like; used in [`Error::InvalidOptionValue`].
@@ -291,6 +369,39 @@ mod tests {
             error.to_string(),
             "invalid value \"abc\" for \"latency\": expected milliseconds (a whole number from 0 to 2147483647)"
         );
+    }
+
+    #[test]
+    fn edit_distance_counts_typos() {
+        assert_eq!(edit_distance("latency", "latency"), 0);
+        assert_eq!(edit_distance("latancy", "latency"), 1);
+        assert_eq!(edit_distance("latnecy", "latency"), 1);
+        assert_eq!(edit_distance("ltncy", "latency"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn unknown_option_message_suggests_a_near_name_and_no_docs_or_modes() {
+        let error = Error::UnknownOption {
+            key: "latancy".into(),
+            value: "200".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "unknown option \"latancy\" (value \"200\"): did you mean \"latency\"?"
+        );
+        let far = Error::UnknownOption {
+            key: "bitrate".into(),
+            value: "5".into(),
+        };
+        assert_eq!(far.to_string(), "unknown option \"bitrate\" (value \"5\")");
+        for error in [error, far] {
+            let text = error.to_string();
+            assert!(
+                !text.contains("docs/") && !text.contains("lenient"),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -58,7 +58,7 @@ mod tcp;
 use std::fmt;
 use std::str::FromStr;
 
-pub use error::{Error, ValueKind};
+pub use error::{suggest_option_name, Error, ValueKind};
 pub use host::Host;
 pub use options::{KeyLength, MaxBandwidth, Mode, OptionKey, SrtOptions, TransType};
 pub use redact::{is_secret_name, redact_url_text, Unredacted, HIDDEN};

@@ -50,14 +50,37 @@ pub(crate) fn split<'a>(input: &'a str, example: &'static str) -> Result<Parts<'
             userinfo: userinfo.to_owned(),
         });
     }
+    let scheme = scheme.to_ascii_lowercase();
+    if !authority.starts_with('[') && authority.matches(':').count() > 1 {
+        return Err(unbracketed_ipv6(&scheme, authority));
+    }
     let (host, port) = split_host_port(authority, example)?;
     Ok(Parts {
-        scheme: scheme.to_ascii_lowercase(),
+        scheme,
         host,
         port,
         path,
         query,
     })
+}
+
+/// The error for an IPv6 address written without brackets, suggesting the same scheme, address
+/// and port bracketed: `tcp://::1:1936` → `tcp://[::1]:1936`. When the last `:`-group cannot be
+/// a port (the whole text is an address, e.g. `::1`), the suggestion ends in `:PORT`.
+fn unbracketed_ipv6(scheme: &str, authority: &str) -> Error {
+    let as_address_and_port = authority.rsplit_once(':').filter(|(address, port)| {
+        !port.is_empty()
+            && port.parse::<u16>().is_ok()
+            && address.parse::<std::net::Ipv6Addr>().is_ok()
+    });
+    let suggestion = match as_address_and_port {
+        Some((address, port)) => format!("{scheme}://[{address}]:{port}"),
+        None => format!("{scheme}://[{authority}]:PORT"),
+    };
+    Error::UnbracketedIpv6 {
+        authority: authority.to_owned(),
+        suggestion,
+    }
 }
 
 fn split_host_port<'a>(authority: &'a str, example: &'static str) -> Result<(&'a str, u16), Error> {
@@ -77,11 +100,6 @@ fn split_host_port<'a>(authority: &'a str, example: &'static str) -> Result<(&'a
                 })
             }
         }
-    } else if authority.matches(':').count() > 1 {
-        return Err(Error::InvalidHost {
-            host: authority.to_owned(),
-            reason: "an IPv6 address must be written in brackets, e.g. [::1]:9000",
-        });
     } else {
         match authority.split_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -191,10 +209,13 @@ mod tests {
             split("srt://host:9x", EXAMPLE),
             Err(Error::InvalidPort { .. })
         ));
-        assert!(matches!(
+        assert_eq!(
             split("srt://::1:9000", EXAMPLE),
-            Err(Error::InvalidHost { .. })
-        ));
+            Err(Error::UnbracketedIpv6 {
+                authority: "::1:9000".into(),
+                suggestion: "srt://[::1]:9000".into(),
+            })
+        );
         assert!(matches!(
             split("srt://[::1:9000", EXAMPLE),
             Err(Error::InvalidHost { .. })
@@ -203,5 +224,31 @@ mod tests {
             split("srt://[::1]9000", EXAMPLE),
             Err(Error::InvalidHost { .. })
         ));
+    }
+
+    #[test]
+    fn unbracketed_ipv6_suggests_the_same_scheme_address_and_port() {
+        for (input, suggestion) in [
+            ("tcp://::1:1936", "tcp://[::1]:1936"),
+            ("TCP://::1:1936", "tcp://[::1]:1936"),
+            (
+                "srt://2001:db8::7:9000?latency=20",
+                "srt://[2001:db8::7]:9000",
+            ),
+            ("tcp://fe80::1:0", "tcp://[fe80::1]:0"),
+            // The last group is no port (not a number, or out of range): the address whole.
+            ("tcp://::ffff", "tcp://[::ffff]:PORT"),
+            ("tcp://2001:db8::1:99999", "tcp://[2001:db8::1:99999]:PORT"),
+        ] {
+            let error = split(input, EXAMPLE).err();
+            match &error {
+                Some(Error::UnbracketedIpv6 { suggestion: s, .. }) => {
+                    assert_eq!(s, suggestion, "{input}")
+                }
+                other => panic!("{input}: {other:?}"),
+            }
+            let text = error.map(|e| e.to_string()).unwrap_or_default();
+            assert!(text.ends_with(&format!("write {suggestion}")), "{text}");
+        }
     }
 }

@@ -26,7 +26,7 @@ const SLACK: Duration = Duration::from_secs(30);
 /// The rtmp preset's bandwidth cap (2.5 MB/s), Mbit/s.
 const RTMP_PRESET_CAP_MBPS: u64 = 20;
 /// The stream id the demo's proxy sends (routed by the gateway's default upstream).
-const DEMO_STREAM_ID: &str = "%23!::r=live/demo";
+const DEMO_STREAM_ID: &str = "#!::r=live/demo";
 
 /// Arguments of `tmio demo`.
 #[derive(Debug, Args)]
@@ -34,7 +34,8 @@ pub struct DemoArgs {
     /// How long the pusher sends, in seconds.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=600))]
     pub seconds: u32,
-    /// The pusher's rate in Mbit/s (the rtmp preset caps SRT at 20 Mbit/s).
+    /// The pusher's rate in Mbit/s. Every preset caps SRT at 20 Mbit/s (2.5 MB/s, option
+    /// maxbw): above that, backpressure slows the pusher down to the cap.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub mbps: u32,
 }
@@ -152,18 +153,32 @@ pub async fn demo(seconds: u32, mbps: u32) -> Result<DemoReport, CommandError> {
 
     let started = Instant::now();
     let pusher = tokio::spawn(push(proxy_addr, seconds, mbps));
-    let sent = match pusher.await {
-        Ok(sent) => sent?,
-        Err(join) => {
-            return Err(CommandError::Demo(format!(
-                "the pusher task failed: {join}"
-            )))
-        }
+    let transfer = async {
+        let sent = match pusher.await {
+            Ok(sent) => sent?,
+            Err(join) => {
+                return Err(CommandError::Demo(format!(
+                    "the pusher task failed: {join}"
+                )))
+            }
+        };
+        tracing::info!(bytes = sent.0, "pusher finished");
+        let proxy_moved = proxy.wait().await?;
+        let received = match sink_task.await {
+            Ok(received) => received?,
+            Err(join) => return Err(CommandError::Demo(format!("the sink task failed: {join}"))),
+        };
+        Ok((sent, proxy_moved, received))
     };
-    let proxy_moved = proxy.wait().await?;
-    let received = match sink_task.await {
-        Ok(received) => received?,
-        Err(join) => return Err(CommandError::Demo(format!("the sink task failed: {join}"))),
+    // The gateway's events are logged as they happen (a session's start when it starts).
+    let (sent, proxy_moved, received) = {
+        tokio::pin!(transfer);
+        loop {
+            tokio::select! {
+                result = &mut transfer => break result?,
+                Some(event) = gateway.next_event() => crate::gateway_cmd::log_event(&event),
+            }
+        }
     };
     let duration = started.elapsed();
     let stats = proxy.stats();

@@ -50,7 +50,7 @@ pub enum CommandError {
         /// What the OS said.
         source: io::Error,
     },
-    /// A second SIGINT/SIGTERM arrived while a graceful stop was flushing.
+    /// A second SIGINT/SIGTERM/SIGHUP arrived while a graceful stop was flushing.
     #[error("error (local): stopped by a second {signal} before every byte was flushed")]
     Interrupted {
         /// The signal's name.

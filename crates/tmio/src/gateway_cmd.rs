@@ -61,7 +61,7 @@ impl GatewayArgs {
     }
 }
 
-/// Runs the gateway until SIGINT/SIGTERM, then stops gracefully (sessions flush and close).
+/// Runs the gateway until SIGINT/SIGTERM/SIGHUP, then stops gracefully (sessions flush and close).
 pub async fn run(args: GatewayArgs) -> Result<(), CommandError> {
     let mut signals = StopSignals::install()?;
     let mut builder = Gateway::builder(&args.listen_url)?.upstream(&args.upstream_url)?;

@@ -35,6 +35,7 @@ pub mod args;
 pub mod demo;
 mod error;
 pub mod gateway_cmd;
+pub mod logging;
 pub mod proxy_cmd;
 pub mod signals;
 pub mod stats_view;
@@ -42,24 +43,80 @@ pub mod url_cmd;
 
 pub use error::{CommandError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE};
 
+/// The SRT version tmio announces in its handshakes (HSv5), the one of the `srt-protocol`
+/// codec it builds on (a test checks the two agree).
+pub const SRT_VERSION: &str = "1.3.1";
+
+/// `tmio -V`: the crate version, the build's git commit (`unknown` when built outside a git
+/// checkout) and the SRT version.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("TMIO_BUILD_COMMIT"),
+    ", SRT 1.3.1)"
+);
+
+/// `tmio --version`: [`VERSION`]'s facts, one per line.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nbuild: git ",
+    env!("TMIO_BUILD_COMMIT"),
+    ", ",
+    env!("TMIO_BUILD_TARGET"),
+    ", ",
+    env!("TMIO_BUILD_PROFILE"),
+    " profile",
+    "\nSRT: speaks SRT 1.3.1 (HSv5 handshake, srt-protocol 0.4 packet codec); \
+     tested against libsrt 1.5.1"
+);
+
+/// Text shown at the end of `tmio --help` and of every subcommand's help.
+const LOG_HELP: &str = "Logging: lines go to stderr (or --log-file). The filter is --log-level, \
+    else -v/-q, else the RUST_LOG environment variable (same syntax as --log-level, \
+    e.g. RUST_LOG=info,tmio_transport=trace), else info. A bad filter is an error.";
+
 /// Push any TCP live stream (an RTMP encoder) over SRT.
 #[derive(Debug, Parser)]
-#[command(name = "tmio", version, about, long_about = None)]
+#[command(name = "tmio", version = VERSION, long_version = LONG_VERSION, about,
+          long_about = None, after_help = LOG_HELP)]
 pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
+    /// Logging options (every subcommand takes them).
+    #[command(flatten)]
+    pub log: logging::LogArgs,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Take one pusher (RTMP encoder) on a local TCP port and push its stream over SRT.
+    #[command(after_help = LOG_HELP)]
     Proxy(proxy_cmd::ProxyArgs),
     /// Listen for SRT callers and pump each session to a TCP upstream (an RTMP server).
+    #[command(after_help = LOG_HELP)]
     Gateway(gateway_cmd::GatewayArgs),
-    /// Run gateway, sink, proxy and a generated stream on loopback and check every byte.
+    /// Run gateway, sink, proxy and a generated stream on loopback and check every byte (the
+    /// default preset caps the stream at 20 Mbit/s).
+    #[command(after_help = LOG_HELP)]
     Demo(demo::DemoArgs),
     /// Parse tcp:// and srt:// URLs and print their canonical form and every typed field.
+    #[command(after_help = LOG_HELP)]
     Url(url_cmd::UrlArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_srt_version_shown_is_the_one_the_handshake_sends() {
+        assert_eq!(
+            srt_protocol::options::SrtVersion::CURRENT.to_string(),
+            SRT_VERSION
+        );
+        assert!(VERSION.contains(&format!("SRT {SRT_VERSION}")));
+        assert!(LONG_VERSION.contains(&format!("SRT {SRT_VERSION}")));
+    }
 }

@@ -1,27 +1,19 @@
-//! The `tmio` binary: parse the command line, set up logging (stderr, `RUST_LOG` filter,
-//! default `info`) and a tokio runtime, run the subcommand, map its result to an exit status.
+//! The `tmio` binary: parse the command line, set up logging (stderr or `--log-file`; filter
+//! from `--log-level`, `-v`/`-q`, `RUST_LOG`, default `info`) and a tokio runtime, run the
+//! subcommand, map its result to an exit status.
 
-use std::{io::IsTerminal as _, process::ExitCode};
+use std::{fs::OpenOptions, io::IsTerminal as _, process::ExitCode, sync::Mutex};
 
 use clap::Parser;
 use tmio::{stats_view::LineClearingWriter, Cli, Command, CommandError, EXIT_RUNTIME};
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(error) = init_logging(&cli.log) {
+        return report(&error);
+    }
     if let Command::Url(args) = &cli.command {
         return tmio::url_cmd::run(args);
-    }
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let terminal = std::io::stderr().is_terminal();
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(terminal);
-    if terminal {
-        logs.with_writer(|| LineClearingWriter::new(std::io::stderr()))
-            .init();
-    } else {
-        logs.with_writer(std::io::stderr).init();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -47,6 +39,32 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => report(&error),
     }
+}
+
+/// Installs the log subscriber: a bad filter (option or `RUST_LOG`) or a log file that cannot
+/// be opened is a usage error.
+fn init_logging(args: &tmio::logging::LogArgs) -> Result<(), CommandError> {
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let filter = args.filter(rust_log.as_deref())?;
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    if let Some(path) = &args.log_file {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|error| CommandError::BadArgument {
+                argument: "--log-file",
+                reason: format!("cannot open {}: {error}", path.display()),
+            })?;
+        logs.with_ansi(false).with_writer(Mutex::new(file)).init();
+    } else if std::io::stderr().is_terminal() {
+        logs.with_ansi(true)
+            .with_writer(|| LineClearingWriter::new(std::io::stderr()))
+            .init();
+    } else {
+        logs.with_ansi(false).with_writer(std::io::stderr).init();
+    }
+    Ok(())
 }
 
 fn report(error: &CommandError) -> ExitCode {

@@ -14,7 +14,9 @@ use tmio_proxy::{Preset, Proxy, ProxyEvent, RunningProxy};
 use crate::{
     args::{parse_interval, parse_option, parse_preset},
     signals::StopSignals,
-    stats_view::{display_line, json_record, RateMeter},
+    stats_view::{
+        display_line, record, terminal_columns, Figures, RateMeter, RecordWriter, StatsFormat,
+    },
     CommandError,
 };
 
@@ -23,45 +25,128 @@ use crate::{
 pub struct ProxyArgs {
     /// Where the pusher connects: tcp://IP:PORT (port 0 = any free port, printed on stdout).
     pub local_url: String,
-    /// The SRT server or tmio gateway: srt://HOST:PORT?options (e.g. streamid=%23!::r=live/app).
+    /// The SRT server or tmio gateway: srt://HOST:PORT?options, e.g.
+    /// 'srt://HOST:9000?streamid=#!::r=live/app' (quote it in a shell; %23 is read as # too).
     pub remote_url: String,
     /// Settings preset: rtmp (default; reliable, in order), ts-lossless, ts-latency[:MS].
+    /// Every preset caps the SRT send rate at 20 Mbit/s; --opt maxbw=-1 lifts the cap.
     #[arg(long, value_parser = parse_preset)]
     pub preset: Option<Preset>,
     /// An SRT option by SDK name, libsrt URI key or SRTO_ name (repeatable), applied after the
     /// preset; the remote URL's query wins over both.
     #[arg(long = "opt", value_name = "NAME=VALUE", value_parser = parse_option)]
     pub options: Vec<(String, String)>,
-    /// Seconds between two statistics updates (display and --stats-json).
+    /// Seconds between two statistics updates (the live line and the records).
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_interval)]
     pub stats_interval: Duration,
-    /// Append one JSON object (statistics + timestamp) per interval to FILE.
-    #[arg(long, value_name = "FILE")]
+    /// Append one statistics record per interval to PATH; "-" writes them to stdout. The live
+    /// line (on stderr, when it is a terminal) shows the main figures either way.
+    #[arg(long, value_name = "PATH", visible_alias = "stats-file")]
     pub stats_json: Option<PathBuf>,
+    /// Format of the records: json (one object per line) or csv (a header line, then one row
+    /// per interval). Given without --stats-json, the records go to stdout.
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub stats_format: Option<StatsFormat>,
+}
+
+impl ProxyArgs {
+    /// Where the records go: a file, stdout (`-`), or nowhere.
+    fn records_target(&self) -> Option<RecordsTarget> {
+        match (&self.stats_json, self.stats_format) {
+            (Some(path), _) if path.as_os_str() == "-" => Some(RecordsTarget::Stdout),
+            (Some(path), _) => Some(RecordsTarget::File(path.clone())),
+            (None, Some(_)) => Some(RecordsTarget::Stdout),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Where `--stats-json` records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RecordsTarget {
+    Stdout,
+    File(PathBuf),
+}
+
+/// An open output for the records.
+enum RecordsOut {
+    Stdout(RecordWriter<std::io::Stdout>),
+    File(PathBuf, RecordWriter<File>),
+}
+
+impl RecordsOut {
+    fn open(target: RecordsTarget, format: StatsFormat) -> Result<RecordsOut, CommandError> {
+        match target {
+            RecordsTarget::Stdout => Ok(RecordsOut::Stdout(RecordWriter::new(
+                std::io::stdout(),
+                format,
+                true,
+            ))),
+            RecordsTarget::File(path) => {
+                let file = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|error| CommandError::BadArgument {
+                        argument: "--stats-json",
+                        reason: format!("cannot open {}: {error}", path.display()),
+                    })?;
+                let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
+                Ok(RecordsOut::File(
+                    path,
+                    RecordWriter::new(file, format, empty),
+                ))
+            }
+        }
+    }
+
+    fn write(
+        &mut self,
+        record: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), CommandError> {
+        match self {
+            RecordsOut::Stdout(writer) => {
+                writer
+                    .write(record)
+                    .map_err(|source| CommandError::LocalIo {
+                        context: "writing statistics to stdout",
+                        source,
+                    })
+            }
+            RecordsOut::File(path, writer) => {
+                writer
+                    .write(record)
+                    .map_err(|source| CommandError::StatsFile {
+                        path: path.clone(),
+                        source,
+                    })
+            }
+        }
+    }
 }
 
 /// Where the statistics go every interval.
 struct StatsSinks {
     meter: RateMeter,
     live_line: bool,
-    json: Option<(PathBuf, File)>,
+    records: Option<RecordsOut>,
 }
 
 impl StatsSinks {
     fn report(&mut self, proxy: &RunningProxy) -> Result<(), CommandError> {
         let stats = proxy.stats();
-        let rate = self.meter.send_rate_mbps(&stats);
+        let figures = Figures::from_stats(&stats);
+        let rate = self.meter.send_rate_mbps(&figures);
         if self.live_line {
             let mut stderr = std::io::stderr().lock();
-            let _ = write!(stderr, "\r{}\x1b[K", display_line(&stats, rate));
+            let columns = terminal_columns(&stderr);
+            // The line is narrower than the terminal: `\r` returns to its start, and
+            // `ESC [K` erases what a longer previous line left.
+            let _ = write!(stderr, "\r{}\x1b[K", display_line(&figures, rate, columns));
             let _ = stderr.flush();
         }
-        if let Some((path, file)) = &mut self.json {
-            let record = json_record(&stats, rate, SystemTime::now());
-            writeln!(file, "{record}").map_err(|source| CommandError::StatsFile {
-                path: path.clone(),
-                source,
-            })?;
+        if let Some(records) = &mut self.records {
+            records.write(&record(&stats, rate, SystemTime::now()))?;
         }
         Ok(())
     }
@@ -73,7 +158,7 @@ impl StatsSinks {
     }
 }
 
-/// Runs the proxy until the pusher's session ends, a runtime error, or SIGINT/SIGTERM.
+/// Runs the proxy until the pusher's session ends, a runtime error, or SIGINT/SIGTERM/SIGHUP (a graceful stop).
 pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
     let mut signals = StopSignals::install()?;
     let mut builder = Proxy::builder(&args.local_url, &args.remote_url)?;
@@ -83,19 +168,16 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
     for (name, value) in &args.options {
         builder = builder.option(name, value)?;
     }
-    let json = match &args.stats_json {
+    let records_target = args.records_target();
+    // Records on a terminal's stdout replace the live line, which would garble them.
+    let records_on_terminal =
+        records_target == Some(RecordsTarget::Stdout) && std::io::stdout().is_terminal();
+    let records = match records_target {
         None => None,
-        Some(path) => {
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|error| CommandError::BadArgument {
-                    argument: "--stats-json",
-                    reason: format!("cannot open {}: {error}", path.display()),
-                })?;
-            Some((path.clone(), file))
-        }
+        Some(target) => Some(RecordsOut::open(
+            target,
+            args.stats_format.unwrap_or_default(),
+        )?),
     };
     // The parsed URL prints `passphrase=<hidden>`: the command line's text is never logged.
     tracing::info!(remote = %builder.remote_url(), "connecting");
@@ -109,8 +191,8 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
     announce(&format!("listening tcp://{}", proxy.local_addr()))?;
     let mut sinks = StatsSinks {
         meter: RateMeter::new(),
-        live_line: std::io::stderr().is_terminal(),
-        json,
+        live_line: std::io::stderr().is_terminal() && !records_on_terminal,
+        records,
     };
     let stop = proxy.stop_token();
     let mut ticker = tokio::time::interval(args.stats_interval);
@@ -173,7 +255,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
         returned_bytes = moved.remote_to_local,
         retransmitted = stats.packets_retransmitted,
         dropped_packets = dropped,
-        rtt_ms = stats.rtt_ms,
+        rtt_ms = Figures::from_stats(&stats).rtt_ms,
         "{}",
         match (stopping, dropped) {
             (true, 0) => "stopped gracefully: what was accepted was delivered",

@@ -1,8 +1,9 @@
-//! SIGINT and SIGTERM as one stream of "stop" requests.
+//! SIGINT, SIGTERM and SIGHUP as one stream of "stop" requests: each asks for a graceful
+//! stop (what was accepted is flushed, then exit 0); a second one while flushing stops at once.
 
 use crate::CommandError;
 
-/// Receives SIGINT and SIGTERM. Create it before announcing readiness, so that a signal sent
+/// Receives SIGINT, SIGTERM and SIGHUP (a closed terminal or `kill -HUP`). Create it before announcing readiness, so that a signal sent
 /// right after `listening ...` is seen.
 #[derive(Debug)]
 pub struct StopSignals {
@@ -10,6 +11,8 @@ pub struct StopSignals {
     interrupt: tokio::signal::unix::Signal,
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
 }
 
 impl StopSignals {
@@ -27,6 +30,7 @@ impl StopSignals {
             Ok(StopSignals {
                 interrupt: installing(SignalKind::interrupt())?,
                 terminate: installing(SignalKind::terminate())?,
+                hangup: installing(SignalKind::hangup())?,
             })
         }
         #[cfg(not(unix))]
@@ -35,13 +39,14 @@ impl StopSignals {
         }
     }
 
-    /// Waits for the next SIGINT or SIGTERM and returns its name.
+    /// Waits for the next SIGINT, SIGTERM or SIGHUP and returns its name.
     pub async fn next(&mut self) -> &'static str {
         #[cfg(unix)]
         {
             tokio::select! {
                 _ = self.interrupt.recv() => "SIGINT",
                 _ = self.terminate.recv() => "SIGTERM",
+                _ = self.hangup.recv() => "SIGHUP",
             }
         }
         #[cfg(not(unix))]

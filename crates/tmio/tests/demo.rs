@@ -29,6 +29,15 @@ fn demo_moves_every_byte_and_prints_the_figures() {
     }
     let result = tmio.wait_line("result:", Duration::from_secs(1));
     assert!(result.trim().starts_with("OK"), "{result}");
+    // The gateway's session events are logged as they happen: the session starts before the
+    // pusher is done, and ends after it.
+    let at = |text: &str| {
+        stderr
+            .find(text)
+            .unwrap_or_else(|| panic!("no {text:?}:\n{stderr}"))
+    };
+    assert!(at("session started") < at("pusher finished"), "{stderr}");
+    assert!(at("pusher finished") < at("session ended"), "{stderr}");
 }
 
 #[test]

@@ -99,3 +99,38 @@ fn unreachable_upstream_rejects_and_the_proxy_exits_remote() {
     assert!(log.contains("caller rejected"), "{log}");
     assert!(log.contains(&format!("127.0.0.1:{closed_port}")), "{log}");
 }
+
+#[test]
+fn a_stream_id_routes_alike_written_with_hash_or_percent_23() {
+    // ffmpeg 5.1 and libsrt's apps send `streamid=%23!::…` as written, without decoding it;
+    // tmio decodes it. `%2523` makes tmio's proxy send a literal `%23`, as those callers do.
+    for spelling in [
+        "#!::r=live/special",
+        "%23!::r=live/special",
+        "%2523!::r=live/special",
+    ] {
+        let closed_port = {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let routed = Sink::start();
+        let mut gateway = Tmio::spawn(&[
+            "gateway",
+            "srt://127.0.0.1:0",
+            &format!("tcp://127.0.0.1:{closed_port}"),
+            "--route",
+            &format!("live/special=tcp://{}", routed.addr),
+        ]);
+        let gateway_addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
+        let data = stream_bytes(50_000, 4);
+        // A session sent to the default upstream (a closed port) would make the proxy exit 1.
+        push(&format!("srt://{gateway_addr}?streamid={spelling}"), &data);
+        assert_eq!(
+            routed.finish(),
+            (data.len() as u64, sha256(&data)),
+            "{spelling}"
+        );
+        gateway.signal(Signal::SIGTERM);
+        assert_eq!(gateway.wait_exit(Duration::from_secs(15)).code(), Some(0));
+    }
+}

@@ -1,4 +1,4 @@
-//! `tmio gateway` runs until SIGTERM or SIGINT, then stops gracefully and exits 0.
+//! `tmio gateway` runs until SIGTERM, SIGINT or SIGHUP, then stops gracefully and exits 0.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
@@ -31,4 +31,10 @@ fn sigterm_stops_the_gateway_with_status_zero() {
 #[test]
 fn sigint_stops_the_gateway_with_status_zero() {
     stops_on(Signal::SIGINT);
+}
+
+#[test]
+fn sighup_stops_the_gateway_gracefully_with_status_zero() {
+    // A closed terminal or `kill -HUP` used to end the gateway at once (status 129).
+    stops_on(Signal::SIGHUP);
 }

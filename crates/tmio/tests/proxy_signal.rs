@@ -1,4 +1,4 @@
-//! `tmio proxy` stops gracefully on SIGINT/SIGTERM while a pusher is connected: what it
+//! `tmio proxy` stops gracefully on SIGINT/SIGTERM/SIGHUP while a pusher is connected: what it
 //! accepted reaches the server, the stream is closed cleanly, and it exits 0.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -11,6 +11,15 @@ use nix::sys::signal::Signal;
 
 #[test]
 fn sigint_with_a_connected_pusher_flushes_and_exits_zero() {
+    stop_with_a_connected_pusher(Signal::SIGINT);
+}
+
+#[test]
+fn sighup_with_a_connected_pusher_flushes_and_exits_zero() {
+    stop_with_a_connected_pusher(Signal::SIGHUP);
+}
+
+fn stop_with_a_connected_pusher(signal: Signal) {
     let sink = Sink::start();
     let upstream = format!("tcp://{}", sink.addr);
     let mut gateway = Tmio::spawn(&["gateway", "srt://127.0.0.1:0", &upstream]);
@@ -24,11 +33,13 @@ fn sigint_with_a_connected_pusher_flushes_and_exits_zero() {
     pusher.write_all(&data).unwrap();
     // Everything written has crossed: a stop now must not lose or add anything.
     sink.wait_for(data.len() as u64, Duration::from_secs(20));
-    proxy.signal(Signal::SIGINT);
+    proxy.signal(signal);
     let status = proxy.wait_exit(Duration::from_secs(20));
     assert_eq!(status.code(), Some(0), "{}", proxy.stderr());
     assert!(
-        proxy.stderr().contains("SIGINT: stopping gracefully"),
+        proxy
+            .stderr()
+            .contains(&format!("{signal:?}: stopping gracefully")),
         "{}",
         proxy.stderr()
     );
