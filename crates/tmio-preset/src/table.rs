@@ -470,7 +470,7 @@ mod tests {
 
     #[test]
     fn no_name_belongs_to_two_options() {
-        // "Passphrase" is both the SDK name and (case-insensitively) the URI key of one option.
+        // A name listed twice for one option (none today) would be deduplicated, not an error.
         let mut all: Vec<(String, String)> = OPTION_TABLE
             .iter()
             .flat_map(|spec| {

@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use tmio_preset::{DeliveryPolicy, KeyLength, MaxBandwidth, Options};
+use tmio_preset::{DeliveryPolicy, KeyLength, MaxBandwidth, OptionName, Options};
 use tmio_transport::srt::{connection::DeliveryMode, ConnectMode, SrtConfig};
 use tmio_url::{Host, Mode, SrtUrl};
 
@@ -48,6 +48,20 @@ pub(crate) fn srt_config(options: &Options, url: &SrtUrl) -> Result<SrtConfig, E
         MaxBandwidth::Unlimited => None,
         MaxBandwidth::BytesPerSecond(bytes) => Some(bytes),
         MaxBandwidth::RelativeToInput => match options.input_bandwidth() {
+            0 if options.min_input_bandwidth() > 0 => {
+                return Err(Error::Unsupported(format!(
+                    "\"{}\" {} with \"{}\" 0 and \"{}\" 0: tmio does not estimate the input \
+                     rate, so there is nothing for a minimum to floor; set \"{}\" to the \
+                     stream's rate (the cap is then that plus the overhead), or a maximum \
+                     bandwidth (-1: tmio's adaptive pacing)",
+                    OptionName::MinInputBandwidth.sdk_name(),
+                    options.min_input_bandwidth(),
+                    OptionName::MaxBandwidth.sdk_name(),
+                    OptionName::InputBandwidth.sdk_name(),
+                    OptionName::InputBandwidth.sdk_name(),
+                )))
+            }
+            // libsrt estimates the input rate here; tmio paces adaptively instead.
             0 => None,
             input => Some(input + input * u64::from(options.overhead_percent()) / 100),
         },
@@ -153,7 +167,7 @@ mod tests {
         let config = srt_config(&options, &url).unwrap();
         assert!(matches!(config.delivery, DeliveryMode::Reliable));
         assert_eq!(config.payload_size, 1316);
-        assert_eq!(config.max_bandwidth, Some(2_500_000));
+        assert_eq!(config.max_bandwidth, Some(2_621_440));
         assert_eq!(config.send_buffer_bytes, 2 * 1024 * 1024);
         config.validate().unwrap();
     }

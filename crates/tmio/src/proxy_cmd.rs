@@ -9,12 +9,12 @@ use std::{
 };
 
 use clap::Args;
-use tmio_proxy::{Preset, Proxy, ProxyEvent, RunningProxy};
+use tmio_proxy::{PerfStatsReader, Preset, Proxy, ProxyEvent};
 
 use crate::{
     args::{parse_interval, parse_option, parse_preset},
     signals::StopSignals,
-    stats_view::{display_line, json_record, RateMeter},
+    stats_view::{display_line, json_record},
     CommandError,
 };
 
@@ -35,29 +35,30 @@ pub struct ProxyArgs {
     /// Seconds between two statistics updates (display and --stats-json).
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_interval)]
     pub stats_interval: Duration,
-    /// Append one JSON object (statistics + timestamp) per interval to FILE.
+    /// Append one JSON object per interval to FILE: the SDK's PerfStats (total, current =
+    /// the interval, rates, RTT, ...) and timestamp_unix_ms.
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
 }
 
 /// Where the statistics go every interval.
 struct StatsSinks {
-    meter: RateMeter,
+    /// One read per interval: its `current` block is the interval.
+    reader: PerfStatsReader,
     live_line: bool,
     json: Option<(PathBuf, File)>,
 }
 
 impl StatsSinks {
-    fn report(&mut self, proxy: &RunningProxy) -> Result<(), CommandError> {
-        let stats = proxy.stats();
-        let rate = self.meter.send_rate_mbps(&stats);
+    fn report(&mut self) -> Result<(), CommandError> {
+        let stats = self.reader.read();
         if self.live_line {
             let mut stderr = std::io::stderr().lock();
-            let _ = write!(stderr, "\r{}\x1b[K", display_line(&stats, rate));
+            let _ = write!(stderr, "\r{}\x1b[K", display_line(&stats));
             let _ = stderr.flush();
         }
         if let Some((path, file)) = &mut self.json {
-            let record = json_record(&stats, rate, SystemTime::now());
+            let record = json_record(&stats, SystemTime::now());
             writeln!(file, "{record}").map_err(|source| CommandError::StatsFile {
                 path: path.clone(),
                 source,
@@ -108,7 +109,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
     };
     announce(&format!("listening tcp://{}", proxy.local_addr()))?;
     let mut sinks = StatsSinks {
-        meter: RateMeter::new(),
+        reader: proxy.perf_stats_reader(),
         live_line: std::io::stderr().is_terminal(),
         json,
     };
@@ -137,7 +138,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
                 stopping = true;
             }
             _ = ticker.tick() => {
-                if let Err(error) = sinks.report(&proxy) {
+                if let Err(error) = sinks.report() {
                     sinks.end_live_line();
                     stop.cancel();
                     let _ = proxy.wait().await;
@@ -147,7 +148,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
         }
     }
     let result = proxy.wait().await;
-    let final_report = sinks.report(&proxy);
+    let final_report = sinks.report();
     sinks.end_live_line();
     let moved = match result {
         // An encoder that exits without reading the server's last messages (ffmpeg does, after
