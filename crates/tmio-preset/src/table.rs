@@ -280,7 +280,7 @@ pub static OPTION_TABLE: [OptionSpec; OPTION_COUNT] = [
         "25600", "The flow-control window: packets in flight, unacknowledged."),
     spec!(SendDropDelay, "Send drop delay (ms)", true, "snddropdelay", "SRTO_SNDDROPDELAY", "ms",
         Integer { min: -1, max: I32_MAX }, "-1 (never drop) or a whole number of milliseconds from 0 to 2147483647",
-        "0", "Extra time before the sender drops too-late packets (libsrt: 0 live, -1 file)."),
+        "0", "Extra time before the sender drops too-late packets (libsrt: 0 live, -1 file). tmio's live sender drops as libsrt with 0: the proxy refuses another value together with too-late drop."),
     spec!(MessageApi, "Message API", true, "messageapi", "SRTO_MESSAGEAPI", "",
         Bool, "true or false (1/0, yes/no, on/off)",
         "true", "Message (true) or stream (false) API: live mode needs the message API, tmio's file mode is a byte stream (false)."),

@@ -24,11 +24,27 @@ pub(crate) fn srt_config(options: &Options, url: &SrtUrl) -> Result<SrtConfig, E
             receive_latency,
             peer_latency,
             too_late_drop,
-        } => DeliveryMode::Live {
-            recv_latency: receive_latency,
-            send_latency: peer_latency,
-            too_late_drop,
-        },
+        } => {
+            // tmio's live sender drops what is older than max(peer latency, 1 s) + 20 ms: libsrt's
+            // rule with a send drop delay of 0. Another delay would be ignored: refuse it.
+            if too_late_drop && options.send_drop_delay() != Some(std::time::Duration::ZERO) {
+                return Err(Error::Unsupported(format!(
+                    "\"{}\" {} with too-late drop: tmio's live sender drops packets older than \
+                     max(peer latency, 1 s) + 20 ms, as libsrt does with a send drop delay of 0; \
+                     set it to 0 (or turn too-late drop off)",
+                    OptionName::SendDropDelay.sdk_name(),
+                    options
+                        .send_drop_delay()
+                        .map_or(-1, |delay| i64::try_from(delay.as_millis())
+                            .unwrap_or(i64::MAX)),
+                )));
+            }
+            DeliveryMode::Live {
+                recv_latency: receive_latency,
+                send_latency: peer_latency,
+                too_late_drop,
+            }
+        }
         DeliveryPolicy::SenderDrop { drop_after } => {
             return Err(Error::Unsupported(format!(
                 "too-late drop without TSBPD (the sender would give up on data after {} ms): \
@@ -190,6 +206,23 @@ mod tests {
         }
         assert_eq!(config.key_length, 32);
         assert_eq!(config.stream_id.as_deref(), Some("#!::r=live/a"));
+    }
+
+    #[test]
+    fn a_send_drop_delay_tmio_would_ignore_is_refused() {
+        let url = SrtUrl::parse("srt://127.0.0.1:9000").unwrap();
+        let mut options = Options::from_preset(Preset::mpegts_fixed_latency()).unwrap();
+        options
+            .set_send_drop_delay(Some(std::time::Duration::from_millis(500)))
+            .unwrap();
+        let error = srt_config(&options, &url).unwrap_err().to_string();
+        assert!(
+            error.contains("Send drop delay (ms)") && error.contains("500"),
+            "{error}"
+        );
+        // Without too-late drop nothing is dropped: the delay is moot.
+        options.set_too_late_packet_drop(false);
+        srt_config(&options, &url).unwrap();
     }
 
     #[test]
