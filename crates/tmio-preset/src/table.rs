@@ -231,7 +231,7 @@ pub static OPTION_TABLE: [OptionSpec; OPTION_COUNT] = [
         "", "Sent by the caller in the handshake; listeners route and authorise by it. A stream id in the URL wins."),
     spec!(ConnectTimeout, "Connect timeout(in milliseconds). Caller default: 3000, rendezvous (x 10)", false, "conntimeo", "SRTO_CONNTIMEO", "ms",
         Integer { min: 0, max: I32_MAX }, "a whole number of milliseconds from 0 to 2147483647",
-        "3000", "How long a caller waits for the handshake."),
+        "3000", "How long a caller waits for the handshake; a rendezvous waits ten times as long."),
     spec!(KeyLength, "Crypto key len in bytes", false, "pbkeylen", "SRTO_PBKEYLEN", "bytes",
         ValueRange::KeyLength, "0, 16, 24 or 32 (bytes; 0: not advertised, effectively 16)",
         "0", "The AES key length: 16 (AES-128), 24 (AES-192) or 32 (AES-256)."),

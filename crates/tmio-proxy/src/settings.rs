@@ -102,7 +102,12 @@ pub(crate) fn srt_config(options: &Options, url: &SrtUrl) -> Result<SrtConfig, E
         recv_buffer_bytes: options.receive_buffer_size() as usize,
         flow_window_packets: options.flight_flag_size(),
         max_bandwidth,
-        connect_timeout: options.connect_timeout(),
+        // As libsrt (and the SDK's option name: "rendezvous (x 10)"), a rendezvous tries ten
+        // times as long as a caller.
+        connect_timeout: match connect_mode(url) {
+            ConnectMode::Rendezvous => options.connect_timeout().saturating_mul(10),
+            ConnectMode::Caller | ConnectMode::Listener => options.connect_timeout(),
+        },
         peer_idle_timeout: options.peer_idle_timeout(),
         linger: options.linger(),
         local_addr,
@@ -223,6 +228,21 @@ mod tests {
         // Without too-late drop nothing is dropped: the delay is moot.
         options.set_too_late_packet_drop(false);
         srt_config(&options, &url).unwrap();
+    }
+
+    #[test]
+    fn a_rendezvous_waits_ten_times_the_connect_timeout() {
+        let options = Options::from_preset(Preset::Rtmp).unwrap();
+        let caller = SrtUrl::parse("srt://127.0.0.1:9000").unwrap();
+        let rendezvous = SrtUrl::parse("srt://127.0.0.1:9000?mode=rendezvous").unwrap();
+        assert_eq!(
+            srt_config(&options, &caller).unwrap().connect_timeout,
+            std::time::Duration::from_secs(3)
+        );
+        assert_eq!(
+            srt_config(&options, &rendezvous).unwrap().connect_timeout,
+            std::time::Duration::from_secs(30)
+        );
     }
 
     #[test]
