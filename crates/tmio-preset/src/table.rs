@@ -193,7 +193,7 @@ use ValueRange::{Bool, FixedBool, FixedInteger, Integer};
 /// The number of options.
 pub const OPTION_COUNT: usize = 35;
 
-/// Every option, in [`OptionName`] order: the SDK's 20 names in `tmio-options.h` order, then
+/// Every option, in [`OptionName`] order: the SDK's 21 names in `tmio-options.h` order, then
 /// tmio's names for the other libsrt options.
 pub static OPTION_TABLE: [OptionSpec; OPTION_COUNT] = [
     spec!(ThreadSafeCheck, "thread safe check", false, "", "", "",
