@@ -18,9 +18,20 @@ pub enum Error {
         /// secret's.
         value: String,
     },
+    /// An option tmio knows but refuses, whatever the value (the SDK's RIST options) or for this
+    /// value (an option tmio always runs with one value, see `docs/options.md`).
+    #[error("option \"{option}\" refuses {value:?}: {reason}")]
+    Refused {
+        /// The option's name.
+        option: &'static str,
+        /// The value given (text form).
+        value: String,
+        /// Why.
+        reason: &'static str,
+    },
     /// A passphrase of the wrong length. Its value is never carried nor printed.
     #[error(
-        "invalid value for option \"Passphrase\" ({length} bytes, not shown): expected {expected}"
+        "invalid value for option \"Crypto PBKDF2 Passphrase. length [0,10..79] 0:disable crypto\" ({length} bytes, not shown): expected {expected}"
     )]
     InvalidPassphrase {
         /// Its length in bytes.
@@ -51,7 +62,7 @@ pub enum Error {
         expected: &'static str,
     },
     /// The payload does not fit a packet of the configured segment size.
-    #[error("\"Payload size (bytes)\" {payload_size} does not fit \"Max segment size (bytes)\" {mss}: at most {max} (segment size - 44 bytes of IP/UDP/SRT headers)")]
+    #[error("\"srt maximum payload size (bytes)\" {payload_size} does not fit \"Max segment size (bytes)\" {mss}: at most {max} (segment size - 44 bytes of IP/UDP/SRT headers)")]
     PayloadTooLarge {
         /// The payload size in bytes.
         payload_size: u32,
@@ -73,7 +84,7 @@ pub enum Error {
         packet_payload: u32,
     },
     /// A receive buffer larger than the flow-control window.
-    #[error("\"Receive buffer size (bytes)\" {bytes} holds {packets} packets, more than \"Flight flag size (packets)\" {flight_flag_size}: raise the flight flag size or lower the buffer")]
+    #[error("\"receive buffer size (in bytes)\" {bytes} holds {packets} packets, more than \"Flight flag size (packets)\" {flight_flag_size}: raise the flight flag size or lower the buffer")]
     ReceiveBufferAboveFlightWindow {
         /// The receive buffer size in bytes.
         bytes: u32,
@@ -97,7 +108,7 @@ pub enum Error {
         rule: &'static str,
     },
     /// A key length given without a passphrase: it would have no effect.
-    #[error("\"Key length (bytes)\" {key_length} is set but no \"Passphrase\": set a passphrase (10 to 79 bytes) or remove the key length")]
+    #[error("\"Crypto key len in bytes\" {key_length} is set but no passphrase: set \"Crypto PBKDF2 Passphrase. length [0,10..79] 0:disable crypto\" (10 to 79 bytes) or remove the key length")]
     KeyLengthWithoutPassphrase {
         /// The key length in bytes.
         key_length: u8,

@@ -6,8 +6,11 @@
 //! (`latency`, `tlpktdrop`) or by its `SRTO_` constant. [`OPTION_TABLE`] lists them with unit,
 //! range and libsrt default; `docs/options.md` documents them.
 //!
-//! A [`Preset`] gives a starting set: [`Preset::Rtmp`] (reliable, no latency budget),
-//! [`Preset::MpegTsLossless`], [`Preset::MpegTsFixedLatency`]. URL query options override it
+//! A [`Preset`] is a list of setters: [`Preset::Rtmp`] (reliable, no latency budget),
+//! [`Preset::MpegTsLossless`] (the same, as in the SDK), [`Preset::MpegTsFixedLatency`]; the
+//! SDK's exact `SrtPreset` is [`SrtPreset`]. Names tmio knows and refuses (RIST, options its
+//! transport has no equivalent for, values it never runs with) are [`Error::Refused`] with the
+//! reason. URL query options override it
 //! ([`Options::apply_uri_options`]), and [`Options::delivery_policy`] tells the transport how to
 //! deliver.
 //!
@@ -20,14 +23,15 @@
 //! assert_eq!(options.payload_size(), 1316);
 //!
 //! // By the SDK's names: an unknown name or a bad value is an error, never ignored.
-//! options.set_by_name("Passphrase", "a long enough secret")?;
-//! assert_eq!(options.get_by_name("Key length (bytes)")?, OptionValue::Integer(0));
-//! assert!(options.set_by_name("Payload size (bytes)", "1500").is_err());
+//! options.set_by_name("Crypto PBKDF2 Passphrase. length [0,10..79] 0:disable crypto", "a long enough secret")?;
+//! assert_eq!(options.get_by_name("Crypto key len in bytes")?, OptionValue::Integer(0));
+//! assert!(options.set_by_name("srt maximum payload size (bytes)", "1500").is_err());
 //! assert!(options.set_by_name("srt latancy (ms)", "10").is_err());
+//! assert!(matches!(options.set_by_name("profile", "1"), Err(tmio_preset::Error::Refused { .. })));
 //!
 //! // Typed.
 //! options.set_connect_timeout(Duration::from_secs(2))?;
-//! assert_eq!(options.get_by_name("Connect timeout (ms)")?.to_string(), "2000");
+//! assert_eq!(options.get_by_name("conntimeo")?.to_string(), "2000");
 //!
 //! // URL query options override the preset, then the combination is checked.
 //! let mut live = Options::from_preset(Preset::mpegts_fixed_latency())?;
@@ -53,7 +57,9 @@ mod value;
 
 pub use error::Error;
 pub use options::{Options, Passphrase, MIN_BUFFER_PACKETS, PACKET_HEADERS};
-pub use preset::{Preset, LOSSLESS_LINGER, PRESET_BUFFER_SIZE, PRESET_MAX_BANDWIDTH};
-pub use table::{OptionName, OptionSpec, ValueRange, OPTION_TABLE};
+pub use preset::{Preset, SrtPreset, LOSSLESS_LINGER, PRESET_BUFFER_SIZE, PRESET_MAX_BANDWIDTH};
+pub use table::{
+    OptionName, OptionSpec, RefusedOption, ValueRange, OPTION_COUNT, OPTION_TABLE, REFUSED_OPTIONS,
+};
 pub use uri::URL_CONNECTION_KEYS;
 pub use value::{DeliveryPolicy, KeyLength, MaxBandwidth, OptionValue, TransmissionType};

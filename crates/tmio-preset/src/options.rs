@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
-use crate::table::ValueRange;
+use crate::table::{RefusedOption, ValueRange};
 use crate::{
     DeliveryPolicy, Error, KeyLength, MaxBandwidth, OptionName, OptionValue, TransmissionType,
 };
@@ -90,7 +90,6 @@ pub struct Options {
     transmission_type: TransmissionType,
     tsbpd_mode: bool,
     too_late_packet_drop: bool,
-    nak_report: bool,
     #[serde(rename = "receive_latency_ms", serialize_with = "serialize_millis")]
     receive_latency: Duration,
     #[serde(rename = "peer_latency_ms", serialize_with = "serialize_millis")]
@@ -118,23 +117,20 @@ pub struct Options {
     stream_id: Option<String>,
     mss: u32,
     flight_flag_size: u32,
-    enforced_encryption: bool,
     #[serde(rename = "send_drop_delay_ms", serialize_with = "serialize_drop_delay")]
     send_drop_delay: Option<Duration>,
-    loss_max_ttl: u32,
     #[serde(rename = "min_input_bandwidth_bytes_per_second")]
     min_input_bandwidth: u64,
+    min_version: u32,
     congestion: TransmissionType,
     message_api: bool,
-    drift_tracer: bool,
-    key_refresh_rate: u32,
-    key_pre_announce: u32,
-    ip_ttl: Option<u8>,
-    ip_tos: Option<u8>,
 }
 
 /// libsrt's default send and receive buffer: 8192 packets of 1472 bytes.
 const LIBSRT_DEFAULT_BUFFER: u32 = 8192 * 1472;
+
+/// libsrt's default `SRTO_MINVERSION`: 0x010000 (1.0.0).
+const LIBSRT_DEFAULT_MIN_VERSION: u32 = 0x01_00_00;
 
 impl Default for Options {
     /// libsrt's defaults for a live-mode socket.
@@ -143,7 +139,6 @@ impl Default for Options {
             transmission_type: TransmissionType::Live,
             tsbpd_mode: true,
             too_late_packet_drop: true,
-            nak_report: true,
             receive_latency: Duration::from_millis(120),
             peer_latency: Duration::ZERO,
             max_bandwidth: MaxBandwidth::Unlimited,
@@ -160,17 +155,11 @@ impl Default for Options {
             stream_id: None,
             mss: 1500,
             flight_flag_size: 25600,
-            enforced_encryption: true,
             send_drop_delay: Some(Duration::ZERO),
-            loss_max_ttl: 0,
             min_input_bandwidth: 0,
+            min_version: LIBSRT_DEFAULT_MIN_VERSION,
             congestion: TransmissionType::Live,
             message_api: true,
-            drift_tracer: true,
-            key_refresh_rate: 0x100_0000,
-            key_pre_announce: 0x1000,
-            ip_ttl: None,
-            ip_tos: None,
         }
     }
 }
@@ -228,9 +217,65 @@ pub(crate) fn parse_value(name: OptionName, text: &str) -> Result<OptionValue, E
             .map(OptionValue::Bool)
             .ok_or_else(|| invalid(name, text)),
         ValueRange::Text { .. } => Ok(OptionValue::Text(text.to_owned())),
-        ValueRange::TransmissionType => TransmissionType::parse(text.trim())
+        ValueRange::TransmissionType => transmission_type_from_text(text.trim())
             .map(OptionValue::TransmissionType)
             .ok_or_else(|| invalid(name, text)),
+        ValueRange::Congestion => Ok(OptionValue::Text(text.trim().to_owned())),
+        ValueRange::FixedInteger(_) => text
+            .trim()
+            .parse::<i64>()
+            .map(OptionValue::Integer)
+            .map_err(|_| invalid(name, text)),
+        ValueRange::FixedBool(_) => parse_bool(text)
+            .map(OptionValue::Bool)
+            .ok_or_else(|| invalid(name, text)),
+    }
+}
+
+/// The SDK's integer form of a transmission type (`TRANSTYPE_LIVE` 0, `TRANSTYPE_FILE` 1).
+fn transmission_type_from_integer(number: i64) -> Option<TransmissionType> {
+    match number {
+        0 => Some(TransmissionType::Live),
+        1 => Some(TransmissionType::File),
+        _ => None,
+    }
+}
+
+/// `0`/`1` (the SDK's integers) or `live`/`file` (libsrt's words).
+fn transmission_type_from_text(text: &str) -> Option<TransmissionType> {
+    match text.parse::<i64>() {
+        Ok(number) => transmission_type_from_integer(number),
+        Err(_) => TransmissionType::parse(text),
+    }
+}
+
+/// The SDK's integer form of `kind`.
+fn transmission_type_integer(kind: TransmissionType) -> i64 {
+    match kind {
+        TransmissionType::Live => 0,
+        TransmissionType::File => 1,
+    }
+}
+
+/// [`Error::Refused`] for option `name` and `value`.
+fn refused(name: OptionName, value: impl fmt::Display) -> Error {
+    Error::Refused {
+        option: name.sdk_name(),
+        value: value.to_string(),
+        reason: name.spec().refusal,
+    }
+}
+
+/// The error for a name no option has: [`Error::Refused`] for a name tmio knows and refuses
+/// ([`RefusedOption`]), [`Error::UnknownOption`] otherwise.
+pub(crate) fn no_such_option(name: &str, value: impl fmt::Display) -> Error {
+    match RefusedOption::find(name) {
+        Some(known) => Error::Refused {
+            option: known.name,
+            value: value.to_string(),
+            reason: known.reason,
+        },
+        None => Error::unknown_option(name, value),
     }
 }
 
@@ -249,23 +294,21 @@ impl Options {
     /// `on`/`off`; an empty passphrase or stream id unsets it. An unknown name, a value that
     /// does not parse or one out of range is an error naming both; nothing is ignored.
     pub fn set_by_name(&mut self, name: &str, value: &str) -> Result<(), Error> {
-        let option =
-            OptionName::from_name(name).ok_or_else(|| Error::unknown_option(name, value))?;
+        let option = OptionName::from_name(name).ok_or_else(|| no_such_option(name, value))?;
         let parsed = parse_value(option, value)?;
         self.set(option, parsed)
     }
 
     /// Sets an option by name from a typed value (see [`Options::set_by_name`]).
     pub fn set_value_by_name(&mut self, name: &str, value: OptionValue) -> Result<(), Error> {
-        let option =
-            OptionName::from_name(name).ok_or_else(|| Error::unknown_option(name, &value))?;
+        let option = OptionName::from_name(name).ok_or_else(|| no_such_option(name, &value))?;
         self.set(option, value)
     }
 
     /// An option's value by name (see [`Options::set_by_name`] for the names). Its `Display`
     /// form sets it back with `set_by_name`.
     pub fn get_by_name(&self, name: &str) -> Result<OptionValue, Error> {
-        let option = OptionName::from_name(name).ok_or_else(|| Error::unknown_option(name, ""))?;
+        let option = OptionName::from_name(name).ok_or_else(|| no_such_option(name, ""))?;
         Ok(self.get(option))
     }
 
@@ -299,10 +342,7 @@ impl Options {
                     KeyLength::from_bytes(number).ok_or_else(|| invalid(name, number))?;
                 Ok(())
             }
-            (ValueRange::Bool, OptionValue::Bool(flag)) => {
-                self.store_bool(name, flag);
-                Ok(())
-            }
+            (ValueRange::Bool, OptionValue::Bool(flag)) => self.store_bool(name, flag),
             (
                 ValueRange::Text {
                     min_bytes,
@@ -328,23 +368,62 @@ impl Options {
                 Ok(())
             }
             (ValueRange::TransmissionType, OptionValue::TransmissionType(kind)) => {
-                self.store_kind(name, kind);
+                self.set_transmission_type(kind);
+                Ok(())
+            }
+            (ValueRange::TransmissionType, OptionValue::Integer(number)) => {
+                let kind =
+                    transmission_type_from_integer(number).ok_or_else(|| invalid(name, number))?;
+                self.set_transmission_type(kind);
                 Ok(())
             }
             (ValueRange::TransmissionType, OptionValue::Text(text)) => {
-                let kind = TransmissionType::parse(&text).ok_or_else(|| invalid(name, &text))?;
-                self.store_kind(name, kind);
+                let kind =
+                    transmission_type_from_text(text.trim()).ok_or_else(|| invalid(name, &text))?;
+                self.set_transmission_type(kind);
                 Ok(())
+            }
+            (ValueRange::Congestion, OptionValue::TransmissionType(kind)) => {
+                self.congestion = kind;
+                Ok(())
+            }
+            (ValueRange::Congestion, OptionValue::Text(text)) => {
+                if text.trim().eq_ignore_ascii_case("live_bbr") {
+                    return Err(refused(name, text));
+                }
+                self.congestion =
+                    TransmissionType::parse(text.trim()).ok_or_else(|| invalid(name, &text))?;
+                Ok(())
+            }
+            (ValueRange::FixedInteger(fixed), OptionValue::Integer(number)) => {
+                if number == fixed {
+                    Ok(())
+                } else {
+                    Err(refused(name, number))
+                }
+            }
+            (ValueRange::FixedBool(fixed), OptionValue::Bool(flag)) => {
+                if flag == fixed {
+                    Ok(())
+                } else {
+                    Err(refused(name, flag))
+                }
             }
             (
                 ValueRange::Integer { .. }
                 | ValueRange::OptionalInteger { .. }
-                | ValueRange::KeyLength,
+                | ValueRange::KeyLength
+                | ValueRange::FixedInteger(_),
                 other,
             ) => Err(wrong_kind(&other, "an integer")),
-            (ValueRange::Bool, other) => Err(wrong_kind(&other, "a boolean")),
+            (ValueRange::Bool | ValueRange::FixedBool(_), other) => {
+                Err(wrong_kind(&other, "a boolean"))
+            }
             (ValueRange::Text { .. }, other) => Err(wrong_kind(&other, "text")),
-            (ValueRange::TransmissionType, other) => Err(wrong_kind(&other, "live or file")),
+            (ValueRange::TransmissionType, other) => {
+                Err(wrong_kind(&other, "0 (live) or 1 (file)"))
+            }
+            (ValueRange::Congestion, other) => Err(wrong_kind(&other, "text: live or file")),
         }
     }
 
@@ -376,26 +455,36 @@ impl Options {
             ),
             OptionName::KeyLength => Integer(i64::from(self.key_length.bytes())),
             OptionName::StreamId => Text(self.stream_id.clone().unwrap_or_default()),
-            OptionName::TransmissionType => OptionValue::TransmissionType(self.transmission_type),
+            OptionName::TransmissionType => {
+                Integer(transmission_type_integer(self.transmission_type))
+            }
             OptionName::TsbpdMode => Bool(self.tsbpd_mode),
-            OptionName::NakReport => Bool(self.nak_report),
             OptionName::MaxSegmentSize => Integer(i64::from(self.mss)),
             OptionName::FlightFlagSize => Integer(i64::from(self.flight_flag_size)),
-            OptionName::EnforcedEncryption => Bool(self.enforced_encryption),
             OptionName::SendDropDelay => {
                 Integer(self.send_drop_delay.as_ref().map_or(-1, duration_millis))
             }
-            OptionName::LossMaxTtl => Integer(i64::from(self.loss_max_ttl)),
             OptionName::MinInputBandwidth => {
                 Integer(i64::try_from(self.min_input_bandwidth).unwrap_or(i64::MAX))
             }
-            OptionName::Congestion => OptionValue::TransmissionType(self.congestion),
+            OptionName::MinVersion => Integer(i64::from(self.min_version)),
+            OptionName::Congestion => Text(self.congestion.as_str().to_owned()),
             OptionName::MessageApi => Bool(self.message_api),
-            OptionName::DriftTracer => Bool(self.drift_tracer),
-            OptionName::KeyRefreshRate => Integer(i64::from(self.key_refresh_rate)),
-            OptionName::KeyPreAnnounce => Integer(i64::from(self.key_pre_announce)),
-            OptionName::IpTtl => Integer(self.ip_ttl.map_or(-1, i64::from)),
-            OptionName::IpTos => Integer(self.ip_tos.map_or(-1, i64::from)),
+            // The options with one value (checked by a test: their range is fixed).
+            OptionName::ThreadSafeCheck
+            | OptionName::Timeout
+            | OptionName::RecvSendFlags
+            | OptionName::NakReport
+            | OptionName::EnforcedEncryption
+            | OptionName::DriftTracer
+            | OptionName::KeyRefreshRate
+            | OptionName::KeyPreAnnounce
+            | OptionName::IpTtl
+            | OptionName::IpTos => match name.spec().range {
+                ValueRange::FixedBool(fixed) => Bool(fixed),
+                ValueRange::FixedInteger(fixed) => Integer(fixed),
+                _ => Text(String::new()),
+            },
         }
     }
 
@@ -435,43 +524,21 @@ impl Options {
                     Some(Duration::from_millis(unsigned()?))
                 };
             }
-            OptionName::LossMaxTtl => self.loss_max_ttl = small()?,
             OptionName::MinInputBandwidth => self.min_input_bandwidth = unsigned()?,
-            OptionName::KeyRefreshRate => self.key_refresh_rate = small()?,
-            OptionName::KeyPreAnnounce => self.key_pre_announce = small()?,
-            OptionName::IpTtl => {
-                self.ip_ttl = match number {
-                    -1 => None,
-                    _ => Some(u8::try_from(number).map_err(|_| invalid(name, number))?),
-                };
-            }
-            OptionName::IpTos => {
-                self.ip_tos = match number {
-                    -1 => None,
-                    _ => Some(u8::try_from(number).map_err(|_| invalid(name, number))?),
-                };
-            }
+            OptionName::MinVersion => self.min_version = small()?,
             _ => return Err(invalid(name, number)),
         }
         Ok(())
     }
 
-    fn store_kind(&mut self, name: OptionName, kind: TransmissionType) {
-        match name {
-            OptionName::Congestion => self.congestion = kind,
-            _ => self.set_transmission_type(kind),
-        }
-    }
-
-    fn store_bool(&mut self, name: OptionName, flag: bool) {
+    fn store_bool(&mut self, name: OptionName, flag: bool) -> Result<(), Error> {
         match name {
             OptionName::TooLatePacketDrop => self.too_late_packet_drop = flag,
             OptionName::TsbpdMode => self.tsbpd_mode = flag,
-            OptionName::NakReport => self.nak_report = flag,
             OptionName::MessageApi => self.message_api = flag,
-            OptionName::DriftTracer => self.drift_tracer = flag,
-            _ => self.enforced_encryption = flag,
+            _ => return Err(invalid(name, flag)),
         }
+        Ok(())
     }
 
     // ----- typed setters --------------------------------------------------------------------
@@ -480,7 +547,8 @@ impl Options {
     /// `SRTO_TRANSTYPE` does: live = TSBPD, too-late drop, NAK report and message API on,
     /// receive latency 120 ms, peer latency 0, payload 1316, linger 0, send drop delay 0,
     /// live congestion control; file = all of those off or 0, payload 0 (no limit), linger
-    /// 180 s, send drop delay -1 (never drop), file congestion control.
+    /// 180 s, send drop delay -1 (never drop), file congestion control. (libsrt's NAK report
+    /// default follows the type too; tmio's receiver always reports, see docs/options.md.)
     /// Setting the current type changes nothing.
     pub fn set_transmission_type(&mut self, kind: TransmissionType) {
         if kind == self.transmission_type {
@@ -490,7 +558,6 @@ impl Options {
         let live = kind == TransmissionType::Live;
         self.tsbpd_mode = live;
         self.too_late_packet_drop = live;
-        self.nak_report = live;
         self.receive_latency = Duration::from_millis(if live { 120 } else { 0 });
         self.peer_latency = Duration::ZERO;
         self.payload_size = if live { 1316 } else { 0 };
@@ -622,11 +689,6 @@ impl Options {
         self.tsbpd_mode = on;
     }
 
-    /// Sets periodic NAK reports (`SRTO_NAKREPORT`).
-    pub fn set_nak_report(&mut self, on: bool) {
-        self.nak_report = on;
-    }
-
     /// Sets the maximum segment size (`SRTO_MSS`), 76 to 65535 bytes.
     pub fn set_mss(&mut self, bytes: u32) -> Result<(), Error> {
         self.set(
@@ -643,11 +705,6 @@ impl Options {
         )
     }
 
-    /// Sets enforced encryption (`SRTO_ENFORCEDENCRYPTION`).
-    pub fn set_enforced_encryption(&mut self, on: bool) {
-        self.enforced_encryption = on;
-    }
-
     /// Sets the send drop delay (`SRTO_SNDDROPDELAY`), whole milliseconds; `None` never drops.
     pub fn set_send_drop_delay(&mut self, delay: Option<Duration>) -> Result<(), Error> {
         let value = match delay {
@@ -657,19 +714,20 @@ impl Options {
         self.set(OptionName::SendDropDelay, value)
     }
 
-    /// Sets the loss max TTL (`SRTO_LOSSMAXTTL`) in packets.
-    pub fn set_loss_max_ttl(&mut self, packets: u32) -> Result<(), Error> {
-        self.set(
-            OptionName::LossMaxTtl,
-            OptionValue::Integer(i64::from(packets)),
-        )
-    }
-
     /// Sets the minimum input bandwidth (`SRTO_MININPUTBW`) in bytes per second.
     pub fn set_min_input_bandwidth(&mut self, bytes_per_second: u64) -> Result<(), Error> {
         let value = i64::try_from(bytes_per_second)
             .map_err(|_| invalid(OptionName::MinInputBandwidth, bytes_per_second))?;
         self.set(OptionName::MinInputBandwidth, OptionValue::Integer(value))
+    }
+
+    /// Sets the minimum peer version (`SRTO_MINVERSION`, e.g. `0x010300` for 1.3.0): at most
+    /// 0x010300, which tmio's HSv5-only handshake guarantees.
+    pub fn set_min_version(&mut self, version: u32) -> Result<(), Error> {
+        self.set(
+            OptionName::MinVersion,
+            OptionValue::Integer(i64::from(version)),
+        )
     }
 
     /// Sets the congestion controller (`SRTO_CONGESTION`) without loading mode defaults.
@@ -680,39 +738,6 @@ impl Options {
     /// Sets the message API (`SRTO_MESSAGEAPI`).
     pub fn set_message_api(&mut self, on: bool) {
         self.message_api = on;
-    }
-
-    /// Sets the drift tracer (`SRTO_DRIFTTRACER`).
-    pub fn set_drift_tracer(&mut self, on: bool) {
-        self.drift_tracer = on;
-    }
-
-    /// Sets the key refresh rate (`SRTO_KMREFRESHRATE`) in packets.
-    pub fn set_key_refresh_rate(&mut self, packets: u32) -> Result<(), Error> {
-        self.set(
-            OptionName::KeyRefreshRate,
-            OptionValue::Integer(i64::from(packets)),
-        )
-    }
-
-    /// Sets the key pre-announce (`SRTO_KMPREANNOUNCE`) in packets.
-    pub fn set_key_pre_announce(&mut self, packets: u32) -> Result<(), Error> {
-        self.set(
-            OptionName::KeyPreAnnounce,
-            OptionValue::Integer(i64::from(packets)),
-        )
-    }
-
-    /// Sets (1 to 255) or resets to the system default (`None`) the IP TTL (`SRTO_IPTTL`).
-    pub fn set_ip_ttl(&mut self, hops: Option<u8>) -> Result<(), Error> {
-        let value = hops.map_or(-1, i64::from);
-        self.set(OptionName::IpTtl, OptionValue::Integer(value))
-    }
-
-    /// Sets or resets to the system default (`None`) the IP type of service (`SRTO_IPTOS`).
-    pub fn set_ip_tos(&mut self, tos: Option<u8>) -> Result<(), Error> {
-        let value = tos.map_or(-1, i64::from);
-        self.set(OptionName::IpTos, OptionValue::Integer(value))
     }
 
     // ----- typed getters --------------------------------------------------------------------
@@ -827,11 +852,6 @@ impl Options {
         self.tsbpd_mode
     }
 
-    /// Whether periodic NAK reports are on.
-    pub fn nak_report(&self) -> bool {
-        self.nak_report
-    }
-
     /// The maximum segment size in bytes.
     pub fn mss(&self) -> u32 {
         self.mss
@@ -842,24 +862,19 @@ impl Options {
         self.flight_flag_size
     }
 
-    /// Whether a passphrase mismatch is rejected.
-    pub fn enforced_encryption(&self) -> bool {
-        self.enforced_encryption
-    }
-
     /// The send drop delay (`None`: the sender never drops).
     pub fn send_drop_delay(&self) -> Option<Duration> {
         self.send_drop_delay
     }
 
-    /// The loss max TTL in packets.
-    pub fn loss_max_ttl(&self) -> u32 {
-        self.loss_max_ttl
-    }
-
     /// The minimum input bandwidth in bytes per second.
     pub fn min_input_bandwidth(&self) -> u64 {
         self.min_input_bandwidth
+    }
+
+    /// The minimum peer version (`0x010300` = 1.3.0).
+    pub fn min_version(&self) -> u32 {
+        self.min_version
     }
 
     /// The congestion controller.
@@ -870,31 +885,6 @@ impl Options {
     /// Whether the message API is on.
     pub fn message_api(&self) -> bool {
         self.message_api
-    }
-
-    /// Whether the drift tracer is on.
-    pub fn drift_tracer(&self) -> bool {
-        self.drift_tracer
-    }
-
-    /// The key refresh rate in packets.
-    pub fn key_refresh_rate(&self) -> u32 {
-        self.key_refresh_rate
-    }
-
-    /// The key pre-announce in packets.
-    pub fn key_pre_announce(&self) -> u32 {
-        self.key_pre_announce
-    }
-
-    /// The IP TTL (`None`: the system's).
-    pub fn ip_ttl(&self) -> Option<u8> {
-        self.ip_ttl
-    }
-
-    /// The IP type of service (`None`: the system's).
-    pub fn ip_tos(&self) -> Option<u8> {
-        self.ip_tos
     }
 
     // ----- derived --------------------------------------------------------------------------
@@ -928,8 +918,9 @@ impl Options {
     /// - the payload size fits the segment size (at most `mss - 44`, so 1456 with 1500);
     /// - the send and receive buffers hold at least 32 packets of `mss - 44` bytes;
     /// - the receive buffer holds no more packets than the flight flag size;
-    /// - the key pre-announce is at most (key refresh rate - 1) / 2;
-    /// - live mode keeps the message API on;
+    /// - the congestion control matches the transmission type (tmio's follows it);
+    /// - live mode keeps the message API on, file mode keeps it off (tmio's file mode is a
+    ///   byte stream);
     /// - a key length other than 0 comes with a passphrase (a passphrase without a key length
     ///   is fine: AES-128, see [`Options::effective_key_length`]).
     pub fn validate(&self) -> Result<(), Error> {
@@ -963,14 +954,24 @@ impl Options {
                 flight_flag_size: self.flight_flag_size,
             });
         }
-        let most_pre_announce = self.key_refresh_rate.saturating_sub(1) / 2;
-        if self.key_pre_announce > most_pre_announce {
+        if self.congestion != self.transmission_type {
             return Err(Error::Conflict {
-                option: OptionName::KeyPreAnnounce.sdk_name(),
-                value: self.key_pre_announce.to_string(),
-                other: OptionName::KeyRefreshRate.sdk_name(),
-                other_value: self.key_refresh_rate.to_string(),
-                rule: "the pre-announce must be at most (refresh rate - 1) / 2",
+                option: OptionName::Congestion.sdk_name(),
+                value: self.congestion.to_string(),
+                other: OptionName::TransmissionType.sdk_name(),
+                other_value: self.transmission_type.to_string(),
+                rule:
+                    "tmio's congestion control follows the transmission type (live: paced at the \
+                       maximum bandwidth or adaptive; file: a reliable byte stream)",
+            });
+        }
+        if self.transmission_type == TransmissionType::File && self.message_api {
+            return Err(Error::Conflict {
+                option: OptionName::MessageApi.sdk_name(),
+                value: "true".into(),
+                other: OptionName::TransmissionType.sdk_name(),
+                other_value: "file".into(),
+                rule: "tmio's file mode is a byte stream without message boundaries",
             });
         }
         if self.transmission_type == TransmissionType::Live && !self.message_api {
@@ -1010,6 +1011,34 @@ mod tests {
     }
 
     #[test]
+    fn options_with_one_value_read_it_back_and_refuse_others() {
+        let mut options = Options::new();
+        for spec in crate::OPTION_TABLE.iter() {
+            let (kept, other) = match spec.range {
+                ValueRange::FixedBool(fixed) => {
+                    (OptionValue::Bool(fixed), OptionValue::Bool(!fixed))
+                }
+                ValueRange::FixedInteger(fixed) => {
+                    (OptionValue::Integer(fixed), OptionValue::Integer(fixed + 1))
+                }
+                _ => continue,
+            };
+            assert_eq!(options.get(spec.name), kept, "{}", spec.sdk_name);
+            options.set(spec.name, kept.clone()).unwrap();
+            assert_eq!(
+                options.set(spec.name, other.clone()),
+                Err(Error::Refused {
+                    option: spec.sdk_name,
+                    value: other.to_string(),
+                    reason: spec.refusal,
+                })
+            );
+            assert!(!spec.refusal.is_empty(), "{}", spec.sdk_name);
+        }
+        assert_eq!(options, Options::new());
+    }
+
+    #[test]
     fn durations_must_be_whole_units() {
         let mut options = Options::new();
         assert!(matches!(
@@ -1027,7 +1056,9 @@ mod tests {
     #[test]
     fn a_change_of_transmission_type_loads_its_defaults() {
         let mut options = Options::new();
-        options.set_by_name("Transmission type", "file").unwrap();
+        options
+            .set_by_name("The transmission type for the socket", "1")
+            .unwrap();
         assert!(!options.tsbpd_mode());
         assert!(!options.too_late_packet_drop());
         assert_eq!(options.payload_size(), 0);
@@ -1083,7 +1114,7 @@ mod tests {
         assert_eq!(
             options.set(OptionName::TsbpdMode, OptionValue::Integer(1)),
             Err(Error::WrongValueKind {
-                option: "TSBPD mode",
+                option: "TsbPd",
                 value: "1".into(),
                 given: "integer",
                 expected: "a boolean",

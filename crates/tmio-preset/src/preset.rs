@@ -6,28 +6,128 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::{Error, MaxBandwidth, Options, TransmissionType};
+use crate::{Error, MaxBandwidth, OptionName, OptionValue, Options};
 
-/// The bandwidth cap of every preset: 20 Mbit/s.
-pub const PRESET_MAX_BANDWIDTH: u64 = 2_500_000;
+/// The reference SDK's `SrtPreset` (`tmio-preset.h`), exactly: each preset is a list of setters
+/// applied over the current options, nothing else changed. tmio's [`Preset`]s apply these and
+/// add what tmio does differently on purpose (the linger, see `docs/options.md`).
+///
+/// ```
+/// use tmio_preset::{OptionValue, Options, SrtPreset};
+///
+/// let mut options = Options::new();
+/// options.set_by_name("srt stream id", "#!::r=live/a")?;
+/// SrtPreset::rtmp(&mut options, false)?;
+/// assert_eq!(options.get_by_name("srt latency (ms)")?, OptionValue::Integer(0));
+/// assert_eq!(options.get_by_name("Maximum bandwidth (bytes per second)")?, OptionValue::Integer(2_621_440));
+/// // A setter list, not a replacement: what the preset does not set stays.
+/// assert_eq!(options.stream_id(), Some("#!::r=live/a"));
+/// # Ok::<(), tmio_preset::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SrtPreset;
+
+impl SrtPreset {
+    /// `SrtPreset::max_bandwidth = (20 << 20) / 8`: 2 621 440 bytes/s (the SDK's "20 Mbps",
+    /// 20 Mibit/s).
+    pub const MAX_BANDWIDTH: u64 = (20 << 20) / 8;
+
+    /// `SrtPreset::buf_size = 2 << 20`: 2 MiB send and receive buffers.
+    pub const BUF_SIZE: u32 = 2 << 20;
+
+    /// `srt_options::PAYLOAD_SIZE_LIVE`: 1316 bytes (7 MPEG-TS packets).
+    pub const PAYLOAD_SIZE_LIVE: u32 = 1316;
+
+    /// `SrtPreset::rtmp(tmio, isGroup)`: too-late drop off, payload 1316, latency 0, TSBPD off,
+    /// then the common setters (bandwidth cap, buffers). `is_group` changes nothing, as in the
+    /// SDK's header, whose body does not read it.
+    pub fn rtmp(options: &mut Options, is_group: bool) -> Result<(), Error> {
+        let _ = is_group;
+        Self::without_latency_budget(options)?;
+        Self::common(options)
+    }
+
+    /// `SrtPreset::mpegTsLossless(tmio)`: the same setters as [`SrtPreset::rtmp`] (the SDK
+    /// sets the bandwidth cap twice).
+    pub fn mpeg_ts_lossless(options: &mut Options) -> Result<(), Error> {
+        Self::without_latency_budget(options)?;
+        set(options, OptionName::MaxBandwidth, max_bandwidth())?;
+        Self::common(options)
+    }
+
+    /// `SrtPreset::mpegTsFixedLatency(tmio, latency_ms = 120)`: too-late drop on, payload 1316,
+    /// latency `latency_ms`, TSBPD on, then the common setters. An error only for a latency
+    /// above 2^31 - 1 ms.
+    pub fn mpeg_ts_fixed_latency(options: &mut Options, latency_ms: u32) -> Result<(), Error> {
+        set(
+            options,
+            OptionName::TooLatePacketDrop,
+            OptionValue::Bool(true),
+        )?;
+        set(options, OptionName::PayloadSize, payload_size_live())?;
+        set(
+            options,
+            OptionName::Latency,
+            OptionValue::Integer(i64::from(latency_ms)),
+        )?;
+        set(options, OptionName::TsbpdMode, OptionValue::Bool(true))?;
+        Self::common(options)
+    }
+
+    fn without_latency_budget(options: &mut Options) -> Result<(), Error> {
+        set(
+            options,
+            OptionName::TooLatePacketDrop,
+            OptionValue::Bool(false),
+        )?;
+        set(options, OptionName::PayloadSize, payload_size_live())?;
+        set(options, OptionName::Latency, OptionValue::Integer(0))?;
+        set(options, OptionName::TsbpdMode, OptionValue::Bool(false))
+    }
+
+    /// `SrtPreset::commonSet`: bandwidth cap, send and receive buffers.
+    fn common(options: &mut Options) -> Result<(), Error> {
+        set(options, OptionName::MaxBandwidth, max_bandwidth())?;
+        let buffer = OptionValue::Integer(i64::from(Self::BUF_SIZE));
+        set(options, OptionName::SendBufferSize, buffer.clone())?;
+        set(options, OptionName::ReceiveBufferSize, buffer)
+    }
+}
+
+fn set(options: &mut Options, name: OptionName, value: OptionValue) -> Result<(), Error> {
+    options.set(name, value)
+}
+
+fn max_bandwidth() -> OptionValue {
+    OptionValue::Integer(MaxBandwidth::BytesPerSecond(SrtPreset::MAX_BANDWIDTH).as_i64())
+}
+
+fn payload_size_live() -> OptionValue {
+    OptionValue::Integer(i64::from(SrtPreset::PAYLOAD_SIZE_LIVE))
+}
+
+/// The bandwidth cap of every preset: the SDK's (20 << 20) / 8 = 2 621 440 bytes/s.
+pub const PRESET_MAX_BANDWIDTH: u64 = SrtPreset::MAX_BANDWIDTH;
 
 /// The send and receive buffer of every preset: 2 MiB.
-pub const PRESET_BUFFER_SIZE: u32 = 2 * 1024 * 1024;
+pub const PRESET_BUFFER_SIZE: u32 = SrtPreset::BUF_SIZE;
 
-/// A starting set of options. Every preset caps bandwidth at 20 Mbit/s
-/// ([`PRESET_MAX_BANDWIDTH`] bytes/s) and uses 2 MiB send and receive buffers
-/// ([`PRESET_BUFFER_SIZE`]).
+/// tmio's presets: the SDK's [`SrtPreset`] setters plus tmio's linger. Every preset caps
+/// bandwidth at [`PRESET_MAX_BANDWIDTH`] bytes/s and uses 2 MiB send and receive buffers
+/// ([`PRESET_BUFFER_SIZE`]). Applying one is a list of setters over the current options
+/// ([`Preset::apply_to`]); [`Options::from_preset`] applies it to libsrt's defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "preset", rename_all = "snake_case")]
 pub enum Preset {
     /// RTMP (or any TCP byte stream): reliable, in order, no latency budget: no TSBPD, no
-    /// too-late drop, latency 0, payload 1316. Turning too-late drop on afterwards is allowed
-    /// but makes the sender drop bytes unacknowledged for about a second
+    /// too-late drop, latency 0, payload 1316 ([`SrtPreset::rtmp`]), linger 30 s. Turning
+    /// too-late drop on afterwards is allowed but makes the sender drop bytes unacknowledged
+    /// for about a second
     /// ([`DeliveryPolicy::SenderDrop`](crate::DeliveryPolicy::SenderDrop)), which breaks RTMP.
     Rtmp,
-    /// MPEG-TS without loss: TSBPD with libsrt's default latency (120 ms), no too-late drop.
+    /// MPEG-TS without loss: the SDK's `mpegTsLossless`, the same settings as `rtmp`.
     MpegTsLossless,
-    /// MPEG-TS at a fixed latency: TSBPD, too-late drop on (late packets are dropped).
+    /// MPEG-TS at a fixed latency: TSBPD, too-late drop on (late packets are dropped), linger 0.
     MpegTsFixedLatency {
         /// The latency in milliseconds ([`Preset::DEFAULT_FIXED_LATENCY_MS`] by default).
         latency_ms: u32,
@@ -48,6 +148,26 @@ impl Preset {
     /// The preset's options (same as [`Options::from_preset`]).
     pub fn options(self) -> Result<Options, Error> {
         Options::from_preset(self)
+    }
+
+    /// Applies the preset's setters over `options` ([`SrtPreset`]'s, then the linger); what the
+    /// preset does not set is kept. An error only for a fixed latency above 2^31 - 1 ms.
+    pub fn apply_to(self, options: &mut Options) -> Result<(), Error> {
+        match self {
+            Preset::Rtmp => {
+                SrtPreset::rtmp(options, false)?;
+                // A lossless stream's close must deliver what was accepted: wait for it, bounded.
+                options.set_linger(LOSSLESS_LINGER)
+            }
+            Preset::MpegTsLossless => {
+                SrtPreset::mpeg_ts_lossless(options)?;
+                options.set_linger(LOSSLESS_LINGER)
+            }
+            Preset::MpegTsFixedLatency { latency_ms } => {
+                SrtPreset::mpeg_ts_fixed_latency(options, latency_ms)?;
+                options.set_linger(Duration::ZERO)
+            }
+        }
     }
 }
 
@@ -97,36 +217,17 @@ impl FromStr for Preset {
 }
 
 impl Options {
-    /// The options of a preset: libsrt's live defaults, the common bandwidth cap and buffers,
-    /// then the preset's delivery settings. An error only for a fixed latency above
+    /// The options of a preset: libsrt's live defaults ([`Options::default`]), then the
+    /// preset's setters ([`Preset::apply_to`]). An error only for a fixed latency above
     /// 2^31 - 1 ms.
     pub fn from_preset(preset: Preset) -> Result<Options, Error> {
         let mut options = Options::default();
-        options.set_transmission_type(TransmissionType::Live);
-        options.set_max_bandwidth(MaxBandwidth::BytesPerSecond(PRESET_MAX_BANDWIDTH))?;
-        options.set_send_buffer_size(PRESET_BUFFER_SIZE)?;
-        options.set_receive_buffer_size(PRESET_BUFFER_SIZE)?;
-        options.set_payload_size(1316)?;
-        match preset {
-            Preset::Rtmp => {
-                options.set_tsbpd_mode(false);
-                options.set_too_late_packet_drop(false);
-                options.set_latency(Duration::ZERO)?;
-                // A lossless stream's close must deliver what was accepted: wait for it, bounded.
-                options.set_linger(LOSSLESS_LINGER)?;
-            }
-            Preset::MpegTsLossless => {
-                options.set_tsbpd_mode(true);
-                options.set_too_late_packet_drop(false);
-                options.set_latency(Duration::from_millis(120))?;
-                options.set_linger(LOSSLESS_LINGER)?;
-            }
-            Preset::MpegTsFixedLatency { latency_ms } => {
-                options.set_tsbpd_mode(true);
-                options.set_too_late_packet_drop(true);
-                options.set_latency(Duration::from_millis(u64::from(latency_ms)))?;
-            }
-        }
+        preset.apply_to(&mut options)?;
         Ok(options)
+    }
+
+    /// Applies a preset's setters over these options (see [`Preset::apply_to`]).
+    pub fn apply_preset(&mut self, preset: Preset) -> Result<(), Error> {
+        preset.apply_to(self)
     }
 }

@@ -2,8 +2,8 @@
 
 use tmio_url::SrtUrl;
 
-use crate::options::parse_value;
-use crate::{Error, OptionName, Options};
+use crate::options::{no_such_option, parse_value};
+use crate::{Error, OptionName, Options, RefusedOption};
 
 /// URL query keys that describe the connection rather than an option of it: the transport
 /// reads them from the [`SrtUrl`] itself, and [`Options::apply_url`] leaves them alone.
@@ -30,8 +30,13 @@ impl Options {
     /// Applies one libsrt URI query option (`latency`, `tlpktdrop`, `passphrase`, ... see
     /// `docs/options.md`), value as decoded text. An unknown key or a bad value is an error.
     pub fn apply_uri_option(&mut self, key: &str, value: &str) -> Result<(), Error> {
-        let name =
-            OptionName::from_uri_key(key).ok_or_else(|| Error::unknown_option(key, value))?;
+        let refused_or_unknown = || match RefusedOption::find(key) {
+            Some(refused) if refused.uri_key.eq_ignore_ascii_case(key) => {
+                no_such_option(key, value)
+            }
+            _ => Error::unknown_option(key, value),
+        };
+        let name = OptionName::from_uri_key(key).ok_or_else(refused_or_unknown)?;
         self.set(name, parse_value(name, value)?)
     }
 
@@ -77,6 +82,15 @@ impl Options {
             .collect();
         for (key, text) in &options {
             if OptionName::from_uri_key(key).is_none() {
+                if let Some(refused) =
+                    RefusedOption::find(key).filter(|refused| refused.uri_key == *key)
+                {
+                    return Err(Error::Refused {
+                        option: refused.name,
+                        value: text.clone(),
+                        reason: refused.reason,
+                    });
+                }
                 return Err(Error::UrlOption {
                     key: (*key).to_owned(),
                     value: if tmio_url::is_secret_name(key) {

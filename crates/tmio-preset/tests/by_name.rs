@@ -5,28 +5,30 @@
 use proptest::prelude::*;
 use tmio_preset::{Error, OptionName, OptionValue, Options, ValueRange, OPTION_TABLE};
 
-/// The SDK's option names, exactly as the reference SDK spells them.
-const SDK_NAMES: [&str; 20] = [
+/// The SDK's option names, exactly as `android/sdk/include/tmio-options.h` (tencentyun/tmio)
+/// spells them: 3 base options, then the 18 SRT options (the 2 RIST ones are refused).
+const SDK_NAMES: [&str; 21] = [
+    "thread safe check",
+    "timeout (ms)",
+    "recv send flags",
+    "send buffer size (in bytes)",
+    "receive buffer size (in bytes)",
+    "srt maximum payload size (bytes)",
     "srt latency (ms)",
-    "srt receive latency (ms)",
-    "srt peer latency (ms)",
-    "Too-late Packet Drop",
     "Maximum bandwidth (bytes per second)",
-    "Input bandwidth (bytes per second)",
-    "Overhead bandwidth (%)",
-    "Payload size (bytes)",
-    "Send buffer size (bytes)",
-    "Receive buffer size (bytes)",
-    "Connect timeout (ms)",
-    "Peer idle timeout (ms)",
-    "Linger (s)",
-    "Passphrase",
-    "Key length (bytes)",
-    "Stream ID",
-    "Transmission type",
-    "TSBPD mode",
-    "NAK report",
-    "Max segment size (bytes)",
+    "srt recovery bandwidth overhead above input rate",
+    "srt stream id",
+    "Connect timeout(in milliseconds). Caller default: 3000, rendezvous (x 10)",
+    "Crypto key len in bytes",
+    "Crypto PBKDF2 Passphrase. length [0,10..79] 0:disable crypto",
+    "Estimated input bandwidth (bytes per second)",
+    "Minimum value of input bandwidth estimation (bytes per second)",
+    "Too-late Packet Drop",
+    "Minimum SRT version that is required from the peer",
+    "The transmission type for the socket",
+    "The congestion control algorithm",
+    "Number of seconds that the socket waits for unsent data when closing",
+    "TsbPd",
 ];
 
 /// A valid text value for `range`, chosen by `seed`.
@@ -56,7 +58,11 @@ fn valid_value(range: ValueRange, seed: u64) -> String {
             "s".repeat(length)
         }
         ValueRange::KeyLength => ["0", "16", "24", "32"][(seed % 4) as usize].to_owned(),
-        ValueRange::TransmissionType => ["live", "file"][(seed % 2) as usize].to_owned(),
+        ValueRange::TransmissionType => ["0", "1", "live", "file"][(seed % 4) as usize].to_owned(),
+        // Valid alone only with the live transmission type (the default).
+        ValueRange::Congestion => "live".to_owned(),
+        ValueRange::FixedInteger(fixed) => fixed.to_string(),
+        ValueRange::FixedBool(fixed) => fixed.to_string(),
     }
 }
 
@@ -67,6 +73,31 @@ fn every_sdk_name_is_in_the_table() {
         assert_eq!(option.sdk_name(), name);
         assert!(!option.spec().tmio_name);
     }
+    // Every other name is marked as tmio's.
+    let sdk_count = OPTION_TABLE.iter().filter(|spec| !spec.tmio_name).count();
+    assert_eq!(sdk_count, SDK_NAMES.len());
+}
+
+#[test]
+fn the_sdk_rist_options_are_refused_as_unsupported() {
+    let mut options = Options::new();
+    for (name, value) in [("buffer size in ms", "1000"), ("profile", "1")] {
+        let error = options.set_by_name(name, value).unwrap_err();
+        assert!(
+            matches!(&error, Error::Refused { option, .. } if *option == name),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains("RIST is not supported"),
+            "{error}"
+        );
+        assert!(error.to_string().contains(name), "{error}");
+        assert!(matches!(
+            options.get_by_name(name),
+            Err(Error::Refused { .. })
+        ));
+    }
+    assert_eq!(options, Options::new());
 }
 
 proptest! {
@@ -92,34 +123,61 @@ fn values_read_back_in_the_options_unit() {
             "-1",
             OptionValue::Integer(-1),
         ),
-        ("Overhead bandwidth (%)", "50", OptionValue::Integer(50)),
-        ("Linger (s)", "7", OptionValue::Integer(7)),
         (
-            "Stream ID",
+            "srt recovery bandwidth overhead above input rate",
+            "50",
+            OptionValue::Integer(50),
+        ),
+        (
+            "Number of seconds that the socket waits for unsent data when closing",
+            "7",
+            OptionValue::Integer(7),
+        ),
+        (
+            "srt stream id",
             "#!::r=live/cam,m=publish",
             OptionValue::Text("#!::r=live/cam,m=publish".into()),
         ),
-        ("Key length (bytes)", "32", OptionValue::Integer(32)),
+        ("Crypto key len in bytes", "32", OptionValue::Integer(32)),
         (
             "Max segment size (bytes)",
             "1400",
             OptionValue::Integer(1400),
         ),
         ("Send drop delay (ms)", "-1", OptionValue::Integer(-1)),
+        (
+            "Minimum SRT version that is required from the peer",
+            "66304",
+            OptionValue::Integer(0x01_03_00),
+        ),
     ];
     for (name, text, value) in cases {
         options.set_by_name(name, text).unwrap();
         assert_eq!(options.get_by_name(name).unwrap(), value, "{name}");
     }
+    // The SDK's transmission type is an int (0 live, 1 file); libsrt's words work too.
     options
-        .set_value_by_name("Transmission type", OptionValue::Text("file".into()))
+        .set_value_by_name(
+            "The transmission type for the socket",
+            OptionValue::Integer(1),
+        )
         .unwrap();
     assert_eq!(
         options
-            .get_by_name("Transmission type")
-            .unwrap()
-            .to_string(),
-        "file"
+            .get_by_name("The transmission type for the socket")
+            .unwrap(),
+        OptionValue::Integer(1)
+    );
+    assert_eq!(
+        options
+            .get_by_name("The congestion control algorithm")
+            .unwrap(),
+        OptionValue::Text("file".into())
+    );
+    options.set_by_name("transtype", "live").unwrap();
+    assert_eq!(
+        options.get_by_name("transtype").unwrap(),
+        OptionValue::Integer(0)
     );
 }
 
@@ -188,7 +246,12 @@ fn out_of_range_and_unparsable_values_are_errors_naming_option_and_value() {
                 }
             }
             ValueRange::KeyLength => bad.push("8".into()),
-            ValueRange::TransmissionType => bad.push("rtmp".into()),
+            ValueRange::TransmissionType => bad.extend(["rtmp".into(), "2".into()]),
+            // Refused values: see the unit test of the fixed options and
+            // `the_congestion_control_follows_the_transmission_type`.
+            ValueRange::Congestion => bad = vec!["bbr".into()],
+            ValueRange::FixedInteger(_) => {}
+            ValueRange::FixedBool(_) => bad = vec!["2".into()],
         }
         for value in bad {
             let mut options = Options::new();

@@ -11,7 +11,7 @@ fn common(options: &Options) {
     assert_eq!(options.transmission_type(), TransmissionType::Live);
     assert_eq!(
         options.max_bandwidth(),
-        MaxBandwidth::BytesPerSecond(2_500_000)
+        MaxBandwidth::BytesPerSecond(2_621_440)
     );
     assert_eq!(options.send_buffer_size(), 2 * 1024 * 1024);
     assert_eq!(options.receive_buffer_size(), PRESET_BUFFER_SIZE);
@@ -44,17 +44,11 @@ fn rtmp_with_too_late_drop_is_allowed_and_says_it_drops() {
 }
 
 #[test]
-fn mpegts_lossless_holds_120_ms_and_never_drops() {
+fn mpegts_lossless_is_rtmp_as_in_the_sdk() {
     let options = Options::from_preset(Preset::MpegTsLossless).unwrap();
     common(&options);
-    assert_eq!(
-        options.delivery_policy(),
-        DeliveryPolicy::Live {
-            receive_latency: Duration::from_millis(120),
-            peer_latency: Duration::from_millis(120),
-            too_late_drop: false,
-        }
-    );
+    assert_eq!(options, Options::from_preset(Preset::Rtmp).unwrap());
+    assert_eq!(options.delivery_policy(), DeliveryPolicy::Reliable);
 }
 
 #[test]
@@ -111,7 +105,7 @@ fn presets_print_and_parse_back() {
 #[test]
 fn the_default_is_libsrt_live_mode() {
     let options = Options::default();
-    assert!(options.tsbpd_mode() && options.too_late_packet_drop() && options.nak_report());
+    assert!(options.tsbpd_mode() && options.too_late_packet_drop());
     assert_eq!(options.receive_latency(), Duration::from_millis(120));
     assert_eq!(options.peer_latency(), Duration::ZERO);
     assert_eq!(options.max_bandwidth(), MaxBandwidth::Unlimited);

@@ -26,9 +26,16 @@ fn valid_text(range: ValueRange) -> BoxedStrategy<String> {
         ValueRange::KeyLength => prop::sample::select(vec!["0", "16", "24", "32"])
             .prop_map(str::to_owned)
             .boxed(),
-        ValueRange::TransmissionType => prop::sample::select(vec!["live", "file", "LIVE"])
+        ValueRange::TransmissionType => {
+            prop::sample::select(vec!["live", "file", "LIVE", "0", "1"])
+                .prop_map(str::to_owned)
+                .boxed()
+        }
+        ValueRange::Congestion => prop::sample::select(vec!["live", "file", "FILE"])
             .prop_map(str::to_owned)
             .boxed(),
+        ValueRange::FixedInteger(fixed) => Just(fixed.to_string()).boxed(),
+        ValueRange::FixedBool(fixed) => Just(fixed.to_string()).boxed(),
     }
 }
 

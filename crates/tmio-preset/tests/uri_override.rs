@@ -64,12 +64,35 @@ fn unknown_keys_and_bad_values_are_errors() {
     assert!(matches!(
         error,
         Error::InvalidValue {
-            option: "Overhead bandwidth (%)",
+            option: "srt recovery bandwidth overhead above input rate",
             ..
         }
     ));
     // SDK names are not URI keys.
     assert!(options.apply_uri_option("srt latency (ms)", "10").is_err());
+    // A libsrt key tmio refuses says why.
+    let error = options.apply_uri_option("lossmaxttl", "4").unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Refused {
+                option: "Loss max TTL (packets)",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let url: tmio_url::SrtUrl = "srt://example.com:9000?lossmaxttl=4".parse().unwrap();
+    let error = options.apply_url(&url).unwrap_err();
+    assert!(matches!(error, Error::Refused { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("reordering tolerance"),
+        "{error}"
+    );
+    // A value other than the one tmio runs with is refused with the reason.
+    let error = options.apply_uri_option("ipttl", "32").unwrap_err();
+    assert!(error.to_string().contains("IP TTL (hops)"), "{error}");
+    assert!(error.to_string().contains("system's TTL"), "{error}");
 }
 
 #[test]
@@ -92,10 +115,10 @@ fn every_url_option_of_a_parsed_url_is_applied() {
         "srt://example.com:9000?mode=caller&transtype=live&latency=400&rcvlatency=500",
         "&peerlatency=450&passphrase=0123456789abcdef&pbkeylen=24&maxbw=0&inputbw=1000000",
         "&mininputbw=500000&oheadbw=30&payloadsize=1200&mss=1400&conntimeo=2500",
-        "&peeridletimeo=8000&congestion=live&tlpktdrop=0&nakreport=0&messageapi=1",
-        "&tsbpdmode=1&enforcedencryption=0&drifttracer=0&sndbuf=4000000&rcvbuf=3000000",
-        "&fc=32000&lossmaxttl=4&kmrefreshrate=100000&kmpreannounce=1000&linger=3",
-        "&adapter=127.0.0.1&port=4000&ipttl=32&iptos=184&streamid=cam%2F1",
+        "&peeridletimeo=8000&congestion=live&tlpktdrop=0&nakreport=1&messageapi=1",
+        "&tsbpdmode=1&enforcedencryption=1&drifttracer=0&sndbuf=4000000&rcvbuf=3000000",
+        "&fc=32000&kmrefreshrate=33554432&kmpreannounce=4000&linger=3",
+        "&adapter=127.0.0.1&port=4000&streamid=cam%2F1",
     )
     .parse()
     .unwrap();
@@ -104,33 +127,44 @@ fn every_url_option_of_a_parsed_url_is_applied() {
     let expected = [
         ("srt receive latency (ms)", "500"),
         ("srt peer latency (ms)", "450"),
-        ("Passphrase", "0123456789abcdef"),
-        ("Key length (bytes)", "24"),
+        (
+            "Crypto PBKDF2 Passphrase. length [0,10..79] 0:disable crypto",
+            "0123456789abcdef",
+        ),
+        ("Crypto key len in bytes", "24"),
         ("Maximum bandwidth (bytes per second)", "0"),
-        ("Input bandwidth (bytes per second)", "1000000"),
-        ("Minimum input bandwidth (bytes per second)", "500000"),
-        ("Overhead bandwidth (%)", "30"),
-        ("Payload size (bytes)", "1200"),
+        ("Estimated input bandwidth (bytes per second)", "1000000"),
+        (
+            "Minimum value of input bandwidth estimation (bytes per second)",
+            "500000",
+        ),
+        ("srt recovery bandwidth overhead above input rate", "30"),
+        ("srt maximum payload size (bytes)", "1200"),
         ("Max segment size (bytes)", "1400"),
-        ("Connect timeout (ms)", "2500"),
+        (
+            "Connect timeout(in milliseconds). Caller default: 3000, rendezvous (x 10)",
+            "2500",
+        ),
         ("Peer idle timeout (ms)", "8000"),
-        ("Congestion control", "live"),
+        ("The congestion control algorithm", "live"),
         ("Too-late Packet Drop", "false"),
-        ("NAK report", "false"),
+        ("NAK report", "true"),
         ("Message API", "true"),
-        ("TSBPD mode", "true"),
-        ("Enforced encryption", "false"),
+        ("TsbPd", "true"),
+        ("Enforced encryption", "true"),
         ("Drift tracer", "false"),
-        ("Send buffer size (bytes)", "4000000"),
-        ("Receive buffer size (bytes)", "3000000"),
+        ("send buffer size (in bytes)", "4000000"),
+        ("receive buffer size (in bytes)", "3000000"),
         ("Flight flag size (packets)", "32000"),
-        ("Loss max TTL (packets)", "4"),
-        ("Key refresh rate (packets)", "100000"),
-        ("Key pre-announce (packets)", "1000"),
-        ("Linger (s)", "3"),
-        ("IP TTL (hops)", "32"),
-        ("IP type of service", "184"),
-        ("Stream ID", "cam/1"),
+        ("Key refresh rate (packets)", "33554432"),
+        ("Key pre-announce (packets)", "4000"),
+        (
+            "Number of seconds that the socket waits for unsent data when closing",
+            "3",
+        ),
+        ("IP TTL (hops)", "-1"),
+        ("IP type of service", "-1"),
+        ("srt stream id", "cam/1"),
     ];
     for (name, value) in expected {
         assert_eq!(
@@ -176,7 +210,8 @@ fn every_option_the_url_parser_knows_is_modelled_or_left_to_the_transport() {
         let name = key.name();
         assert!(
             tmio_preset::URL_CONNECTION_KEYS.contains(&name)
-                || tmio_preset::OptionName::from_uri_key(name).is_some(),
+                || tmio_preset::OptionName::from_uri_key(name).is_some()
+                || tmio_preset::RefusedOption::find(name).is_some(),
             "URL option {name} is neither an option nor a connection key"
         );
     }

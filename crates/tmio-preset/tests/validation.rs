@@ -22,12 +22,14 @@ fn a_passphrase_without_key_length_means_aes_128() {
 #[test]
 fn a_key_length_without_passphrase_is_an_error() {
     let mut options = rtmp();
-    options.set_by_name("Key length (bytes)", "24").unwrap();
+    options
+        .set_by_name("Crypto key len in bytes", "24")
+        .unwrap();
     assert_eq!(
         options.validate(),
         Err(Error::KeyLengthWithoutPassphrase { key_length: 24 })
     );
-    options.set_by_name("Passphrase", "").unwrap();
+    options.set_by_name("passphrase", "").unwrap();
     assert!(options.validate().is_err());
 }
 
@@ -35,7 +37,7 @@ fn a_key_length_without_passphrase_is_an_error() {
 fn a_payload_over_1456_bytes_is_an_error() {
     let mut options = rtmp();
     let error = options
-        .set_by_name("Payload size (bytes)", "1457")
+        .set_by_name("srt maximum payload size (bytes)", "1457")
         .unwrap_err();
     assert!(error.to_string().contains("1457"));
     options.set_payload_size(1456).unwrap();
@@ -65,7 +67,7 @@ fn buffers_must_hold_32_packets() {
     assert!(matches!(
         options.validate(),
         Err(Error::BufferTooSmall {
-            option: "Send buffer size (bytes)",
+            option: "send buffer size (in bytes)",
             min: 46592,
             ..
         })
@@ -76,7 +78,7 @@ fn buffers_must_hold_32_packets() {
     assert!(matches!(
         options.validate(),
         Err(Error::BufferTooSmall {
-            option: "Receive buffer size (bytes)",
+            option: "receive buffer size (in bytes)",
             ..
         })
     ));
@@ -99,22 +101,43 @@ fn the_receive_buffer_must_fit_the_flight_window() {
 }
 
 #[test]
-fn the_key_pre_announce_must_be_at_most_half_the_refresh_rate() {
+fn the_congestion_control_follows_the_transmission_type() {
     let mut options = rtmp();
-    options.set_key_refresh_rate(1001).unwrap();
-    options.set_key_pre_announce(500).unwrap();
-    options.validate().unwrap();
-    options.set_key_pre_announce(501).unwrap();
+    options
+        .set_by_name("The congestion control algorithm", "file")
+        .unwrap();
     let error = options.validate().unwrap_err();
     assert!(matches!(
         error,
         Error::Conflict {
-            option: "Key pre-announce (packets)",
-            other: "Key refresh rate (packets)",
+            option: "The congestion control algorithm",
+            other: "The transmission type for the socket",
             ..
         }
     ));
-    assert!(error.to_string().contains("501"), "{error}");
+    // The transmission type sets the controller with it.
+    options.set_by_name("transtype", "1").unwrap();
+    options.validate().unwrap();
+    let error = options
+        .set_by_name("The congestion control algorithm", "live_bbr")
+        .unwrap_err();
+    assert!(matches!(error, Error::Refused { .. }), "{error:?}");
+    assert!(error.to_string().contains("live_bbr"), "{error}");
+}
+
+#[test]
+fn file_mode_is_a_byte_stream() {
+    let mut options = rtmp();
+    options.set_by_name("transtype", "file").unwrap();
+    options.validate().unwrap();
+    options.set_by_name("messageapi", "1").unwrap();
+    assert!(matches!(
+        options.validate(),
+        Err(Error::Conflict {
+            option: "Message API",
+            ..
+        })
+    ));
 }
 
 #[test]

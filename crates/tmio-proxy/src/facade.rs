@@ -12,13 +12,22 @@ use std::{
 
 use tmio_preset::{OptionValue, Options, Preset};
 use tmio_pump::CancellationToken;
-use tmio_transport::srt::SrtMonitor;
 use tmio_url::redact_url_text;
 
 use crate::{
     proxy::{Proxy, ProxyEvent},
-    Error, ErrorType, PerfStats,
+    ConnectionStats, Error, ErrorType, PerfStats, PerfStatsReader,
 };
+
+/// The SDK's `tmio::Protocol` (`tmio.h`): the protocol of a [`Tmio`]. tmio provides SRT only
+/// (the SDK's `TCP`, "only for test", and `RIST` are not provided); the discriminant is the
+/// SDK's (`SRT` = 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[repr(i32)]
+pub enum Protocol {
+    /// SRT.
+    Srt = 1,
+}
 
 /// The options object handed to [`TmioProxyListener::on_tmio_config`]: choose a preset and set
 /// options by typed setter (through [`Tmio::options_mut`]) or by the SDK's names.
@@ -34,10 +43,16 @@ impl Tmio {
         })
     }
 
-    /// Replaces every option with a preset's (`rtmp` is the default).
+    /// Applies a preset's setters over the current options, as the SDK's `SrtPreset` calls do:
+    /// what the preset does not set is kept. The options start as the `rtmp` preset's. For the
+    /// SDK's exact setters use [`tmio_preset::SrtPreset`] on [`Tmio::options_mut`].
     pub fn set_preset(&mut self, preset: Preset) -> Result<(), Error> {
-        self.options = Options::from_preset(preset)?;
-        Ok(())
+        Ok(self.options.apply_preset(preset)?)
+    }
+
+    /// The protocol (the SDK's `Tmio::getProtocol()`): always SRT.
+    pub fn protocol(&self) -> Protocol {
+        Protocol::Srt
     }
 
     /// Sets an option by the SDK's name (`"srt latency (ms)"`), libsrt's URI key (`latency`)
@@ -58,6 +73,14 @@ impl Tmio {
         Ok(self
             .options
             .set_value_by_name(name, OptionValue::Bool(value))?)
+    }
+
+    /// Sets a text option by name (the SDK's `setStrOption`: passphrase, stream id, congestion
+    /// control).
+    pub fn set_str_option(&mut self, name: &str, value: &str) -> Result<(), Error> {
+        Ok(self
+            .options
+            .set_value_by_name(name, OptionValue::Text(value.to_owned()))?)
     }
 
     /// Reads an option by name.
@@ -144,7 +167,8 @@ enum FacadeState {
     Created,
     Running {
         stop: CancellationToken,
-        monitor: SrtMonitor,
+        /// Boxed: it holds a whole statistics snapshot.
+        perf: Box<PerfStatsReader>,
         done: std::sync::mpsc::Receiver<()>,
     },
     Stopped,
@@ -222,7 +246,7 @@ impl TmioProxy {
         let mut running = run_blocking(runtime, builder.start())?;
         let local_addr = running.local_addr();
         let stop = running.stop_token();
-        let monitor = running.monitor();
+        let perf = Box::new(running.perf_stats_reader());
         let (done_tx, done) = std::sync::mpsc::channel();
         let events_listener = listener.clone();
         runtime.spawn(async move {
@@ -234,11 +258,7 @@ impl TmioProxy {
             let _ = running.wait().await;
             let _ = done_tx.send(());
         });
-        *state = FacadeState::Running {
-            stop,
-            monitor,
-            done,
-        };
+        *state = FacadeState::Running { stop, perf, done };
         drop(state);
         listener.on_start(&local_addr.ip().to_string(), local_addr.port());
         Ok(())
@@ -253,10 +273,20 @@ impl TmioProxy {
         )))
     }
 
-    /// Statistics of the SRT link, while running.
-    pub fn stats(&self) -> Option<PerfStats> {
+    /// tmio's statistics of the SRT link, while running (reading them does not restart the
+    /// `current` block of [`TmioProxy::perf_stats`]).
+    pub fn stats(&self) -> Option<ConnectionStats> {
         match &*self.state.lock().unwrap_or_else(|p| p.into_inner()) {
-            FacadeState::Running { monitor, .. } => Some(monitor.stats()),
+            FacadeState::Running { perf, .. } => Some(perf.connection_stats()),
+            _ => None,
+        }
+    }
+
+    /// The SDK's `getStats(PerfStats *)`, while running: totals since the start and a `current`
+    /// block since the previous call (it restarts at every call).
+    pub fn perf_stats(&self) -> Option<PerfStats> {
+        match &mut *self.state.lock().unwrap_or_else(|p| p.into_inner()) {
+            FacadeState::Running { perf, .. } => Some(perf.read()),
             _ => None,
         }
     }

@@ -19,6 +19,11 @@
 //! the local port open for the pusher. Call the facade's `start` from a thread that may wait
 //! that long (not a UI thread).
 //!
+//! The facade also gives the SDK's `PerfStats` ([`TmioProxy::perf_stats`]) beside tmio's richer
+//! [`ConnectionStats`] ([`TmioProxy::stats`]). Every error has a stable numeric code
+//! ([`Error::code`], table in `docs/sdk-compat.md`) and an [`ErrorType`] (unknown, local, remote)
+//! as the SDK's `onError` reports them.
+//!
 //! One proxy serves exactly one pusher connection (a second is refused), is never restarted
 //! after `stop`, and does not reconnect: a remote failure is reported and the user creates a new
 //! proxy. Many proxies can run in one process.
@@ -105,20 +110,28 @@ mod access;
 mod error;
 mod facade;
 mod gateway;
+mod perf_stats;
 mod proxy;
 mod settings;
 
 pub use access::AccessRule;
-pub use error::{Error, ErrorType};
+pub use error::{code, Error, ErrorType};
 pub use facade::{
-    BondingConfig, BondingMode, LinkBrokenCallback, LinkConfig, LinkLocal, Tmio, TmioProxy,
-    TmioProxyListener,
+    BondingConfig, BondingMode, LinkBrokenCallback, LinkConfig, LinkLocal, Protocol, Tmio,
+    TmioProxy, TmioProxyListener,
 };
 pub use gateway::{Gateway, GatewayBuilder, GatewayEvent, RunningGateway};
+pub use perf_stats::{PerfCounters, PerfStats, PerfStatsInterval, PerfStatsReader};
 pub use proxy::{Proxy, ProxyBuilder, ProxyEvent, RunningProxy};
 pub use tmio_preset::{Options, Preset, PRESET_BUFFER_SIZE, PRESET_MAX_BANDWIDTH};
 pub use tmio_pump::{CancellationToken, Transferred};
 pub use tmio_transport::srt::{ListenerLimits, SrtMonitor};
 
-/// Statistics of a proxy's SRT link, as the reference SDK's PerfStats (serialisable to JSON).
-pub type PerfStats = tmio_transport::Stats;
+/// tmio's statistics of an SRT link (richer than the SDK's [`PerfStats`], which is built from
+/// them), serialisable to JSON.
+pub use tmio_transport::Stats as ConnectionStats;
+
+/// tmio's version (the SDK's `TmioFactory::getSdkVersion()`), e.g. `"0.1.0"`.
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}

@@ -8,11 +8,49 @@ use std::{
 
 use tmio_preset::{Options, Preset};
 use tmio_pump::{CancellationToken, Pump, SideLabels, Transferred};
-use tmio_transport::srt::{ConnectMode, SrtMonitor, SrtStream};
+use tmio_transport::srt::{ConnectMode, SrtConfig, SrtMonitor, SrtStream};
 use tmio_url::{redact_url_text, SrtUrl, TcpUrl};
 use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 
-use crate::{settings, Error, PerfStats};
+use crate::{settings, ConnectionStats, Error, PerfStatsReader};
+
+/// Remote URL keys of a bonding group's members, which a proxy's single link cannot honour, and
+/// why.
+const GROUP_URL_KEYS: [(&str, &str); 3] = [
+    (
+        "weight",
+        "weight= is the weight of a bonding group's link; the proxy runs one SRT link \
+         (give links in a BondingConfig)",
+    ),
+    (
+        "groupconnect",
+        "groupconnect= lets a listener accept bonding groups; the proxy calls its remote",
+    ),
+    (
+        "groupminstabletimeo",
+        "groupminstabletimeo= tunes a bonding group's link stability; the proxy runs one SRT link",
+    ),
+];
+
+/// Parses the local `tcp://IP[:PORT]` URL; without a port it means port 0 (any free port),
+/// as in the SDK (`TmioProxy::start`: "Bind to random port if the port is not specified").
+fn parse_local_url(local_url: &str) -> Result<TcpUrl, tmio_url::Error> {
+    match TcpUrl::parse(local_url) {
+        Err(tmio_url::Error::MissingPort { .. }) => {
+            let authority_start = local_url.find("://").map_or(0, |at| at + 3);
+            let authority_end = local_url[authority_start..]
+                .find(['/', '?', '#'])
+                .map_or(local_url.len(), |at| authority_start + at);
+            let with_port = format!(
+                "{}:0{}",
+                &local_url[..authority_end],
+                &local_url[authority_end..]
+            );
+            TcpUrl::parse(&with_port)
+        }
+        other => other,
+    }
+}
 
 /// How often a proxy waiting for its pusher checks that the SRT connection is still alive.
 const REMOTE_WATCH_INTERVAL: Duration = Duration::from_millis(100);
@@ -50,14 +88,16 @@ pub struct ProxyBuilder {
 pub struct Proxy;
 
 impl Proxy {
-    /// Starts building a proxy from `tcp://IP:PORT` (port 0 = any free port) to
-    /// `srt://HOST:PORT?options` (a path is ignored). The `rtmp` preset is the default.
+    /// Starts building a proxy from `tcp://IP:PORT` (port 0 or no port = any free port) to
+    /// `srt://HOST:PORT?options` (a path is ignored). The `rtmp` preset is the default. The
+    /// bonding keys `weight`, `groupconnect` and `groupminstabletimeo` are refused in the remote
+    /// URL: the proxy runs one link.
     ///
     /// An error carries the URL with its secrets hidden
     /// ([`redact_url_text`](tmio_url::redact_url_text)); warnings are logged with the parsed
     /// URL, which prints `passphrase=<hidden>`.
     pub fn builder(local_url: &str, remote_url: &str) -> Result<ProxyBuilder, Error> {
-        let local = TcpUrl::parse(local_url).map_err(|source| Error::Url {
+        let local = parse_local_url(local_url).map_err(|source| Error::Url {
             which: "local",
             url: redact_url_text(local_url),
             source,
@@ -67,6 +107,15 @@ impl Proxy {
             url: redact_url_text(remote_url),
             source,
         })?;
+        for (key, _) in remote.options().iter() {
+            if let Some((_, reason)) = GROUP_URL_KEYS.iter().find(|(name, _)| *name == key.name()) {
+                return Err(Error::UrlUse {
+                    which: "remote",
+                    url: remote.to_string(),
+                    reason: (*reason).to_owned(),
+                });
+            }
+        }
         if remote.host().is_none() {
             return Err(Error::UrlUse {
                 which: "remote",
@@ -86,9 +135,10 @@ impl Proxy {
 }
 
 impl ProxyBuilder {
-    /// Replaces the options with a preset's.
+    /// Applies a preset's setters over the options so far ([`Preset::apply_to`]: what the
+    /// preset does not set is kept, as the SDK's presets do).
     pub fn preset(mut self, preset: Preset) -> Result<Self, Error> {
-        self.options = Options::from_preset(preset)?;
+        self.options.apply_preset(preset)?;
         Ok(self)
     }
 
@@ -107,6 +157,14 @@ impl ProxyBuilder {
     /// The options so far (the URL's query is applied on top at start).
     pub fn current_options(&self) -> &Options {
         &self.options
+    }
+
+    /// The transport settings `start` will connect with: the options so far, the remote URL's
+    /// query over them, checked, then turned into an [`SrtConfig`] (how each option is applied
+    /// is in `docs/options.md`). The errors are `start`'s.
+    pub fn transport_config(&self) -> Result<SrtConfig, Error> {
+        let options = settings::merged_options(self.options.clone(), &self.remote)?;
+        settings::srt_config(&options, &self.remote)
     }
 
     /// The remote URL as parsed. Its `Display` (what to log) prints the passphrase as
@@ -186,9 +244,15 @@ impl RunningProxy {
         self.local_addr
     }
 
-    /// The SRT connection's statistics so far.
-    pub fn stats(&self) -> PerfStats {
+    /// tmio's statistics of the SRT connection so far.
+    pub fn stats(&self) -> ConnectionStats {
         self.monitor.stats()
+    }
+
+    /// A reader of the SDK's [`PerfStats`](crate::PerfStats) for this connection: each read
+    /// restarts its `current` block (give each consumer its own reader).
+    pub fn perf_stats_reader(&self) -> PerfStatsReader {
+        PerfStatsReader::new(self.monitor.clone())
     }
 
     /// A handle that reads statistics from elsewhere.
@@ -424,6 +488,38 @@ mod tests {
             builder.remote_url().options().passphrase.as_deref(),
             Some(SECRET)
         );
+    }
+
+    #[test]
+    fn a_local_url_without_a_port_means_port_0() {
+        for (given, addr) in [
+            ("tcp://127.0.0.1", "127.0.0.1:0"),
+            ("tcp://127.0.0.1/", "127.0.0.1:0"),
+            ("tcp://[::1]", "[::1]:0"),
+            ("tcp://0.0.0.0:1935", "0.0.0.0:1935"),
+        ] {
+            assert_eq!(
+                parse_local_url(given).unwrap().addr,
+                addr.parse().unwrap(),
+                "{given}"
+            );
+        }
+        assert!(parse_local_url("tcp://localhost").is_err());
+        assert!(parse_local_url("tcp://127.0.0.1:").is_err());
+    }
+
+    #[test]
+    fn bonding_keys_in_the_remote_url_are_refused_with_the_reason() {
+        for (query, reason) in [
+            ("weight=10", "weight of a bonding group's link"),
+            ("groupconnect=1", "accept bonding groups"),
+        ] {
+            let text = error_text(Proxy::builder(
+                "tcp://127.0.0.1:0",
+                &format!("srt://127.0.0.1:9000?{query}"),
+            ));
+            assert!(text.contains(reason), "{query}: {text}");
+        }
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use tmio_preset::{DeliveryPolicy, KeyLength, MaxBandwidth, Options};
+use tmio_preset::{DeliveryPolicy, KeyLength, MaxBandwidth, OptionName, Options};
 use tmio_transport::srt::{connection::DeliveryMode, ConnectMode, SrtConfig};
 use tmio_url::{Host, Mode, SrtUrl};
 
@@ -24,11 +24,27 @@ pub(crate) fn srt_config(options: &Options, url: &SrtUrl) -> Result<SrtConfig, E
             receive_latency,
             peer_latency,
             too_late_drop,
-        } => DeliveryMode::Live {
-            recv_latency: receive_latency,
-            send_latency: peer_latency,
-            too_late_drop,
-        },
+        } => {
+            // tmio's live sender drops what is older than max(peer latency, 1 s) + 20 ms: libsrt's
+            // rule with a send drop delay of 0. Another delay would be ignored: refuse it.
+            if too_late_drop && options.send_drop_delay() != Some(std::time::Duration::ZERO) {
+                return Err(Error::Unsupported(format!(
+                    "\"{}\" {} with too-late drop: tmio's live sender drops packets older than \
+                     max(peer latency, 1 s) + 20 ms, as libsrt does with a send drop delay of 0; \
+                     set it to 0 (or turn too-late drop off)",
+                    OptionName::SendDropDelay.sdk_name(),
+                    options
+                        .send_drop_delay()
+                        .map_or(-1, |delay| i64::try_from(delay.as_millis())
+                            .unwrap_or(i64::MAX)),
+                )));
+            }
+            DeliveryMode::Live {
+                recv_latency: receive_latency,
+                send_latency: peer_latency,
+                too_late_drop,
+            }
+        }
         DeliveryPolicy::SenderDrop { drop_after } => {
             return Err(Error::Unsupported(format!(
                 "too-late drop without TSBPD (the sender would give up on data after {} ms): \
@@ -48,6 +64,20 @@ pub(crate) fn srt_config(options: &Options, url: &SrtUrl) -> Result<SrtConfig, E
         MaxBandwidth::Unlimited => None,
         MaxBandwidth::BytesPerSecond(bytes) => Some(bytes),
         MaxBandwidth::RelativeToInput => match options.input_bandwidth() {
+            0 if options.min_input_bandwidth() > 0 => {
+                return Err(Error::Unsupported(format!(
+                    "\"{}\" {} with \"{}\" 0 and \"{}\" 0: tmio does not estimate the input \
+                     rate, so there is nothing for a minimum to floor; set \"{}\" to the \
+                     stream's rate (the cap is then that plus the overhead), or a maximum \
+                     bandwidth (-1: tmio's adaptive pacing)",
+                    OptionName::MinInputBandwidth.sdk_name(),
+                    options.min_input_bandwidth(),
+                    OptionName::MaxBandwidth.sdk_name(),
+                    OptionName::InputBandwidth.sdk_name(),
+                    OptionName::InputBandwidth.sdk_name(),
+                )))
+            }
+            // libsrt estimates the input rate here; tmio paces adaptively instead.
             0 => None,
             input => Some(input + input * u64::from(options.overhead_percent()) / 100),
         },
@@ -72,7 +102,12 @@ pub(crate) fn srt_config(options: &Options, url: &SrtUrl) -> Result<SrtConfig, E
         recv_buffer_bytes: options.receive_buffer_size() as usize,
         flow_window_packets: options.flight_flag_size(),
         max_bandwidth,
-        connect_timeout: options.connect_timeout(),
+        // As libsrt (and the SDK's option name: "rendezvous (x 10)"), a rendezvous tries ten
+        // times as long as a caller.
+        connect_timeout: match connect_mode(url) {
+            ConnectMode::Rendezvous => options.connect_timeout().saturating_mul(10),
+            ConnectMode::Caller | ConnectMode::Listener => options.connect_timeout(),
+        },
         peer_idle_timeout: options.peer_idle_timeout(),
         linger: options.linger(),
         local_addr,
@@ -153,7 +188,7 @@ mod tests {
         let config = srt_config(&options, &url).unwrap();
         assert!(matches!(config.delivery, DeliveryMode::Reliable));
         assert_eq!(config.payload_size, 1316);
-        assert_eq!(config.max_bandwidth, Some(2_500_000));
+        assert_eq!(config.max_bandwidth, Some(2_621_440));
         assert_eq!(config.send_buffer_bytes, 2 * 1024 * 1024);
         config.validate().unwrap();
     }
@@ -176,6 +211,38 @@ mod tests {
         }
         assert_eq!(config.key_length, 32);
         assert_eq!(config.stream_id.as_deref(), Some("#!::r=live/a"));
+    }
+
+    #[test]
+    fn a_send_drop_delay_tmio_would_ignore_is_refused() {
+        let url = SrtUrl::parse("srt://127.0.0.1:9000").unwrap();
+        let mut options = Options::from_preset(Preset::mpegts_fixed_latency()).unwrap();
+        options
+            .set_send_drop_delay(Some(std::time::Duration::from_millis(500)))
+            .unwrap();
+        let error = srt_config(&options, &url).unwrap_err().to_string();
+        assert!(
+            error.contains("Send drop delay (ms)") && error.contains("500"),
+            "{error}"
+        );
+        // Without too-late drop nothing is dropped: the delay is moot.
+        options.set_too_late_packet_drop(false);
+        srt_config(&options, &url).unwrap();
+    }
+
+    #[test]
+    fn a_rendezvous_waits_ten_times_the_connect_timeout() {
+        let options = Options::from_preset(Preset::Rtmp).unwrap();
+        let caller = SrtUrl::parse("srt://127.0.0.1:9000").unwrap();
+        let rendezvous = SrtUrl::parse("srt://127.0.0.1:9000?mode=rendezvous").unwrap();
+        assert_eq!(
+            srt_config(&options, &caller).unwrap().connect_timeout,
+            std::time::Duration::from_secs(3)
+        );
+        assert_eq!(
+            srt_config(&options, &rendezvous).unwrap().connect_timeout,
+            std::time::Duration::from_secs(30)
+        );
     }
 
     #[test]

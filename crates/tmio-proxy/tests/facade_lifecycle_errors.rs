@@ -97,7 +97,7 @@ fn start_twice_start_after_stop_and_stop_twice() {
 fn no_srt_listener_is_a_remote_error_from_start() {
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let proxy = TmioProxy::create();
-    let (listener, _seen) = recorder(&[("Connect timeout (ms)", "500")]);
+    let (listener, _seen) = recorder(&[("conntimeo", "500")]);
     proxy.set_listener(listener);
     let err = proxy
         .start(

@@ -11,7 +11,7 @@ use clap::Args;
 use rand::{RngCore as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest as _, Sha256};
-use tmio_proxy::{Gateway, PerfStats, Proxy, Transferred};
+use tmio_proxy::{ConnectionStats, Gateway, Proxy, Transferred};
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     net::{TcpListener, TcpStream},
@@ -52,7 +52,7 @@ pub struct DemoReport {
     /// What the proxy's pump moved.
     pub proxy_moved: Transferred,
     /// The proxy's SRT statistics at the end.
-    pub stats: PerfStats,
+    pub stats: ConnectionStats,
     /// The addresses along the path: proxy (TCP), gateway (SRT), sink (TCP).
     pub path: (SocketAddr, SocketAddr, SocketAddr),
 }
@@ -286,7 +286,7 @@ mod tests {
             received: (10, [2; 32]),
             duration: Duration::from_secs(1),
             proxy_moved: Transferred::default(),
-            stats: PerfStats::default(),
+            stats: ConnectionStats::default(),
             path: (
                 SocketAddr::from(([127, 0, 0, 1], 1)),
                 SocketAddr::from(([127, 0, 0, 1], 2)),

@@ -2,8 +2,6 @@
 
 use std::{io, path::PathBuf};
 
-use tmio_proxy::ErrorType;
-
 /// Exit status of a run that ended well.
 pub const EXIT_OK: u8 = 0;
 /// Exit status of a runtime failure (the network, the server, the pusher).
@@ -29,7 +27,7 @@ pub enum CommandError {
     /// The proxy or gateway failed while running; `side` says which side.
     #[error("error ({side}): {source}")]
     Runtime {
-        /// `local` or `remote`.
+        /// `local`, `remote` or `unknown` (`ErrorType::as_str`).
         side: &'static str,
         /// What failed.
         source: tmio_proxy::Error,
@@ -71,10 +69,7 @@ impl CommandError {
             | tmio_proxy::Error::Option(_)
             | tmio_proxy::Error::Unsupported(_) => CommandError::Usage(error),
             other => CommandError::Runtime {
-                side: match other.error_type() {
-                    ErrorType::Local => "local",
-                    ErrorType::Remote => "remote",
-                },
+                side: other.error_type().as_str(),
                 source: other,
             },
         }

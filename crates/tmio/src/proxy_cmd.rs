@@ -9,7 +9,7 @@ use std::{
 };
 
 use clap::Args;
-use tmio_proxy::{Preset, Proxy, ProxyEvent, RunningProxy};
+use tmio_proxy::{PerfStatsReader, Preset, Proxy, ProxyEvent, RunningProxy};
 
 use crate::{
     args::{parse_interval, parse_option, parse_preset},
@@ -39,8 +39,10 @@ pub struct ProxyArgs {
     /// Seconds between two statistics updates (the live line and the records).
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_interval)]
     pub stats_interval: Duration,
-    /// Append one statistics record per interval to PATH; "-" writes them to stdout. The live
-    /// line (on stderr, when it is a terminal) shows the main figures either way.
+    /// Append one statistics record per interval to PATH; "-" writes them to stdout. A record is
+    /// the SDK's PerfStats (total, current = the interval, rates, RTT, ...) and
+    /// timestamp_unix_ms. The live line (on stderr, when it is a terminal) shows the main figures
+    /// either way.
     #[arg(long, value_name = "PATH", visible_alias = "stats-file")]
     pub stats_json: Option<PathBuf>,
     /// Format of the records: json (one object per line) or csv (a header line, then one row
@@ -128,6 +130,8 @@ impl RecordsOut {
 /// Where the statistics go every interval.
 struct StatsSinks {
     meter: RateMeter,
+    /// One read per interval: its `current` block is the interval.
+    reader: PerfStatsReader,
     live_line: bool,
     records: Option<RecordsOut>,
 }
@@ -146,7 +150,7 @@ impl StatsSinks {
             let _ = stderr.flush();
         }
         if let Some(records) = &mut self.records {
-            records.write(&record(&stats, rate, SystemTime::now()))?;
+            records.write(&record(&self.reader.read(), SystemTime::now()))?;
         }
         Ok(())
     }
@@ -191,6 +195,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
     announce(&format!("listening tcp://{}", proxy.local_addr()))?;
     let mut sinks = StatsSinks {
         meter: RateMeter::new(),
+        reader: proxy.perf_stats_reader(),
         live_line: std::io::stderr().is_terminal() && !records_on_terminal,
         records,
     };

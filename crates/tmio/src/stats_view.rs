@@ -1,16 +1,17 @@
 //! The proxy's live statistics: the one-line display on a terminal, and the records of
 //! `--stats-json` (JSON lines or CSV).
 //!
-//! Everything the display needs from the statistics type goes through [`Figures::from_stats`],
-//! and the records are built from the type's own serialisation, so a richer statistics type
-//! slots in by changing that one function (the records follow by themselves).
+//! The live line shows tmio's statistics ([`ConnectionStats`], through [`Figures::from_stats`]);
+//! the records are the SDK-shaped [`PerfStats`] (read once per interval: its `current` block is
+//! the interval), written from its own serialisation (CSV flattens its nested blocks into
+//! `total.pkt_sent`-style columns).
 
 use std::{
     io::Write,
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use tmio_proxy::PerfStats;
+use tmio_proxy::{ConnectionStats, PerfStats};
 
 /// The figures the live line shows, taken from one snapshot of the statistics.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -37,7 +38,7 @@ impl Figures {
     /// The figures of one statistics snapshot. The RTT counts as measured once an ACK came
     /// back: before that the statistics carry the initial estimate (libsrt's 100 ms), not a
     /// measurement.
-    pub fn from_stats(stats: &PerfStats) -> Figures {
+    pub fn from_stats(stats: &ConnectionStats) -> Figures {
         Figures {
             elapsed_ms: stats.elapsed_ms,
             bytes_sent: stats.bytes_sent,
@@ -199,21 +200,15 @@ pub fn terminal_columns(fd: impl std::os::fd::AsFd) -> u16 {
     }
 }
 
-/// One statistics record: every statistic the statistics type serialises, plus
-/// `timestamp_unix_ms` (wall clock) and `send_rate_interval_mbps` (the rate since the previous
-/// record).
-pub fn record(
-    stats: &PerfStats,
-    rate_mbps: f64,
-    now: SystemTime,
-) -> serde_json::Map<String, serde_json::Value> {
+/// One statistics record: the SDK's `PerfStats` as it serialises (`total`, `current`,
+/// `timestamp_ms`, `rtt_ms`, …) plus `timestamp_unix_ms` (the wall clock of the read).
+pub fn record(stats: &PerfStats, now: SystemTime) -> serde_json::Map<String, serde_json::Value> {
     let timestamp_ms = now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
     let mut record = serde_json::Map::new();
     record.insert("timestamp_unix_ms".into(), timestamp_ms.into());
-    record.insert("send_rate_interval_mbps".into(), rate_mbps.into());
     match serde_json::to_value(stats) {
         Ok(serde_json::Value::Object(fields)) => record.extend(fields),
         Ok(other) => {
@@ -224,6 +219,25 @@ pub fn record(
         }
     }
     record
+}
+
+/// Flattens nested objects into `parent.child` keys (for CSV columns), in order.
+fn flatten(
+    prefix: &str,
+    record: &serde_json::Map<String, serde_json::Value>,
+    out: &mut Vec<(String, serde_json::Value)>,
+) {
+    for (key, value) in record {
+        let name = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            serde_json::Value::Object(inner) => flatten(&name, inner, out),
+            other => out.push((name, other.clone())),
+        }
+    }
 }
 
 /// The format of the statistics records (`--stats-format`).
@@ -279,14 +293,17 @@ impl<W: Write> RecordWriter<W> {
                 writeln!(self.out, "{}", serde_json::Value::Object(record.clone()))?
             }
             StatsFormat::Csv => {
+                let mut columns = Vec::new();
+                flatten("", record, &mut columns);
                 if self.header_due {
-                    let names: Vec<String> = record.keys().map(|name| csv_field(name)).collect();
+                    let names: Vec<String> =
+                        columns.iter().map(|(name, _)| csv_field(name)).collect();
                     writeln!(self.out, "{}", names.join(","))?;
                     self.header_due = false;
                 }
-                let values: Vec<String> = record
-                    .values()
-                    .map(|value| match value {
+                let values: Vec<String> = columns
+                    .iter()
+                    .map(|(_, value)| match value {
                         serde_json::Value::String(text) => csv_field(text),
                         serde_json::Value::Null => String::new(),
                         other => csv_field(&other.to_string()),
@@ -360,24 +377,26 @@ mod tests {
     }
 
     #[test]
-    fn record_carries_timestamp_rate_and_every_stat() {
-        let stats = PerfStats {
+    fn record_carries_timestamp_and_the_sdks_perf_stats() {
+        let mut stats = PerfStats {
             rtt_ms: 3.0,
-            bytes_sent: 42,
             ..PerfStats::default()
         };
+        stats.total.byte_sent = 42;
         let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
-        let record = record(&stats, 1.5, at);
+        let record = record(&stats, at);
         assert_eq!(record["timestamp_unix_ms"], 1_700_000_000_123u64);
-        assert_eq!(record["send_rate_interval_mbps"], 1.5);
         assert_eq!(record["rtt_ms"], 3.0);
-        assert_eq!(record["bytes_sent"], 42);
-        assert!(record.get("packets_in_flight").is_some());
+        assert_eq!(record["total"]["byte_sent"], 42);
+        assert!(record.get("current").is_some());
+        assert!(record.get("bytes_in_flight").is_some());
     }
 
     #[test]
     fn json_and_csv_records_are_one_line_each_with_the_same_fields() {
-        let record = record(&PerfStats::default(), 0.5, UNIX_EPOCH);
+        let mut stats = PerfStats::default();
+        stats.total.pkt_sent = 5;
+        let record = record(&stats, UNIX_EPOCH);
         let mut json = Vec::new();
         RecordWriter::new(&mut json, StatsFormat::Json, true)
             .write(&record)
@@ -395,18 +414,18 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 3);
         let names: Vec<&str> = lines[0].split(',').collect();
-        assert_eq!(names, record.keys().map(String::as_str).collect::<Vec<_>>());
+        let mut flat = Vec::new();
+        flatten("", &record, &mut flat);
+        assert_eq!(names, flat.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>());
         assert_eq!(lines[1].split(',').count(), names.len());
-        let rate_column = names.iter().position(|n| *n == "send_rate_interval_mbps");
-        assert_eq!(
-            rate_column.map(|c| lines[1].split(',').nth(c)),
-            Some(Some("0.5"))
-        );
+        // The nested blocks become dotted columns.
+        let column = names.iter().position(|n| *n == "total.pkt_sent");
+        assert_eq!(column.map(|c| lines[1].split(',').nth(c)), Some(Some("5")));
     }
 
     #[test]
     fn csv_appended_to_a_file_with_content_has_no_second_header() {
-        let record = record(&PerfStats::default(), 0.0, UNIX_EPOCH);
+        let record = record(&PerfStats::default(), UNIX_EPOCH);
         let mut out = Vec::new();
         RecordWriter::new(&mut out, StatsFormat::Csv, false)
             .write(&record)
@@ -442,19 +461,19 @@ mod tests {
 
     #[test]
     fn an_unmeasured_rtt_is_not_shown_as_a_figure() {
-        let stats = PerfStats {
+        let stats = ConnectionStats {
             rtt_ms: 100.0,
             acks_received: 0,
-            ..PerfStats::default()
+            ..ConnectionStats::default()
         };
         let figures = Figures::from_stats(&stats);
         assert_eq!(figures.rtt_ms, None);
         assert!(display_line(&figures, 0.0, 200).contains("rtt not measured yet"));
         assert!(display_line(&figures, 0.0, 80).contains("rtt -"));
-        let measured = Figures::from_stats(&PerfStats {
+        let measured = Figures::from_stats(&ConnectionStats {
             rtt_ms: 0.4,
             acks_received: 1,
-            ..PerfStats::default()
+            ..ConnectionStats::default()
         });
         assert_eq!(measured.rtt_ms, Some(0.4));
     }
