@@ -416,7 +416,10 @@ mod tests {
         let names: Vec<&str> = lines[0].split(',').collect();
         let mut flat = Vec::new();
         flatten("", &record, &mut flat);
-        assert_eq!(names, flat.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>());
+        assert_eq!(
+            names,
+            flat.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>()
+        );
         assert_eq!(lines[1].split(',').count(), names.len());
         // The nested blocks become dotted columns.
         let column = names.iter().position(|n| *n == "total.pkt_sent");
