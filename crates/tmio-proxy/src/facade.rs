@@ -264,7 +264,9 @@ impl TmioProxy {
         Ok(())
     }
 
-    /// Adds a link to a running bonded group.
+    /// The SDK's `addRemoteLink`: adds a member link to a running bonded group. Bonded groups
+    /// are not implemented yet (see `docs/bonding.md`): this always fails with
+    /// [`Error::Unsupported`], naming the link (its passphrase hidden).
     pub fn add_remote_link(&self, link: LinkConfig) -> Result<(), Error> {
         Err(Error::Unsupported(format!(
             "bonded groups are not implemented yet (link to {} refused); \
