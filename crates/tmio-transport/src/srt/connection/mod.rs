@@ -245,9 +245,10 @@ pub struct ConnectionStats {
     pub retransmission_timeouts: u64,
     /// Congestion back-offs of the adaptive pacing.
     pub congestion_events: u64,
-    /// Smoothed round-trip time, ms.
+    /// Smoothed round-trip time, ms; 0 until measured (own ACK→ACK2 sample or the peer's report;
+    /// the timers start from libsrt's 100 ms guess, which is not reported as a figure).
     pub rtt_ms: f64,
-    /// Round-trip time variation, ms.
+    /// Round-trip time variation, ms; 0 until measured.
     pub rtt_var_ms: f64,
     /// How long the receiver waits before reporting a gap (learned reordering), ms.
     pub reorder_tolerance_ms: f64,
@@ -877,8 +878,16 @@ impl Connection {
             naks_received: self.counters.naks_received,
             retransmission_timeouts: sent.timeouts,
             congestion_events: self.rate.congestion_events(),
-            rtt_ms: rtt.smoothed().as_secs_f64() * 1e3,
-            rtt_var_ms: rtt.variation().as_secs_f64() * 1e3,
+            rtt_ms: if rtt.is_measured() {
+                rtt.smoothed().as_secs_f64() * 1e3
+            } else {
+                0.0
+            },
+            rtt_var_ms: if rtt.is_measured() {
+                rtt.variation().as_secs_f64() * 1e3
+            } else {
+                0.0
+            },
             reorder_tolerance_ms: self.receiver.reorder_delay().as_secs_f64() * 1e3,
             send_rate_mbps: mbps(sent.bytes_sent as f64 / seconds),
             receive_rate_mbps: mbps(f64::from(self.receiver.byte_rate())),

@@ -11,6 +11,9 @@ pub(crate) struct RttEstimator {
     smoothed_us: u64,
     variation_us: u64,
     has_own_sample: bool,
+    /// Whether anything was measured yet (an own sample or a peer's report): before that the
+    /// values are libsrt's initial guess.
+    measured: bool,
     /// Peer reports received since our last own sample.
     reports_since_sample: u32,
 }
@@ -22,15 +25,22 @@ impl Default for RttEstimator {
             smoothed_us: 100_000,
             variation_us: 50_000,
             has_own_sample: false,
+            measured: false,
             reports_since_sample: 0,
         }
     }
 }
 
 impl RttEstimator {
+    /// Whether anything was measured yet (else the values are libsrt's initial 100 ± 50 ms).
+    pub(crate) fn is_measured(&self) -> bool {
+        self.measured
+    }
+
     /// Folds in one measured round trip (ACK sent -> ACK2 received).
     pub(crate) fn on_sample(&mut self, sample: Duration) {
         self.reports_since_sample = 0;
+        self.measured = true;
         let sample_us = sample.as_micros().min(u128::from(u32::MAX)) as u64;
         if self.has_own_sample {
             let deviation = self.smoothed_us.abs_diff(sample_us);
@@ -54,6 +64,13 @@ impl RttEstimator {
         }
         let smoothed_us = u64::from(smoothed_us.unsigned_abs());
         let variation_us = u64::from(variation_us.unsigned_abs());
+        if !self.measured {
+            // The first real figure replaces the initial guess instead of being averaged in.
+            self.measured = true;
+            self.smoothed_us = smoothed_us;
+            self.variation_us = variation_us;
+            return;
+        }
         self.smoothed_us = (self.smoothed_us * 7 + smoothed_us) / 8;
         self.variation_us = (self.variation_us * 3 + variation_us) / 4;
     }
@@ -82,6 +99,19 @@ impl RttEstimator {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
+    #[test]
+    fn the_first_figure_replaces_the_initial_guess() {
+        let mut from_peer = RttEstimator::default();
+        assert!(!from_peer.is_measured());
+        from_peer.on_peer_report(200, 100);
+        assert!(from_peer.is_measured());
+        assert_eq!(from_peer.smoothed(), Duration::from_micros(200));
+        let mut own = RttEstimator::default();
+        own.on_sample(Duration::from_millis(2));
+        assert!(own.is_measured());
+        assert_eq!(own.smoothed(), Duration::from_millis(2));
+    }
+
     use super::*;
 
     #[test]
