@@ -158,7 +158,9 @@ fn csv_records_go_to_stdout_with_one_header() {
         .skip_while(|line| line.starts_with("listening"));
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
     assert!(header.contains(&"timestamp_unix_ms"), "{stdout}");
-    assert!(header.contains(&"bytes_sent"), "{stdout}");
+    // The SDK's PerfStats, its total/current blocks flattened into dotted columns.
+    assert!(header.contains(&"total.byte_sent"), "{stdout}");
+    assert!(header.contains(&"current.pkt_sent"), "{stdout}");
     let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
     assert!(rows.len() >= 2, "{stdout}");
     for row in &rows {
@@ -167,7 +169,7 @@ fn csv_records_go_to_stdout_with_one_header() {
     // The final record is written after the session ended: every byte was sent.
     let bytes_sent = header
         .iter()
-        .position(|name| *name == "bytes_sent")
+        .position(|name| *name == "total.byte_sent")
         .unwrap();
     let last: u64 = rows.last().unwrap()[bytes_sent].parse().unwrap();
     assert!(last >= data.len() as u64, "{stdout}");
