@@ -602,7 +602,7 @@ fn release(
         shell.run(&Cmd::cargo().args(["update", "--workspace"]))?;
         Ok(plan.edits.len().to_string() + " manifests")
     });
-    let checked = bumped.and_then(|()| run_checks(shell, options, plan, summary));
+    let checked = bumped.and(run_checks(shell, options, plan, summary));
     let mut files: Vec<String> = plan
         .edits
         .iter()
@@ -611,19 +611,18 @@ fn release(
     if lock_before.is_some() {
         files.push(lock.to_string_lossy().into_owned());
     }
-    let committed = checked.and_then(|()| {
-        summary.step("commit", recording, || {
-            shell.run(&Cmd::new("git").arg("add").arg("--").args(files.clone()))?;
-            shell.run(&Cmd::new("git").args([
-                "commit",
-                "--quiet",
-                "-m",
-                &format!("release {}", plan.next),
-            ]))?;
-            Ok(String::new())
-        })
+    // After a failure the summary only records "not run" and does not call the step.
+    let committed = summary.step("commit", recording, || {
+        shell.run(&Cmd::new("git").arg("add").arg("--").args(files.clone()))?;
+        shell.run(&Cmd::new("git").args([
+            "commit",
+            "--quiet",
+            "-m",
+            &format!("release {}", plan.next),
+        ]))?;
+        Ok(String::new())
     });
-    if let Err(error) = committed {
+    if let Err(error) = checked.and(committed) {
         // Unstage whatever `git add` staged, then put the files back.
         let _ = shell.run(
             &Cmd::new("git")
@@ -631,6 +630,7 @@ fn release(
                 .args(files.clone()),
         );
         restore();
+        summary.skip("tag", "");
         return Err(error);
     }
     summary.step("tag", recording, || {
