@@ -3,7 +3,8 @@
 //! published crate in dependency order, commit the bump and tag it.
 //!
 //! Everything that can refuse the release is checked by [`plan`] before any file is touched; a
-//! failure later restores the files (and `Cargo.lock`) as they were, and the tag is the last step.
+//! failure later restores the files (manifests and lock files) as they were, and the tag is the
+//! last step.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -33,6 +34,10 @@ pub struct ReleasePlan {
     pub bumped_crates: Vec<(String, String)>,
     /// The manifest changes.
     pub edits: Vec<FileEdit>,
+    /// The lock files that record the bumped versions and exist: the workspace's `Cargo.lock`
+    /// and those of the directories in `[workspace] exclude` that depend on members by path
+    /// (`fuzz/Cargo.lock`). Relative to the workspace root.
+    pub lock_files: Vec<PathBuf>,
 }
 
 /// One manifest before and after the bump.
@@ -183,6 +188,21 @@ pub fn plan(root: &Path, requested: &str) -> Result<ReleasePlan, Error> {
         }
     }
     push_edit(&mut edits, root_path, root_text, root_after);
+    let mut lock_dirs = vec![PathBuf::new()];
+    if let Some(excluded) = root_entries
+        .iter()
+        .find(|entry| entry.table == "workspace" && entry.key == "exclude")
+        .and_then(Entry::strings)
+    {
+        lock_dirs.extend(excluded.into_iter().map(PathBuf::from));
+    }
+    let lock_files = lock_dirs
+        .into_iter()
+        .map(|dir| dir.join("Cargo.lock"))
+        .filter(|lock| {
+            root.join(lock).is_file() && root.join(lock).with_file_name("Cargo.toml").is_file()
+        })
+        .collect();
     for member in &members {
         let mut after = member.text.clone();
         for entry in &member.entries {
@@ -207,6 +227,7 @@ pub fn plan(root: &Path, requested: &str) -> Result<ReleasePlan, Error> {
         publish_order,
         bumped_crates,
         edits,
+        lock_files,
     })
 }
 
@@ -465,6 +486,12 @@ pub fn describe(plan: &ReleasePlan) -> String {
     for (name, old) in &plan.bumped_crates {
         let _ = writeln!(out, "  {name}: {old} -> {}", plan.next);
     }
+    let locks: Vec<String> = plan
+        .lock_files
+        .iter()
+        .map(|lock| lock.display().to_string())
+        .collect();
+    let _ = writeln!(out, "lock files updated: {}", locks.join(", "));
     let _ = write!(out, "version bump:\n{}", plan.diff());
     out
 }
@@ -473,7 +500,8 @@ pub fn describe(plan: &ReleasePlan) -> String {
 /// the CI checks, `cargo package` and `cargo publish --dry-run` of the current tree (with
 /// `--allow-dirty`), no file written, no commit, no tag.
 pub fn run(shell: &Shell, options: &ReleaseOptions, dry_run: bool) -> Result<(), Error> {
-    let plan = plan(shell.root(), &options.version)?;
+    let mut plan = plan(shell.root(), &options.version)?;
+    keep_tracked_lock_files(shell, &mut plan)?;
     println!("{}", describe(&plan));
     check_git(shell, &plan, dry_run)?;
     let mut summary = Summary::new();
@@ -496,6 +524,24 @@ pub fn run(shell: &Shell, options: &ReleaseOptions, dry_run: bool) -> Result<(),
         Err(_) => {}
     }
     result
+}
+
+/// Keeps the lock files git tracks: an untracked one is not the release's to update or commit.
+fn keep_tracked_lock_files(shell: &Shell, plan: &mut ReleasePlan) -> Result<(), Error> {
+    if plan.lock_files.is_empty() {
+        return Ok(());
+    }
+    let tracked = shell.query(
+        &Cmd::new("git").args(["ls-files", "--"]).args(
+            plan.lock_files
+                .iter()
+                .map(|lock| lock.to_string_lossy().into_owned()),
+        ),
+    )?;
+    let tracked: Vec<&Path> = tracked.lines().map(Path::new).collect();
+    plan.lock_files
+        .retain(|lock| tracked.contains(&lock.as_path()));
+    Ok(())
 }
 
 /// Refuses an existing tag (both modes) and a dirty tree (real run only).
@@ -564,8 +610,14 @@ fn release(
     plan: &ReleasePlan,
     summary: &mut Summary,
 ) -> Result<(), Error> {
-    let lock = PathBuf::from("Cargo.lock");
-    let lock_before = std::fs::read(shell.root().join(&lock)).ok();
+    let mut locks_before = Vec::new();
+    for lock in &plan.lock_files {
+        let before = std::fs::read(shell.root().join(lock)).map_err(|source| Error::Io {
+            context: format!("reading {}", lock.display()),
+            source,
+        })?;
+        locks_before.push((lock, before));
+    }
     let restore = || {
         for edit in &plan.edits {
             shell.announce(&format!("restore {}", edit.path.display()));
@@ -573,10 +625,10 @@ fn release(
                 let _ = std::fs::write(shell.root().join(&edit.path), &edit.before);
             }
         }
-        if let Some(before) = &lock_before {
-            shell.announce("restore Cargo.lock");
+        for (lock, before) in &locks_before {
+            shell.announce(&format!("restore {}", lock.display()));
             if !shell.is_dry_run() {
-                let _ = std::fs::write(shell.root().join(&lock), before);
+                let _ = std::fs::write(shell.root().join(lock), before);
             }
         }
     };
@@ -598,9 +650,24 @@ fn release(
                 })?;
             }
         }
-        // The lock file records the members' versions: bring it along.
-        shell.run(&Cmd::cargo().args(["update", "--workspace"]))?;
-        Ok(plan.edits.len().to_string() + " manifests")
+        // Lock files record the members' versions (also as path dependencies of the excluded
+        // fuzz workspace): bring them along.
+        for lock in &plan.lock_files {
+            let update = Cmd::cargo().args(["update", "--workspace"]);
+            let manifest = lock.with_file_name("Cargo.toml");
+            shell.run(&if manifest == Path::new("Cargo.toml") {
+                update
+            } else {
+                update
+                    .arg("--manifest-path")
+                    .arg(manifest.to_string_lossy())
+            })?;
+        }
+        Ok(format!(
+            "{} manifests, {} lock files",
+            plan.edits.len(),
+            plan.lock_files.len()
+        ))
     });
     let checked = bumped.and(run_checks(shell, options, plan, summary));
     let mut files: Vec<String> = plan
@@ -608,9 +675,11 @@ fn release(
         .iter()
         .map(|edit| edit.path.to_string_lossy().into_owned())
         .collect();
-    if lock_before.is_some() {
-        files.push(lock.to_string_lossy().into_owned());
-    }
+    files.extend(
+        plan.lock_files
+            .iter()
+            .map(|lock| lock.to_string_lossy().into_owned()),
+    );
     // After a failure the summary only records "not run" and does not call the step.
     let committed = summary.step("commit", recording, || {
         shell.run(&Cmd::new("git").arg("add").arg("--").args(files.clone()))?;
@@ -672,6 +741,7 @@ members = [
     "crates/kit",
     "tools",
 ]
+exclude = ["fuzzing", "gone", "ignored"]
 
 [workspace.package]
 version = "0.3.1"
@@ -726,6 +796,19 @@ tokio.workspace = true
             CHANGELOG,
             "# Changelog\n\n## Unreleased\n\n## [0.4.0] - 2026-12-06\n- things\n\n## 0.3.1\n",
         );
+        root.write("Cargo.lock", "# the workspace's lock\n");
+        root.write(
+            "fuzzing/Cargo.toml",
+            "[package]\nname = \"fuzzing\"\n\n[dependencies]\ncore = { path = \"../crates/core\" }\n\n[workspace]\n",
+        );
+        root.write("fuzzing/Cargo.lock", "# the fuzzing lock\n");
+        // An excluded tool whose lock file git ignores.
+        root.write(
+            "ignored/Cargo.toml",
+            "[package]\nname = \"ignored\"\n\n[workspace]\n",
+        );
+        root.write("ignored/Cargo.lock", "# not tracked\n");
+        root.write(".gitignore", "ignored/Cargo.lock\n");
         root
     }
 
@@ -749,11 +832,21 @@ tokio.workspace = true
         );
         assert_eq!(
             plan.diff(),
-            "Cargo.toml:12\n-version = \"0.3.1\"\n+version = \"0.4.0\"\n\
-             Cargo.toml:16\n-core = { path = \"crates/core\", version = \"0.3.1\" }\n+core = { path = \"crates/core\", version = \"0.4.0\" }\n\
-             Cargo.toml:17\n-net = { path = \"crates/net\", version = \"=0.3.1\" }\n+net = { path = \"crates/net\", version = \"=0.4.0\" }\n\
+            "Cargo.toml:13\n-version = \"0.3.1\"\n+version = \"0.4.0\"\n\
+             Cargo.toml:17\n-core = { path = \"crates/core\", version = \"0.3.1\" }\n+core = { path = \"crates/core\", version = \"0.4.0\" }\n\
+             Cargo.toml:18\n-net = { path = \"crates/net\", version = \"=0.3.1\" }\n+net = { path = \"crates/net\", version = \"=0.4.0\" }\n\
              crates/app/Cargo.toml:3\n-version = \"0.3.1\" # pinned\n+version = \"0.4.0\" # pinned\n\
              crates/app/Cargo.toml:8\n-core-renamed = { package = \"core\", path = \"../core\", version = \"0.3.1\" }\n+core-renamed = { package = \"core\", path = \"../core\", version = \"0.4.0\" }\n"
+        );
+        // The excluded directories' lock files come along (`run` then keeps those git tracks);
+        // a missing one does not.
+        assert_eq!(
+            plan.lock_files,
+            [
+                PathBuf::from("Cargo.lock"),
+                PathBuf::from("fuzzing/Cargo.lock"),
+                PathBuf::from("ignored/Cargo.lock")
+            ]
         );
         // The plan changed nothing on disk.
         for edit in &plan.edits {
@@ -864,7 +957,19 @@ tokio.workspace = true
             copy.write(&member.manifest_path.to_string_lossy(), &member.text);
         }
         copy.write(CHANGELOG, "## Unreleased\n\n## 1000.0.0\n");
+        for file in ["Cargo.lock", "fuzz/Cargo.toml", "fuzz/Cargo.lock"] {
+            copy.write(file, &read(&project, Path::new(file)).unwrap());
+        }
         let plan = plan(copy.path(), "1000.0.0").unwrap();
+
+        // The fuzz workspace depends on the crates by path: its lock file comes along.
+        assert_eq!(
+            plan.lock_files,
+            [
+                PathBuf::from("Cargo.lock"),
+                PathBuf::from("fuzz/Cargo.lock")
+            ]
+        );
 
         // The issue's order (tmio-ffi, once it exists, goes wherever its dependencies put it).
         let issue_order = [
@@ -1014,12 +1119,13 @@ tokio.workspace = true
                 "write Cargo.toml (0.3.1 -> 0.4.0)",
                 "write crates/app/Cargo.toml (0.3.1 -> 0.4.0)",
                 "cargo update --workspace",
+                "cargo update --workspace --manifest-path fuzzing/Cargo.toml",
                 "cargo fmt --all -- --check",
                 "cargo clippy --workspace --all-targets -- -D warnings",
                 "cargo test --workspace",
                 "cargo package --allow-dirty -p core -p net -p app",
                 "cargo publish --dry-run --allow-dirty -p core -p net -p app",
-                "git add -- Cargo.toml crates/app/Cargo.toml",
+                "git add -- Cargo.toml crates/app/Cargo.toml Cargo.lock fuzzing/Cargo.lock",
                 "git commit --quiet -m 'release 0.4.0'",
                 "git tag -a v0.4.0 -m 'tmio 0.4.0'",
             ]
@@ -1057,14 +1163,19 @@ tokio.workspace = true
         // once (the fake crates have no source files), and the manifests must be back as they
         // were.
         let root = committed_fake_workspace();
-        let before: Vec<(PathBuf, String)> = ["Cargo.toml", "crates/app/Cargo.toml"]
-            .iter()
-            .map(|path| {
-                let path = PathBuf::from(path);
-                let text = std::fs::read_to_string(root.path().join(&path)).unwrap();
-                (path, text)
-            })
-            .collect();
+        let before: Vec<(PathBuf, String)> = [
+            "Cargo.toml",
+            "crates/app/Cargo.toml",
+            "Cargo.lock",
+            "fuzzing/Cargo.lock",
+        ]
+        .iter()
+        .map(|path| {
+            let path = PathBuf::from(path);
+            let text = std::fs::read_to_string(root.path().join(&path)).unwrap();
+            (path, text)
+        })
+        .collect();
         let shell = Shell::new(root.path(), false);
         let error = run(&shell, &options("0.4.0"), false).unwrap_err();
         assert!(
