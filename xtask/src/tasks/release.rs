@@ -2,7 +2,8 @@
 //! requirements together, check CHANGELOG.md, run the CI checks, package and dry-run-publish every
 //! published crate in dependency order, commit the bump and tag it.
 //!
-//! Everything that can refuse the release is checked by [`plan`] before any file is touched; a
+//! Everything that can refuse the release is checked (by [`plan`], then the tag and a clean tree)
+//! before any file is touched; a
 //! failure later restores the files (manifests and lock files) as they were, and the tag is the
 //! last step.
 
@@ -249,10 +250,24 @@ fn read(root: &Path, relative: &Path) -> Result<String, Error> {
 }
 
 fn parse(path: &Path, text: &str) -> Result<Vec<Entry>, Error> {
-    manifest::entries(text).map_err(|(line, content)| Error::Manifest {
+    let entries = manifest::entries(text).map_err(|(line, content)| Error::Manifest {
         path: path.to_owned(),
         problem: format!("line {line} is not `key = value` as xtask reads it: {content}"),
-    })
+    })?;
+    // `[dependencies.NAME]` tables would escape the bump: refuse them rather than miss one.
+    if let Some(entry) = entries
+        .iter()
+        .find(|entry| entry.table.contains("dependencies."))
+    {
+        return Err(Error::Manifest {
+            path: path.to_owned(),
+            problem: format!(
+                "[{}]: write dependencies inline (`NAME = {{ ... }}`), xtask release reads no other form",
+                entry.table
+            ),
+        });
+    }
+    Ok(entries)
 }
 
 /// `dependencies`, `dev-dependencies`, `build-dependencies`, `target.'…'.dependencies`, ...
@@ -938,6 +953,16 @@ tokio.workspace = true
         assert_eq!(
             error.to_string(),
             "published crate `core` depends on `kit`, which has `publish = false`"
+        );
+        let root = fake_workspace();
+        root.write(
+            "crates/core/Cargo.toml",
+            "[package]\nname = \"core\"\nversion.workspace = true\n[dev-dependencies.kit]\nworkspace = true\n",
+        );
+        let error = plan(root.path(), "0.4.0").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "crates/core/Cargo.toml: [dev-dependencies.kit]: write dependencies inline (`NAME = { ... }`), xtask release reads no other form"
         );
     }
 
