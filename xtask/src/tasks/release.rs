@@ -521,7 +521,7 @@ pub fn run(shell: &Shell, options: &ReleaseOptions, dry_run: bool) -> Result<(),
     check_git(shell, &plan, dry_run)?;
     let mut summary = Summary::new();
     let result = if dry_run {
-        run_checks(shell, options, &plan, &mut summary)
+        run_checks(shell, options, &plan, &plan.current, &mut summary)
     } else {
         release(shell, options, &plan, &mut summary)
     };
@@ -581,10 +581,12 @@ fn check_git(shell: &Shell, plan: &ReleasePlan, dry_run: bool) -> Result<(), Err
 }
 
 /// The CI checks (the steps of `cargo xtask test`), then packaging and the publish dry run.
+/// `version` is the one the crates have when packaged (the current one in a dry run).
 fn run_checks(
     shell: &Shell,
     options: &ReleaseOptions,
     plan: &ReleasePlan,
+    version: &Version,
     summary: &mut Summary,
 ) -> Result<(), Error> {
     let recording = shell.is_dry_run();
@@ -596,7 +598,14 @@ fn run_checks(
         .collect();
     // Each crate is verified against the others as packaged (cargo's local overlay registry),
     // so tmio-preset builds against the tmio-url .crate of this release, not crates.io's.
+    let cargo_home = cargo_home();
     let package = summary.step("package", recording, || {
+        // Cargo takes a registry crate's name and version for its content: what an earlier
+        // packaging at this version unpacked and compiled would be reused as it was.
+        if let Some(cargo_home) = &cargo_home {
+            remove_unpacked_copies(shell, cargo_home, &plan.publish_order, version)?;
+        }
+        shell.run(&Cmd::cargo().arg("clean").args(packages.clone()))?;
         shell
             .run(
                 &Cmd::cargo()
@@ -615,6 +624,53 @@ fn run_checks(
             .map(|()| String::new())
     });
     checks.and(package).and(publish)
+}
+
+/// `$CARGO_HOME`, else `$HOME/.cargo`.
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+}
+
+/// Removes the copies of `crates` at `version` that an earlier packaging unpacked from cargo's
+/// temporary overlay registry (`$CARGO_HOME/registry/src/-HASH/NAME-VERSION`, the registry without
+/// a name). Cargo unpacks a crate there once per name and version and then reuses the copy even
+/// when the `.crate` has changed, so a second packaging at the same version (a dry run after a
+/// change, a release retried after a failure) would verify against the old sources. Copies from
+/// named registries (crates.io) and of other crates or versions are left alone.
+pub fn remove_unpacked_copies(
+    shell: &Shell,
+    cargo_home: &Path,
+    crates: &[String],
+    version: &Version,
+) -> Result<(), Error> {
+    let sources = cargo_home.join("registry").join("src");
+    let Ok(registries) = std::fs::read_dir(&sources) else {
+        return Ok(());
+    };
+    let mut registries: Vec<PathBuf> = registries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with('-'))
+        .map(|entry| entry.path())
+        .collect();
+    registries.sort();
+    for registry in registries {
+        for name in crates {
+            let copy = registry.join(format!("{name}-{version}"));
+            if !copy.is_dir() {
+                continue;
+            }
+            shell.announce(&format!("remove stale unpacked copy {}", copy.display()));
+            if !shell.is_dry_run() {
+                std::fs::remove_dir_all(&copy).map_err(|source| Error::Io {
+                    context: format!("removing {}", copy.display()),
+                    source,
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The real release: bump, check, commit, tag; the files are restored after any failure
@@ -684,7 +740,7 @@ fn release(
             plan.lock_files.len()
         ))
     });
-    let checked = bumped.and(run_checks(shell, options, plan, summary));
+    let checked = bumped.and(run_checks(shell, options, plan, &plan.next, summary));
     let mut files: Vec<String> = plan
         .edits
         .iter()
@@ -1071,6 +1127,62 @@ tokio.workspace = true
         assert!(requirements >= 5, "{requirements}");
     }
 
+    #[test]
+    fn stale_unpacked_copies_of_the_released_crates_are_removed_and_nothing_else() {
+        let home = ScratchDir::new();
+        for dir in [
+            "registry/src/-0123abcd/core-0.4.0/src",
+            "registry/src/-0123abcd/net-0.4.0",
+            "registry/src/-0123abcd/core-0.3.1",
+            "registry/src/-0123abcd/tokio-0.4.0",
+            "registry/src/-9999ffff/app-0.4.0",
+            "registry/src/index.crates.io-1949cf8c6b5b557f/core-0.4.0",
+        ] {
+            std::fs::create_dir_all(home.path().join(dir)).unwrap();
+        }
+        let crates = ["core", "net", "app"].map(String::from);
+        let version: Version = "0.4.0".parse().unwrap();
+
+        // A recording shell lists and removes nothing.
+        let shell = Shell::new(home.path(), true);
+        remove_unpacked_copies(&shell, home.path(), &crates, &version).unwrap();
+        let src = home.path().join("registry/src");
+        assert_eq!(
+            shell.planned(),
+            [
+                format!(
+                    "remove stale unpacked copy {}",
+                    src.join("-0123abcd/core-0.4.0").display()
+                ),
+                format!(
+                    "remove stale unpacked copy {}",
+                    src.join("-0123abcd/net-0.4.0").display()
+                ),
+                format!(
+                    "remove stale unpacked copy {}",
+                    src.join("-9999ffff/app-0.4.0").display()
+                ),
+            ]
+        );
+        assert!(src.join("-0123abcd/core-0.4.0").is_dir());
+
+        let shell = Shell::new(home.path(), false);
+        remove_unpacked_copies(&shell, home.path(), &crates, &version).unwrap();
+        for (dir, kept) in [
+            ("-0123abcd/core-0.4.0", false),
+            ("-0123abcd/net-0.4.0", false),
+            ("-9999ffff/app-0.4.0", false),
+            ("-0123abcd/core-0.3.1", true),
+            ("-0123abcd/tokio-0.4.0", true),
+            ("index.crates.io-1949cf8c6b5b557f/core-0.4.0", true),
+        ] {
+            assert_eq!(src.join(dir).is_dir(), kept, "{dir}");
+        }
+        // No registry/src at all is not an error.
+        let empty = ScratchDir::new();
+        remove_unpacked_copies(&shell, empty.path(), &crates, &version).unwrap();
+    }
+
     fn git(root: &Path, args: &[&str]) {
         let status = std::process::Command::new("git")
             .args([
@@ -1118,6 +1230,7 @@ tokio.workspace = true
                 "cargo fmt --all -- --check",
                 "cargo clippy --workspace --all-targets -- -D warnings",
                 "cargo test --workspace",
+                "cargo clean -p core -p net -p app",
                 "cargo package --allow-dirty -p core -p net -p app",
                 "cargo publish --dry-run --allow-dirty -p core -p net -p app",
             ]
@@ -1148,6 +1261,7 @@ tokio.workspace = true
                 "cargo fmt --all -- --check",
                 "cargo clippy --workspace --all-targets -- -D warnings",
                 "cargo test --workspace",
+                "cargo clean -p core -p net -p app",
                 "cargo package --allow-dirty -p core -p net -p app",
                 "cargo publish --dry-run --allow-dirty -p core -p net -p app",
                 "git add -- Cargo.toml crates/app/Cargo.toml Cargo.lock fuzzing/Cargo.lock",
