@@ -4,8 +4,9 @@
 //! Tasks: `deps` (runs `scripts/install-deps.sh`), `test` (the one test command of the README and
 //! of CI: deps, fmt, clippy, tests, fuzzers), `fuzz`, `soak` (the `#[ignore]`d long tests) and
 //! `bench`, and `release` (version bump, checks, packaging, tag). Every task accepts `--dry-run`,
-//! which prints the commands it would run and runs nothing; `release --dry-run` instead runs
-//! the checks and packaging and changes nothing. The crate is std-only so that it builds in seconds on a fresh machine.
+//! which prints the commands it would run and runs nothing; `release --dry-run` instead runs the
+//! checks and packaging and changes nothing. The crate is std-only so that it builds in seconds
+//! on a fresh machine.
 //!
 //! The pieces are public so they can be tested without running anything:
 //!
