@@ -18,9 +18,15 @@ tasks:
          run the #[ignore]d long tests (cargo test --workspace --release -- --ignored)
   bench  [--dry-run]
          run the criterion benchmarks, then benches/peers.sh if it exists
+  release [--no-install] [--fuzz-seconds N] [--dry-run] VERSION
+         bump every crate to VERSION (semver, newer than now; CHANGELOG.md needs a `## VERSION`
+         section), run the checks of `test`, cargo package and cargo publish --dry-run of every
+         published crate in dependency order, commit the bump, tag vVERSION (needs a clean tree).
+         --dry-run shows the bump as a diff and runs the checks and packaging of the current
+         tree, writing nothing and tagging nothing
   help   print this text
 
---dry-run prints the commands a task would run and runs nothing.";
+--dry-run prints the commands a task would run and runs nothing (release: see above).";
 
 /// Seconds each fuzz target runs when no duration is given.
 pub const DEFAULT_FUZZ_SECONDS: u64 = 60;
@@ -54,6 +60,17 @@ pub enum Task {
     Soak,
     /// Run the benchmarks.
     Bench,
+    /// Bump, check, package and tag a release.
+    Release(ReleaseOptions),
+}
+
+/// Options of `cargo xtask release`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseOptions {
+    /// The version to release, as given (checked by the task).
+    pub version: String,
+    /// The checks run before packaging, as for `cargo xtask test`.
+    pub checks: TestOptions,
 }
 
 /// Options of `cargo xtask test`.
@@ -120,6 +137,27 @@ where
                 _ => Ok(false),
             })?;
             Task::Test(options)
+        }
+        "release" => {
+            let mut checks = TestOptions::default();
+            let mut version = None;
+            flags.parse("release", &mut dry_run, |flag, flags| match flag {
+                "--no-install" => {
+                    checks.install = false;
+                    Ok(true)
+                }
+                "--fuzz-seconds" => {
+                    checks.fuzz_seconds = flags.number(flag, 0)?;
+                    Ok(true)
+                }
+                _ if !flag.starts_with('-') && version.is_none() => {
+                    version = Some(flag.to_owned());
+                    Ok(true)
+                }
+                _ => Ok(false),
+            })?;
+            let version = version.ok_or(Error::MissingArgument("release VERSION"))?;
+            Task::Release(ReleaseOptions { version, checks })
         }
         "fuzz" => {
             let mut seconds = DEFAULT_FUZZ_SECONDS;
@@ -381,6 +419,37 @@ mod tests {
                 "{bad}: {error:?}"
             );
         }
+    }
+
+    #[test]
+    fn release_takes_a_version_and_the_test_flags() {
+        let invocation = parse(&[
+            "release",
+            "--dry-run",
+            "0.2.0",
+            "--no-install",
+            "--fuzz-seconds=0",
+        ])
+        .unwrap();
+        assert!(invocation.dry_run);
+        assert_eq!(
+            invocation.task,
+            Task::Release(ReleaseOptions {
+                version: "0.2.0".to_owned(),
+                checks: TestOptions {
+                    install: false,
+                    fuzz_seconds: 0
+                }
+            })
+        );
+        let error = parse(&["release", "--dry-run"]).unwrap_err();
+        assert!(matches!(error, Error::MissingArgument("release VERSION")));
+        assert_eq!(error.to_string(), "missing release VERSION");
+        let error = parse(&["release", "0.2.0", "0.3.0"]).unwrap_err();
+        assert!(
+            matches!(&error, Error::UnknownFlag { task: "release", flag } if flag == "0.3.0"),
+            "{error:?}"
+        );
     }
 
     #[test]

@@ -69,6 +69,53 @@ pub enum Error {
         /// The crashing input libFuzzer saved, when it said where.
         artifact: Option<String>,
     },
+    /// A task needs a positional argument that was not given.
+    MissingArgument(&'static str),
+    /// `release VERSION` is not a semantic version.
+    InvalidReleaseVersion {
+        /// The version as given.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// `release VERSION` does not come after the current version.
+    ReleaseVersionNotNewer {
+        /// The published crates' version now.
+        current: String,
+        /// The version asked for.
+        requested: String,
+    },
+    /// CHANGELOG.md has no `## VERSION` section.
+    ChangelogMissingVersion {
+        /// The version asked for.
+        version: String,
+        /// The changelog, relative to the workspace root.
+        path: PathBuf,
+    },
+    /// The published crates do not all have the same version: each crate and its version.
+    CratesDisagreeOnVersion(Vec<(String, String)>),
+    /// A manifest xtask cannot read as it needs to.
+    Manifest {
+        /// The manifest, relative to the workspace root.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// No workspace member is published.
+    NoPublishedCrates,
+    /// These published crates depend on each other in a cycle (or on such a cycle).
+    DependencyCycle(Vec<String>),
+    /// A published crate depends (not as a dev-dependency) on an unpublished member.
+    PublishedDependsOnUnpublished {
+        /// The published crate.
+        published: String,
+        /// The member it depends on, which has `publish = false`.
+        unpublished: String,
+    },
+    /// A real release needs a clean tree: these are `git status --porcelain` lines.
+    DirtyTree(Vec<String>),
+    /// The release tag exists already.
+    TagExists(String),
     /// A step of `cargo xtask test` failed; the summary names it too.
     StepFailed {
         /// The step name, as in the summary table.
@@ -121,6 +168,52 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::StepFailed { step, source } => write!(f, "step `{step}` failed: {source}"),
+            Error::MissingArgument(what) => write!(f, "missing {what}"),
+            Error::InvalidReleaseVersion { value, reason } => {
+                write!(f, "release version `{value}` is not a semantic version: {reason}")
+            }
+            Error::ReleaseVersionNotNewer { current, requested } => write!(
+                f,
+                "release version {requested} is not newer than the current {current}"
+            ),
+            Error::ChangelogMissingVersion { version, path } => write!(
+                f,
+                "{} has no section for {version}: rename `## Unreleased` to `## {version}` (see the rule at its top)",
+                path.display()
+            ),
+            Error::CratesDisagreeOnVersion(versions) => {
+                let list: Vec<String> = versions
+                    .iter()
+                    .map(|(name, version)| format!("{name} {version}"))
+                    .collect();
+                write!(
+                    f,
+                    "the published crates disagree on the current version: {}",
+                    list.join(", ")
+                )
+            }
+            Error::Manifest { path, problem } => write!(f, "{}: {problem}", path.display()),
+            Error::NoPublishedCrates => {
+                write!(f, "no workspace member is published (all have `publish = false`)")
+            }
+            Error::DependencyCycle(names) => write!(
+                f,
+                "these published crates cannot be ordered, their dependencies form a cycle: {}",
+                names.join(", ")
+            ),
+            Error::PublishedDependsOnUnpublished {
+                published,
+                unpublished,
+            } => write!(
+                f,
+                "published crate `{published}` depends on `{unpublished}`, which has `publish = false`"
+            ),
+            Error::DirtyTree(lines) => write!(
+                f,
+                "the working tree has uncommitted changes (a release commits only its bump): {}",
+                lines.join(", ")
+            ),
+            Error::TagExists(tag) => write!(f, "tag {tag} exists already"),
         }
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! Tasks: `deps` (runs `scripts/install-deps.sh`), `test` (the one test command of the README and
 //! of CI: deps, fmt, clippy, tests, fuzzers), `fuzz`, `soak` (the `#[ignore]`d long tests) and
-//! `bench`. Every task accepts `--dry-run`, which prints the commands it would run and runs
-//! nothing. The crate is std-only so that it builds in seconds on a fresh machine.
+//! `bench`, and `release` (version bump, checks, packaging, tag). Every task accepts `--dry-run`,
+//! which prints the commands it would run and runs nothing; `release --dry-run` instead runs the
+//! checks and packaging and changes nothing. The crate is std-only so that it builds in seconds
+//! on a fresh machine.
 //!
 //! The pieces are public so they can be tested without running anything:
 //!
@@ -29,6 +31,8 @@
 pub mod cli;
 mod error;
 pub mod libfuzzer;
+pub mod manifest;
+pub mod semver;
 pub mod shell;
 pub mod summary;
 pub mod tasks;
@@ -63,5 +67,12 @@ pub fn run(invocation: &Invocation) -> Result<(), Error> {
         }
         Task::Soak => tasks::soak::run(&shell),
         Task::Bench => tasks::bench::run(&shell),
+        // `release --dry-run` runs the checks and packaging for real and changes nothing, so
+        // its shell executes; the flag goes to the task instead.
+        Task::Release(options) => tasks::release::run(
+            &Shell::new(project_root(), false),
+            options,
+            invocation.dry_run,
+        ),
     }
 }

@@ -170,6 +170,18 @@ impl Shell {
         check_status(cmd, status)
     }
 
+    /// Runs a read-only `cmd` (`git status`...) even in dry-run mode, without echoing it, and
+    /// returns its standard output; fails unless it exits with 0.
+    pub fn query(&self, cmd: &Cmd) -> Result<String, Error> {
+        let output = cmd
+            .to_command(&self.root)
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|source| spawn_error(cmd, source))?;
+        check_status(cmd, output.status)?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
     /// Runs `cmd` and returns its standard output (stderr goes to the terminal); fails unless
     /// it exits with 0. In dry-run mode returns `None`.
     pub fn read_stdout(&self, cmd: &Cmd) -> Result<Option<String>, Error> {
@@ -347,6 +359,16 @@ mod tests {
             .unwrap();
         assert_eq!(status.code(), Some(3));
         assert_eq!(lines, ["one", "two"]);
+    }
+
+    #[test]
+    fn queries_run_even_in_dry_run_mode_and_are_not_recorded() {
+        let shell = Shell::new(std::env::temp_dir(), true);
+        let output = shell.query(&Cmd::new("printf").arg("x")).unwrap();
+        assert_eq!(output, "x");
+        assert!(shell.planned().is_empty());
+        let error = shell.query(&Cmd::new("false")).unwrap_err();
+        assert!(matches!(&error, Error::CommandFailed { command, .. } if command == "false"));
     }
 
     #[test]

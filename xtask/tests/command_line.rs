@@ -56,3 +56,42 @@ fn help_prints_usage_and_succeeds() {
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("usage: cargo xtask"));
 }
+
+#[test]
+fn release_refuses_a_bad_version_before_running_anything() {
+    for (version, message) in [
+        (
+            "1.0",
+            "release version `1.0` is not a semantic version: expected MAJOR.MINOR.PATCH",
+        ),
+        (
+            "0.0.1",
+            "release version 0.0.1 is not newer than the current",
+        ),
+        // No CHANGELOG.md section for it (nor ever will be).
+        ("9999.0.0", "CHANGELOG.md has no section for 9999.0.0"),
+    ] {
+        let output = xtask(&[
+            "release",
+            "--dry-run",
+            "--no-install",
+            "--fuzz-seconds",
+            "0",
+            version,
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{version}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{version}: {stderr}");
+        // Refused before any check or packaging ran.
+        assert!(!stderr.contains("cargo"), "{version}: {stderr}");
+        assert!(output.stdout.is_empty(), "{version}");
+    }
+}
+
+#[test]
+fn release_without_a_version_is_a_usage_error() {
+    let output = xtask(&["release", "--dry-run"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("missing release VERSION"), "{stderr}");
+}

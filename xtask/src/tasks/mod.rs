@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod deps;
 pub mod fuzz;
+pub mod release;
 pub mod soak;
 pub mod test;
 
