@@ -44,6 +44,8 @@ pub mod libsrt;
 pub mod libsrt_group;
 #[cfg(target_os = "linux")]
 pub mod netns;
+#[cfg(target_os = "linux")]
+mod peer_process;
 pub mod relay;
 pub mod relay_args;
 

@@ -17,26 +17,23 @@
 //!   exists; stop them with SIGINT ([`LibsrtPeer::stop`]) anyway;
 //! - live mode pushed faster than its rate cap loses data: pace the feed.
 
-use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::peer_process::{
+    peer_process_methods, tool_should_run, whole_seconds, EarlyExit, PeerCommand, PeerProcess, Role,
+};
 use crate::Error;
 
 /// Where Debian's `srt-tools` installs the tool.
 pub const SRT_LIVE_TRANSMIT: &str = "/usr/bin/srt-live-transmit";
 /// `srt-live-transmit`'s default read size, which is also the largest live payload.
 pub const DEFAULT_CHUNK: usize = 1456;
-/// coreutils' `stdbuf`, used to unbuffer a receiver's stdout.
-pub(crate) const STDBUF: &str = "/usr/bin/stdbuf";
-const STDERR_LIMIT: usize = 256 * 1024;
-const POLL: Duration = Duration::from_millis(10);
 
 /// An `srt://` URI for `srt-live-transmit`: host, port and query options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,12 +69,7 @@ impl SrtUri {
 
     /// Adds (or replaces) a query option, e.g. `("latency", "200")`, `("passphrase", "...")`.
     pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        let key = key.into();
-        let value = value.into();
-        match self.options.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.options.push((key, value)),
-        }
+        set_option(&mut self.options, key.into(), value.into());
         self
     }
 
@@ -91,6 +83,14 @@ impl SrtUri {
         self.options
             .iter()
             .any(|(k, v)| k == "mode" && v == "listener")
+    }
+}
+
+/// Sets `key` to `value` in a URI's query options: replaces it where it is, else appends it.
+pub(crate) fn set_option(options: &mut Vec<(String, String)>, key: String, value: String) {
+    match options.iter_mut().find(|(k, _)| *k == key) {
+        Some(entry) => entry.1 = value,
+        None => options.push((key, value)),
     }
 }
 
@@ -137,12 +137,6 @@ pub enum Sink {
     File(PathBuf),
     /// Discarded.
     Discard,
-}
-
-#[derive(Debug, Clone)]
-enum Role {
-    Send(Feed),
-    Receive(Sink),
 }
 
 /// A UDP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, release it).
@@ -204,122 +198,31 @@ impl LibsrtPeerBuilder {
 
     /// Starts the tool (and, for a paced feed, the thread that writes its stdin).
     pub fn spawn(self) -> Result<LibsrtPeer, Error> {
-        let srt = self.srt.to_string();
-        let (source, target) = match &self.role {
-            Role::Send(_) => ("file://con".to_owned(), srt),
-            Role::Receive(_) => (srt, "file://con".to_owned()),
-        };
-        let seconds = self.lifetime.as_secs() + u64::from(self.lifetime.subsec_nanos() > 0);
-        let mut args: Vec<String> = vec!["-a:no".into(), format!("-t:{}", seconds.max(1))];
-        args.extend(self.extra_args.iter().cloned());
-        args.push(source);
-        args.push(target);
-
-        // The tool writes `file://con` through C stdio, which block-buffers a file: without
-        // `stdbuf -o0` the last KiB only reach the file when the process exits.
-        let mut prefix: Vec<PathBuf> = Vec::new();
-        if let Some(ns) = &self.namespace {
-            prefix.extend(["ip", "netns", "exec", ns.as_str()].map(PathBuf::from));
-        }
-        if matches!(self.role, Role::Receive(Sink::File(_))) && Path::new(STDBUF).exists() {
-            prefix.extend([STDBUF, "-o0"].map(PathBuf::from));
-        }
-        prefix.push(self.program.clone());
-        let mut command = Command::new(&prefix[0]);
-        command
-            .args(&prefix[1..])
-            .args(&args)
-            .stderr(Stdio::piped());
-        let mut output_path = None;
-        match &self.role {
-            Role::Send(Feed::Paced { .. }) => {
-                command.stdin(Stdio::piped()).stdout(Stdio::null());
-            }
-            Role::Send(Feed::File(path)) => {
-                let file = File::open(path).map_err(|source| Error::Io {
-                    what: path.display().to_string(),
-                    source,
-                })?;
-                command.stdin(Stdio::from(file)).stdout(Stdio::null());
-            }
-            Role::Receive(Sink::File(path)) => {
-                let file = File::create(path).map_err(|source| Error::Io {
-                    what: path.display().to_string(),
-                    source,
-                })?;
-                command.stdin(Stdio::null()).stdout(Stdio::from(file));
-                output_path = Some(path.clone());
-            }
-            Role::Receive(Sink::Discard) => {
-                command.stdin(Stdio::null()).stdout(Stdio::null());
-            }
-        }
-        let command_line = prefix
-            .iter()
-            .map(|p| p.display().to_string())
-            .chain(args.iter().cloned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let mut child = command.spawn().map_err(|source| Error::Spawn {
-            program: prefix[0].clone(),
-            source,
-        })?;
-        tracing::debug!(%command_line, pid = child.id(), "libsrt peer started");
-
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let stopping = Arc::new(AtomicBool::new(false));
-        let stderr_thread = child.stderr.take().map(|pipe| {
-            let sink = Arc::clone(&stderr);
-            std::thread::spawn(move || collect_stderr(pipe, &sink))
-        });
-        let feeder = match (&self.role, child.stdin.take()) {
-            (
-                Role::Send(Feed::Paced {
-                    data,
-                    bytes_per_sec,
-                }),
-                Some(stdin),
-            ) => {
-                let (data, rate) = (Arc::clone(data), *bytes_per_sec);
-                let stderr = Arc::clone(&stderr);
-                let stopping = Arc::clone(&stopping);
-                let patience = self.lifetime;
-                Some(std::thread::spawn(move || {
-                    // The tool discards what it reads before the SRT connection is up.
-                    if wait_for_connected(&stderr, patience, &stopping) {
-                        feed_paced(stdin, &data, rate, &stopping)
-                    } else {
-                        0
-                    }
-                }))
-            }
-            _ => None,
-        };
-        Ok(LibsrtPeer {
-            child,
-            command_line,
-            srt: self.srt,
-            stderr,
-            stderr_thread,
-            feeder,
-            stopping,
-            output_path,
-            started: Instant::now(),
+        let seconds = whole_seconds(self.lifetime).max(1);
+        let command = PeerCommand {
+            role: self.role,
+            uri: self.srt.to_string(),
+            namespace: self.namespace,
+            program: self.program,
+            tool_options: vec!["-a:no".into(), format!("-t:{seconds}")],
+            extra_args: self.extra_args,
+            quote_args: false,
             lifetime: self.lifetime,
+            label: "libsrt peer",
+        };
+        let patience = self.lifetime;
+        let process = PeerProcess::spawn(command, move |feed| {
+            // The tool discards what it reads before the SRT connection is up.
+            if wait_for_connected(&feed.stderr, patience, &feed.stopping) {
+                feed_paced(feed.stdin, &feed.data, feed.bytes_per_sec, &feed.stopping)
+            } else {
+                0
+            }
+        })?;
+        Ok(LibsrtPeer {
+            process,
+            srt: self.srt,
         })
-    }
-}
-
-pub(crate) fn collect_stderr(mut pipe: impl Read, sink: &Mutex<String>) {
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = pipe.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        let mut text = sink.lock().unwrap_or_else(|p| p.into_inner());
-        if text.len() < STDERR_LIMIT {
-            text.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
     }
 }
 
@@ -373,16 +276,8 @@ pub(crate) fn feed_paced(
 /// A running `srt-live-transmit`. Dropping it kills the process.
 #[derive(Debug)]
 pub struct LibsrtPeer {
-    child: Child,
-    command_line: String,
+    process: PeerProcess,
     srt: SrtUri,
-    stderr: Arc<Mutex<String>>,
-    stderr_thread: Option<JoinHandle<()>>,
-    feeder: Option<JoinHandle<u64>>,
-    stopping: Arc<AtomicBool>,
-    output_path: Option<PathBuf>,
-    started: Instant,
-    lifetime: Duration,
 }
 
 impl LibsrtPeer {
@@ -410,198 +305,38 @@ impl LibsrtPeer {
     /// For tests: `Ok(true)` when `srt-live-transmit` is installed; `Ok(false)` after printing
     /// why `test` is skipped; an error when the `CI` variable is set (CI must run these).
     pub fn should_run(test: &str) -> Result<bool, Error> {
-        match srt_live_transmit() {
-            Ok(_) => Ok(true),
-            Err(reason) if std::env::var_os("CI").is_some() => Err(Error::Spawn {
-                program: SRT_LIVE_TRANSMIT.into(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("{test} cannot run on CI: {reason}"),
-                ),
-            }),
-            Err(reason) => {
-                eprintln!("skipping {test}: {reason}");
-                Ok(false)
-            }
-        }
+        tool_should_run(
+            test,
+            srt_live_transmit(),
+            SRT_LIVE_TRANSMIT.into(),
+            "skipping ",
+        )
     }
 
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The command as run (for messages).
-    pub fn command_line(&self) -> &str {
-        &self.command_line
-    }
-
-    /// Everything the tool printed on stderr so far (first 256 KiB).
-    pub fn stderr_text(&self) -> String {
-        self.stderr
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Whether the process is still running.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    fn exited_error(&mut self, what: &str) -> Option<Error> {
-        match self.child.try_wait() {
-            Ok(Some(status)) => Some(Error::CommandFailed {
-                command: self.command_line.clone(),
-                status: format!("{status} before {what}"),
-                stderr: self.stderr_text(),
-            }),
-            _ => None,
-        }
-    }
+    peer_process_methods!();
 
     /// Polls the process's own `/proc/PID/net/udp{,6}` (so it works inside a namespace too)
     /// until a UDP socket is bound on the URI's port.
     pub fn wait_for_listen(&mut self, timeout: Duration) -> Result<(), Error> {
-        let port = self.srt.port();
-        let deadline = Instant::now() + timeout;
-        loop {
-            if udp_port_bound(self.child.id(), port) {
-                return Ok(());
-            }
-            if let Some(error) = self.exited_error("binding its port") {
-                return Err(error);
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    what: format!(
-                        "{} to bind UDP port {port}; stderr: {}",
-                        self.command_line,
-                        self.stderr_text()
-                    ),
-                    after: timeout,
-                });
-            }
-            std::thread::sleep(POLL);
-        }
-    }
-
-    /// Bytes written to the [`Sink::File`] so far (0 for other peers).
-    pub fn output_len(&self) -> u64 {
-        self.output_path
-            .as_deref()
-            .and_then(|p| std::fs::metadata(p).ok())
-            .map_or(0, |m| m.len())
+        self.process.wait_for_udp_port(self.srt.port(), timeout)
     }
 
     /// Polls until the output file holds at least `len` bytes; returns its length. On timeout
     /// the error tells how many bytes arrived.
     pub fn wait_for_output_len(&mut self, len: u64, timeout: Duration) -> Result<u64, Error> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let have = self.output_len();
-            if have >= len {
-                return Ok(have);
-            }
-            if let Some(error) = self.exited_error("writing all its output") {
-                return Err(error);
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    what: format!(
-                        "{len} output bytes (got {have}); stderr: {}",
-                        self.stderr_text()
-                    ),
-                    after: timeout,
-                });
-            }
-            std::thread::sleep(POLL);
-        }
+        self.process
+            .wait_for_output_len(len, timeout, EarlyExit::Fail)
     }
 
     /// Waits for the paced feed to finish writing; returns the bytes written (0 without one, or
     /// when the connection never came up within the lifetime).
     pub fn wait_fed(&mut self) -> u64 {
-        self.feeder
-            .take()
-            .and_then(|feeder| feeder.join().ok())
-            .unwrap_or(0)
-    }
-
-    /// Waits at most `timeout` (and never past the lifetime plus 2 s) for the process to exit;
-    /// kills it and reports a timeout otherwise.
-    pub fn wait(&mut self, timeout: Duration) -> Result<ExitStatus, Error> {
-        let limit = timeout
-            .min((self.lifetime + Duration::from_secs(2)).saturating_sub(self.started.elapsed()));
-        let deadline = Instant::now() + limit;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    self.join_threads();
-                    return Ok(status);
-                }
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
-                Ok(None) => {
-                    self.kill();
-                    return Err(Error::Timeout {
-                        what: format!("{} to exit", self.command_line),
-                        after: limit,
-                    });
-                }
-                Err(source) => {
-                    return Err(Error::Io {
-                        what: format!("waiting for {}", self.command_line),
-                        source,
-                    })
-                }
-            }
-        }
+        self.process.wait_fed()
     }
 
     /// Asks the tool to stop with SIGINT (it flushes its output), waits up to 2 s, then kills.
     pub fn stop(&mut self) -> Result<ExitStatus, Error> {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            self.join_threads();
-            return Ok(status);
-        }
-        // The child has not been reaped, so its pid cannot have been reused.
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGINT,
-            );
-        }
-        match self.wait(Duration::from_secs(2)) {
-            Err(Error::Timeout { .. }) => self.child.wait().map_err(|source| Error::Io {
-                what: format!("waiting for {}", self.command_line),
-                source,
-            }),
-            other => other,
-        }
-    }
-
-    fn kill(&mut self) {
-        self.stopping.store(true, Ordering::Relaxed);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.join_threads();
-    }
-
-    fn join_threads(&mut self) {
-        if let Some(thread) = self.stderr_thread.take() {
-            let _ = thread.join();
-        }
-        if let Some(feeder) = self.feeder.take() {
-            let _ = feeder.join();
-        }
-    }
-}
-
-impl Drop for LibsrtPeer {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            self.kill();
-        }
+        self.process.stop()
     }
 }
 

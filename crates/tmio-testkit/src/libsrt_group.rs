@@ -32,16 +32,17 @@
 //!   A paced feed therefore keeps stdin open for [`LibsrtGroupPeerBuilder::linger`] after the
 //!   last byte; feed filler after the bytes that matter as well.
 
-use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::process::ExitStatus;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::libsrt::{collect_stderr, feed_paced, udp_port_bound, Feed, Sink, STDBUF};
+use crate::libsrt::{feed_paced, set_option, Feed, Sink};
+use crate::peer_process::{
+    peer_process_methods, tool_should_run, whole_seconds, EarlyExit, PeerCommand, PeerProcess,
+    Role, POLL,
+};
 use crate::Error;
 
 /// Where `scripts/build-libsrt-bonding.sh` installs by default.
@@ -52,7 +53,6 @@ pub const BONDING_DIR_ENV: &str = "TMIO_LIBSRT_BONDING_DIR";
 pub const GROUP_CHUNK: usize = 1316;
 /// `srt-test-live` refuses a `-d` (stop time) under 10 seconds.
 const MIN_STOP_SECONDS: u64 = 10;
-const POLL: Duration = Duration::from_millis(10);
 
 /// The bonding build's folder: `$TMIO_LIBSRT_BONDING_DIR` or [`DEFAULT_BONDING_DIR`].
 pub fn bonding_dir() -> PathBuf {
@@ -207,12 +207,7 @@ impl GroupUri {
 
     /// Adds (or replaces) an SRT option, e.g. `("passphrase", "...")`, `("latency", "200")`.
     pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        let key = key.into();
-        let value = value.into();
-        match self.options.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.options.push((key, value)),
-        }
+        set_option(&mut self.options, key.into(), value.into());
         self
     }
 
@@ -246,12 +241,6 @@ impl std::fmt::Display for GroupUri {
         }
         Ok(())
     }
-}
-
-#[derive(Debug, Clone)]
-enum Role {
-    Send(Feed),
-    Receive(Sink),
 }
 
 /// How to start a [`LibsrtGroupPeer`].
@@ -326,117 +315,43 @@ impl LibsrtGroupPeerBuilder {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, reason),
             })?,
         };
-        let uri = self.uri.to_string();
-        let (source, target) = match &self.role {
-            Role::Send(_) => ("file://con".to_owned(), uri),
-            Role::Receive(_) => (uri, "file://con".to_owned()),
-        };
-        let seconds = self.lifetime.as_secs() + u64::from(self.lifetime.subsec_nanos() > 0);
-        let mut args: Vec<String> = Vec::new();
+        let mut tool_options: Vec<String> = Vec::new();
         if self.skip_flush {
-            args.push("-sf".into());
+            tool_options.push("-sf".into());
         }
-        args.extend(["-d".into(), seconds.max(MIN_STOP_SECONDS).to_string()]);
-        args.extend(self.extra_args.iter().cloned());
-        args.push(source);
-        args.push(target);
-
-        let mut prefix: Vec<PathBuf> = Vec::new();
-        if let Some(ns) = &self.namespace {
-            prefix.extend(["ip", "netns", "exec", ns.as_str()].map(PathBuf::from));
-        }
-        // cout is synchronised with C stdio, which block-buffers a file: unbuffer it.
-        if matches!(self.role, Role::Receive(Sink::File(_))) && Path::new(STDBUF).exists() {
-            prefix.extend([STDBUF, "-o0"].map(PathBuf::from));
-        }
-        prefix.push(program);
-        let mut command = Command::new(&prefix[0]);
-        command
-            .args(&prefix[1..])
-            .args(&args)
-            .stderr(Stdio::piped());
-        let mut output_path = None;
-        match &self.role {
-            Role::Send(Feed::Paced { .. }) => {
-                command.stdin(Stdio::piped()).stdout(Stdio::null());
-            }
-            Role::Send(Feed::File(path)) => {
-                let file = File::open(path).map_err(|source| Error::Io {
-                    what: path.display().to_string(),
-                    source,
-                })?;
-                command.stdin(Stdio::from(file)).stdout(Stdio::null());
-            }
-            Role::Receive(Sink::File(path)) => {
-                let file = File::create(path).map_err(|source| Error::Io {
-                    what: path.display().to_string(),
-                    source,
-                })?;
-                command.stdin(Stdio::null()).stdout(Stdio::from(file));
-                output_path = Some(path.clone());
-            }
-            Role::Receive(Sink::Discard) => {
-                command.stdin(Stdio::null()).stdout(Stdio::null());
-            }
-        }
-        let command_line = prefix
-            .iter()
-            .map(|p| p.display().to_string())
-            .chain(args.iter().map(|a| format!("'{a}'")))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let mut child = command.spawn().map_err(|source| Error::Spawn {
-            program: prefix[0].clone(),
-            source,
-        })?;
-        tracing::debug!(%command_line, pid = child.id(), "libsrt group peer started");
-
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let stopping = Arc::new(AtomicBool::new(false));
-        let stderr_thread = child.stderr.take().map(|pipe| {
-            let sink = Arc::clone(&stderr);
-            std::thread::spawn(move || collect_stderr(pipe, &sink))
-        });
-        let feeder = match (&self.role, child.stdin.take()) {
-            (
-                Role::Send(Feed::Paced {
-                    data,
-                    bytes_per_sec,
-                }),
-                Some(stdin),
-            ) => {
-                let (data, rate) = (Arc::clone(data), *bytes_per_sec);
-                let stopping = Arc::clone(&stopping);
-                let (delay, linger) = (self.feed_delay, self.linger);
-                Some(std::thread::spawn(move || {
-                    let mut stdin = stdin;
-                    let start = Instant::now() + delay;
-                    while Instant::now() < start && !stopping.load(Ordering::Relaxed) {
-                        std::thread::sleep(POLL);
-                    }
-                    let written = feed_paced(&mut stdin, &data, rate, &stopping);
-                    // Closing stdin makes the tool close the group at once, and the receiver
-                    // then drops what its latency buffer still holds: keep it open a while.
-                    let until = Instant::now() + linger;
-                    while Instant::now() < until && !stopping.load(Ordering::Relaxed) {
-                        std::thread::sleep(POLL);
-                    }
-                    written
-                }))
-            }
-            _ => None,
-        };
-        Ok(LibsrtGroupPeer {
-            child,
-            command_line,
-            listener_port: self.uri.listener_port(),
-            stderr,
-            stderr_thread,
-            feeder,
-            stopping,
-            output_path,
-            started: Instant::now(),
+        let seconds = whole_seconds(self.lifetime).max(MIN_STOP_SECONDS);
+        tool_options.extend(["-d".into(), seconds.to_string()]);
+        let command = PeerCommand {
+            role: self.role,
+            uri: self.uri.to_string(),
+            namespace: self.namespace,
+            program,
+            tool_options,
+            extra_args: self.extra_args,
+            quote_args: true,
             lifetime: self.lifetime,
+            label: "libsrt group peer",
+        };
+        let (delay, linger) = (self.feed_delay, self.linger);
+        let process = PeerProcess::spawn(command, move |feed| {
+            let mut stdin = feed.stdin;
+            let stopping = feed.stopping;
+            let start = Instant::now() + delay;
+            while Instant::now() < start && !stopping.load(Ordering::Relaxed) {
+                std::thread::sleep(POLL);
+            }
+            let written = feed_paced(&mut stdin, &feed.data, feed.bytes_per_sec, &stopping);
+            // Closing stdin makes the tool close the group at once, and the receiver
+            // then drops what its latency buffer still holds: keep it open a while.
+            let until = Instant::now() + linger;
+            while Instant::now() < until && !stopping.load(Ordering::Relaxed) {
+                std::thread::sleep(POLL);
+            }
+            written
+        })?;
+        Ok(LibsrtGroupPeer {
+            process,
+            listener_port: self.uri.listener_port(),
         })
     }
 }
@@ -444,16 +359,8 @@ impl LibsrtGroupPeerBuilder {
 /// A running `srt-test-live` group caller or listener. Dropping it kills the process.
 #[derive(Debug)]
 pub struct LibsrtGroupPeer {
-    child: Child,
-    command_line: String,
+    process: PeerProcess,
     listener_port: Option<u16>,
-    stderr: Arc<Mutex<String>>,
-    stderr_thread: Option<JoinHandle<()>>,
-    feeder: Option<JoinHandle<u64>>,
-    stopping: Arc<AtomicBool>,
-    output_path: Option<PathBuf>,
-    started: Instant,
-    lifetime: Duration,
 }
 
 impl LibsrtGroupPeer {
@@ -485,201 +392,40 @@ impl LibsrtGroupPeer {
     /// printing why `test` is skipped; an error when the `CI` variable is set (CI builds it
     /// through scripts/install-deps.sh and must run these tests).
     pub fn should_run(test: &str) -> Result<bool, Error> {
-        match srt_test_live() {
-            Ok(_) => Ok(true),
-            Err(reason) if std::env::var_os("CI").is_some() => Err(Error::Spawn {
-                program: bonding_dir().join("bin").join("srt-test-live"),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("{test} cannot run on CI: {reason}"),
-                ),
-            }),
-            Err(reason) => {
-                eprintln!("{test}: {reason}");
-                Ok(false)
-            }
-        }
+        tool_should_run(
+            test,
+            srt_test_live(),
+            bonding_dir().join("bin").join("srt-test-live"),
+            "",
+        )
     }
 
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The command as run (for messages).
-    pub fn command_line(&self) -> &str {
-        &self.command_line
-    }
-
-    /// Everything the tool printed on stderr so far (first 256 KiB).
-    pub fn stderr_text(&self) -> String {
-        self.stderr
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Whether the process is still running.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    fn exited_error(&mut self, what: &str) -> Option<Error> {
-        match self.child.try_wait() {
-            Ok(Some(status)) => Some(Error::CommandFailed {
-                command: self.command_line.clone(),
-                status: format!("{status} before {what}"),
-                stderr: self.stderr_text(),
-            }),
-            _ => None,
-        }
-    }
+    peer_process_methods!();
 
     /// For a listener: polls the process's own `/proc/PID/net/udp{,6}` until its port is bound.
     /// For a caller there is nothing to wait for: returns at once.
     pub fn wait_for_listen(&mut self, timeout: Duration) -> Result<(), Error> {
-        let Some(port) = self.listener_port else {
-            return Ok(());
-        };
-        let deadline = Instant::now() + timeout;
-        loop {
-            if udp_port_bound(self.child.id(), port) {
-                return Ok(());
-            }
-            if let Some(error) = self.exited_error("binding its port") {
-                return Err(error);
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    what: format!(
-                        "{} to bind UDP port {port}; stderr: {}",
-                        self.command_line,
-                        self.stderr_text()
-                    ),
-                    after: timeout,
-                });
-            }
-            std::thread::sleep(POLL);
+        match self.listener_port {
+            Some(port) => self.process.wait_for_udp_port(port, timeout),
+            None => Ok(()),
         }
-    }
-
-    /// Bytes written to the [`Sink::File`] so far (0 for other peers).
-    pub fn output_len(&self) -> u64 {
-        self.output_path
-            .as_deref()
-            .and_then(|p| std::fs::metadata(p).ok())
-            .map_or(0, |m| m.len())
     }
 
     /// Polls until the output file holds at least `len` bytes; returns its length. Fails when
     /// the tool exits first (with its stderr) or on timeout (with the bytes that arrived).
     pub fn wait_for_output_len(&mut self, len: u64, timeout: Duration) -> Result<u64, Error> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let have = self.output_len();
-            if have >= len {
-                return Ok(have);
-            }
-            if let Some(error) = self.exited_error(&format!("writing {len} bytes (wrote {have})")) {
-                // It may have written the rest just before exiting.
-                let have = self.output_len();
-                return if have >= len { Ok(have) } else { Err(error) };
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    what: format!(
-                        "{len} output bytes (got {have}); stderr: {}",
-                        self.stderr_text()
-                    ),
-                    after: timeout,
-                });
-            }
-            std::thread::sleep(POLL);
-        }
+        self.process
+            .wait_for_output_len(len, timeout, EarlyExit::RecheckOutput)
     }
 
     /// Waits for the paced feed to finish writing; returns the bytes written (0 without one).
     pub fn wait_fed(&mut self) -> u64 {
-        self.feeder
-            .take()
-            .and_then(|feeder| feeder.join().ok())
-            .unwrap_or(0)
-    }
-
-    /// Waits at most `timeout` (and never past the lifetime plus 2 s) for the process to exit;
-    /// kills it and reports a timeout otherwise.
-    pub fn wait(&mut self, timeout: Duration) -> Result<ExitStatus, Error> {
-        let limit = timeout
-            .min((self.lifetime + Duration::from_secs(2)).saturating_sub(self.started.elapsed()));
-        let deadline = Instant::now() + limit;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    self.join_threads();
-                    return Ok(status);
-                }
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
-                Ok(None) => {
-                    self.kill();
-                    return Err(Error::Timeout {
-                        what: format!("{} to exit", self.command_line),
-                        after: limit,
-                    });
-                }
-                Err(source) => {
-                    return Err(Error::Io {
-                        what: format!("waiting for {}", self.command_line),
-                        source,
-                    })
-                }
-            }
-        }
+        self.process.wait_fed()
     }
 
     /// Asks the tool to stop with SIGINT, waits up to 2 s, then kills it.
     pub fn stop(&mut self) -> Result<ExitStatus, Error> {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            self.join_threads();
-            return Ok(status);
-        }
-        // The child has not been reaped, so its pid cannot have been reused.
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGINT,
-            );
-        }
-        match self.wait(Duration::from_secs(2)) {
-            Err(Error::Timeout { .. }) => self.child.wait().map_err(|source| Error::Io {
-                what: format!("waiting for {}", self.command_line),
-                source,
-            }),
-            other => other,
-        }
-    }
-
-    fn kill(&mut self) {
-        self.stopping.store(true, Ordering::Relaxed);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.join_threads();
-    }
-
-    fn join_threads(&mut self) {
-        if let Some(thread) = self.stderr_thread.take() {
-            let _ = thread.join();
-        }
-        if let Some(feeder) = self.feeder.take() {
-            let _ = feeder.join();
-        }
-    }
-}
-
-impl Drop for LibsrtGroupPeer {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            self.kill();
-        }
+        self.process.stop()
     }
 }
 
