@@ -58,6 +58,15 @@ extern "C" {
 /* Statistics were asked of a proxy that is not running (before start, after stop). */
 #define TMIO_ERR_NOT_RUNNING (-4)
 
+/* Log priorities (the SDK's tmio::LogPriority values). */
+#define TMIO_LOG_VERBOSE 1
+#define TMIO_LOG_DEBUG 2
+#define TMIO_LOG_INFO 3
+#define TMIO_LOG_WARN 4
+#define TMIO_LOG_ERROR 5
+#define TMIO_LOG_FATAL 6
+#define TMIO_LOG_SILENT 7
+
 /* tmio's error codes (tmio_proxy::code; a code never changes meaning). */
 #define TMIO_CODE_URL 1001
 #define TMIO_CODE_URL_USE 1002
@@ -157,6 +166,22 @@ void tmio_proxy_stop(tmio_proxy *proxy);
 
 /* Stops (as tmio_proxy_stop) and frees the proxy. The last call on it. */
 void tmio_proxy_destroy(tmio_proxy *proxy);
+
+/* The log callback (the SDK's Logger::setCallback). on_log gets one line: its priority
+ * (TMIO_LOG_*), tag (the module it comes from) and message, valid only during the call. It is
+ * called from tmio's threads, possibly several at once: user_data must allow that. */
+typedef struct {
+  void *user_data;
+  void (*on_log)(void *user_data, int priority, const char *tag, const char *message);
+} tmio_log_listener;
+
+/* Sets the process-wide log listener (copied); NULL removes it (lines then go to stderr).
+ * Lines at or above the level are passed on. TMIO_OK, or TMIO_ERR_PANIC. */
+int tmio_set_log_listener(const tmio_log_listener *listener);
+
+/* The log threshold (the SDK's Logger::setLevel): TMIO_LOG_VERBOSE to TMIO_LOG_SILENT,
+ * TMIO_LOG_WARN unless set. TMIO_OK, or TMIO_CODE_OPTION for another value. */
+int tmio_set_log_level(int level);
 
 /* The message of the last failed call on this thread, with tmio_proxy_stats_json's rule and
  * return value (an empty message if none failed). */

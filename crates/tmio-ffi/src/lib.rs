@@ -24,7 +24,7 @@ use std::{
     sync::{Arc, Mutex, OnceLock, RwLock},
 };
 
-use ::tmio_proxy::{Error, ErrorType, Tmio, TmioProxy, TmioProxyListener};
+use ::tmio_proxy::{Error, ErrorType, LogPriority, Logger, Tmio, TmioProxy, TmioProxyListener};
 
 /// Success.
 pub const TMIO_OK: c_int = 0;
@@ -43,6 +43,20 @@ pub const TMIO_ERROR_TYPE_UNKNOWN: c_int = 0;
 pub const TMIO_ERROR_TYPE_LOCAL: c_int = 1;
 /// `on_error`'s `error_type`: the SRT side (the SDK's `REMOTE_ERROR`).
 pub const TMIO_ERROR_TYPE_REMOTE: c_int = 2;
+/// Log priority: everything (the SDK's `TMIO_LOG_VERBOSE`).
+pub const TMIO_LOG_VERBOSE: c_int = 1;
+/// Log priority: debugging detail.
+pub const TMIO_LOG_DEBUG: c_int = 2;
+/// Log priority: what happens.
+pub const TMIO_LOG_INFO: c_int = 3;
+/// Log priority: recoverable trouble (the default threshold).
+pub const TMIO_LOG_WARN: c_int = 4;
+/// Log priority: failures.
+pub const TMIO_LOG_ERROR: c_int = 5;
+/// Log priority: the SDK's fatal.
+pub const TMIO_LOG_FATAL: c_int = 6;
+/// Log threshold: nothing.
+pub const TMIO_LOG_SILENT: c_int = 7;
 
 /// The version, NUL-terminated, made once from [`::tmio_proxy::version`].
 static VERSION: OnceLock<CString> = OnceLock::new();
@@ -557,6 +571,93 @@ pub unsafe extern "C" fn tmio_proxy_destroy(proxy: *mut tmio_proxy) {
     });
 }
 
+/// The application's log callback (the SDK's `Logger::setCallback`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct tmio_log_listener {
+    /// Passed back as the callback's first argument.
+    pub user_data: *mut c_void,
+    /// One log line: its priority (`TMIO_LOG_*`, the SDK's values), tag (the module it comes
+    /// from) and message, NUL-terminated and valid only during the call.
+    pub on_log: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            priority: c_int,
+            tag: *const c_char,
+            message: *const c_char,
+        ),
+    >,
+}
+
+/// A log listener the logger may call from any thread.
+struct LogBridge(tmio_log_listener);
+
+// SAFETY: the header requires `user_data` to be usable from any thread for as long as the log
+// listener is set, and the callback to be safe to call from several threads at once; the function
+// pointer itself is a plain code address.
+unsafe impl Send for LogBridge {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for LogBridge {}
+
+/// Sets the process-wide log callback (the SDK's `Logger::setCallback`); NULL removes it (lines
+/// then go to stderr, as before any callback). Lines at or above the level
+/// (`tmio_set_log_level`, TMIO_LOG_WARN unless set) are passed on. Returns TMIO_OK, or
+/// TMIO_ERR_PANIC.
+///
+/// # Safety
+/// `listener` is null or points to a valid `tmio_log_listener` (copied); its callback may be
+/// called from tmio's threads until it is replaced.
+#[no_mangle]
+pub unsafe extern "C" fn tmio_set_log_listener(listener: *const tmio_log_listener) -> c_int {
+    entry(|| {
+        let logger = Logger::instance();
+        // Becomes the process's tracing subscriber unless the host program set one.
+        let _ = Logger::install();
+        if listener.is_null() {
+            logger.clear_callback();
+            return Ok(TMIO_OK);
+        }
+        // SAFETY: not null, and valid for reads by this function's contract.
+        let bridge = LogBridge(unsafe { *listener });
+        logger.set_callback(move |priority, tag, message| {
+            // The whole bridge is captured (it is Send + Sync), not its raw-pointer field.
+            let LogBridge(listener) = &bridge;
+            let Some(on_log) = listener.on_log else {
+                return;
+            };
+            let tag = CString::new(tag.replace('\0', " ")).unwrap_or_default();
+            let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
+            // SAFETY: the callback and user_data are the caller's, valid while set (contract);
+            // the strings live until the call returns.
+            unsafe {
+                on_log(
+                    listener.user_data,
+                    priority as c_int,
+                    tag.as_ptr(),
+                    message.as_ptr(),
+                )
+            };
+        });
+        Ok(TMIO_OK)
+    })
+}
+
+/// Sets the log threshold (the SDK's `Logger::setLevel`): TMIO_LOG_VERBOSE (1) to
+/// TMIO_LOG_SILENT (7). Returns TMIO_OK, or TMIO_CODE_OPTION for a value outside 1-7.
+#[no_mangle]
+pub extern "C" fn tmio_set_log_level(level: c_int) -> c_int {
+    entry(|| match LogPriority::from_number(level) {
+        Some(priority) => {
+            Logger::instance().set_level(priority);
+            Ok(TMIO_OK)
+        }
+        None => Err(Failure {
+            code: ::tmio_proxy::code::OPTION,
+            message: format!("log level {level} is not 1 (verbose) to 7 (silent)"),
+        }),
+    })
+}
+
 /// Writes the message of the last failed call on this thread into `buf`, with the same rule
 /// and return value as [`tmio_proxy_stats_json`] (an empty message if none failed yet).
 ///
@@ -674,6 +775,24 @@ mod tests {
         assert_eq!(ErrorType::Unknown.as_i32(), TMIO_ERROR_TYPE_UNKNOWN);
         assert_eq!(ErrorType::Local.as_i32(), TMIO_ERROR_TYPE_LOCAL);
         assert_eq!(ErrorType::Remote.as_i32(), TMIO_ERROR_TYPE_REMOTE);
+    }
+
+    #[test]
+    fn log_constants_are_the_sdks_priorities() {
+        for (constant, priority) in [
+            (TMIO_LOG_VERBOSE, LogPriority::Verbose),
+            (TMIO_LOG_DEBUG, LogPriority::Debug),
+            (TMIO_LOG_INFO, LogPriority::Info),
+            (TMIO_LOG_WARN, LogPriority::Warn),
+            (TMIO_LOG_ERROR, LogPriority::Error),
+            (TMIO_LOG_FATAL, LogPriority::Fatal),
+            (TMIO_LOG_SILENT, LogPriority::Silent),
+        ] {
+            assert_eq!(constant, priority as c_int);
+        }
+        assert_eq!(tmio_set_log_level(0), ::tmio_proxy::code::OPTION);
+        assert!(last_error().contains("log level 0"));
+        assert_eq!(tmio_set_log_level(TMIO_LOG_WARN), TMIO_OK);
     }
 
     #[test]

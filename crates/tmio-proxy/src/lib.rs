@@ -110,6 +110,7 @@ mod access;
 mod error;
 mod facade;
 mod gateway;
+mod log;
 mod perf_stats;
 mod proxy;
 mod settings;
@@ -121,6 +122,7 @@ pub use facade::{
     TmioProxy, TmioProxyListener,
 };
 pub use gateway::{Gateway, GatewayBuilder, GatewayEvent, RunningGateway};
+pub use log::{LogPriority, Logger, LoggerLayer};
 pub use perf_stats::{PerfCounters, PerfStats, PerfStatsInterval, PerfStatsReader};
 pub use proxy::{Proxy, ProxyBuilder, ProxyEvent, RunningProxy};
 pub use tmio_preset::{Options, Preset, PRESET_BUFFER_SIZE, PRESET_MAX_BANDWIDTH};

@@ -35,6 +35,20 @@
     }                                                                                  \
   } while (0)
 
+/* Log lines received through tmio_set_log_listener (from tmio's threads). */
+static atomic_int log_lines;
+static atomic_int log_lines_from_tmio;
+
+static void on_log(void *user_data, int priority, const char *tag, const char *message) {
+  (void)user_data;
+  if (priority >= TMIO_LOG_VERBOSE && priority <= TMIO_LOG_FATAL && message != NULL) {
+    atomic_fetch_add(&log_lines, 1);
+    if (tag != NULL && strncmp(tag, "tmio", 4) == 0) {
+      atomic_fetch_add(&log_lines_from_tmio, 1);
+    }
+  }
+}
+
 struct app_state {
   const char *passphrase;
   atomic_int config_calls;
@@ -188,6 +202,12 @@ int main(int argc, char **argv) {
 
   check_argument_errors();
 
+  /* The SDK's Logger: every line of tmio's, through the callback. */
+  CHECK(tmio_set_log_level(0) == TMIO_CODE_OPTION);
+  CHECK(tmio_set_log_level(TMIO_LOG_VERBOSE) == TMIO_OK);
+  tmio_log_listener log_listener = {NULL, on_log};
+  CHECK(tmio_set_log_listener(&log_listener) == TMIO_OK);
+
   struct app_state state;
   memset(&state, 0, sizeof state);
   state.passphrase = argv[3];
@@ -241,6 +261,10 @@ int main(int argc, char **argv) {
   CHECK(tmio_proxy_start(proxy, "tcp://127.0.0.1:0", remote_url, NULL) == TMIO_CODE_STOPPED);
   tmio_proxy_destroy(proxy);
   CHECK(atomic_load(&state.error_calls) == 0);
+  CHECK(atomic_load(&log_lines) > 0);
+  CHECK(atomic_load(&log_lines_from_tmio) > 0);
+  CHECK(tmio_set_log_listener(NULL) == TMIO_OK);
+  printf("log lines %d\n", atomic_load(&log_lines));
   printf("pushed %lld bytes\n", bytes);
   return 0;
 }
