@@ -13,6 +13,11 @@ use crate::{Direction, Operation, PumpCounters, Side};
 /// The most bytes one direction moves in a single poll before it yields to the scheduler (and
 /// to the other direction), even when its reader and writer never return `Pending`.
 pub(crate) const BYTES_PER_POLL: u64 = 1024 * 1024;
+/// After a stop, a direction still copies what its reader has ready at once (what the sender
+/// already sent, e.g. in the pusher's socket buffer), up to this many bytes, so that a stop
+/// right after the pusher finished loses nothing; a reader that is never `Pending` cannot hold a
+/// stop off for longer than this.
+pub(crate) const STOP_DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// Where one direction stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +49,11 @@ pub(crate) struct Half {
     start: usize,
     /// End of the bytes read.
     end: usize,
-    /// The reader returned end of input, or a stop was asked: read no more.
+    /// The reader returned end of input, or a stop was asked and what was ready is read: read
+    /// no more.
     input_ended: bool,
+    /// A stop was asked: bytes still allowed to be read while the reader has them ready.
+    draining: Option<u64>,
     /// Bytes were written since the last flush.
     needs_flush: bool,
     stage: Stage,
@@ -60,6 +68,7 @@ impl Half {
             start: 0,
             end: 0,
             input_ended: false,
+            draining: None,
             needs_flush: false,
             stage: Stage::Copying,
             written: 0,
@@ -75,9 +84,12 @@ impl Half {
         self.stage == Stage::Done
     }
 
-    /// Stop reading: write out what is buffered, flush, shut the writer down.
+    /// Stop reading: copy what the reader has ready at once (at most [`STOP_DRAIN_LIMIT`]),
+    /// write out what is buffered, flush, shut the writer down.
     pub(crate) fn stop_reading(&mut self) {
-        self.input_ended = true;
+        if self.draining.is_none() && !self.input_ended {
+            self.draining = Some(STOP_DRAIN_LIMIT);
+        }
     }
 
     fn fail(&self, side: Side, operation: Operation, source: io::Error) -> HalfFailure {
@@ -113,10 +125,17 @@ impl Half {
                             cx.waker().wake_by_ref();
                             return Poll::Pending;
                         }
+                        if self.draining == Some(0) {
+                            self.input_ended = true;
+                            continue;
+                        }
                         let mut read_buf = ReadBuf::new(&mut self.buffer);
                         match reader.as_mut().poll_read(cx, &mut read_buf) {
                             Poll::Ready(Ok(())) => {
                                 let count = read_buf.filled().len();
+                                if let Some(left) = self.draining.as_mut() {
+                                    *left = left.saturating_sub(count as u64);
+                                }
                                 if count == 0 {
                                     self.input_ended = true;
                                 } else {
@@ -133,6 +152,10 @@ impl Half {
                                     Operation::Read,
                                     source,
                                 )));
+                            }
+                            Poll::Pending if self.draining.is_some() => {
+                                // Stopping, and nothing more is ready: what was sent is read.
+                                self.input_ended = true;
                             }
                             Poll::Pending => {
                                 // Nothing more to read for now: push what was written out at
@@ -251,6 +274,46 @@ mod tests {
         assert_eq!(failure.side, Side::Remote);
         assert_eq!(failure.operation, Operation::Read);
         assert_eq!(failure.source.kind(), io::ErrorKind::ConnectionReset);
+    }
+
+    #[tokio::test]
+    async fn a_stop_still_copies_what_the_sender_already_sent() {
+        let (mut source_peer, mut source) = tokio::io::duplex(64 * 1024);
+        let (mut sink, mut sink_peer) = tokio::io::duplex(64 * 1024);
+        // The sender wrote everything and closed before the pump read any of it.
+        let sent: Vec<u8> = (0..40_000u32).map(|i| i as u8).collect();
+        source_peer.write_all(&sent).await.unwrap();
+        drop(source_peer);
+        let mut half = Half::new(Direction::LocalToRemote, 4096);
+        half.stop_reading();
+        let copy = async {
+            poll_fn(|cx| half.poll_copy(cx, Pin::new(&mut source), Pin::new(&mut sink), None))
+                .await
+                .unwrap();
+            drop(sink);
+        };
+        let mut received = Vec::new();
+        let (_, read) = tokio::join!(copy, sink_peer.read_to_end(&mut received));
+        read.unwrap();
+        assert_eq!(received, sent);
+    }
+
+    #[tokio::test]
+    async fn a_stop_does_not_wait_for_a_sender_that_sends_nothing_more() {
+        let (mut source_peer, mut source) = tokio::io::duplex(1024);
+        let (mut sink, mut sink_peer) = tokio::io::duplex(1024);
+        source_peer.write_all(b"ready").await.unwrap();
+        // The sender stays open and silent: the stop ends once what was ready is copied.
+        let mut half = Half::new(Direction::LocalToRemote, 16);
+        half.stop_reading();
+        poll_fn(|cx| half.poll_copy(cx, Pin::new(&mut source), Pin::new(&mut sink), None))
+            .await
+            .unwrap();
+        drop(sink);
+        let mut received = Vec::new();
+        sink_peer.read_to_end(&mut received).await.unwrap();
+        assert_eq!(received, b"ready");
+        drop(source_peer);
     }
 
     #[tokio::test]

@@ -13,8 +13,9 @@
 //!   side's writer, and the other direction keeps draining until its own end of input or error;
 //! - **every failure classified** by [`Side`] (local TCP or remote transport), [`Direction`] and
 //!   [`Operation`] in a [`PumpError`];
-//! - **stop from outside** with a [`CancellationToken`]: both directions stop reading, write out
-//!   what they already accepted, flush, and shut their writers down;
+//! - **stop from outside** with a [`CancellationToken`]: each direction copies what its reader has
+//!   ready at once (what was already sent), then stops reading, writes out what it read,
+//!   flushes, and shuts its writer down;
 //! - optional live [`PumpCounters`], readable while the pump runs.
 //!
 //! ```
@@ -121,8 +122,9 @@ where
         self
     }
 
-    /// Stops the pump gracefully when `token` is cancelled: both directions stop reading, write
-    /// out the bytes they already read, flush, and shut their writers down (an SRT transport's
+    /// Stops the pump gracefully when `token` is cancelled: each direction copies what its reader
+    /// has ready at once (what the sender already sent, up to 64 MiB), then stops reading,
+    /// writes out the bytes it read, flushes, and shuts its writer down (an SRT transport's
     /// shutdown sends what it accepted, then closes). `run` then returns `Ok`.
     pub fn stop_on(mut self, token: CancellationToken) -> Self {
         self.stop = Some(token);
