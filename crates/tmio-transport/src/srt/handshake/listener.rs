@@ -451,6 +451,12 @@ impl ListenerCore {
                         ));
                     }
                 }
+                Extension::StreamIdNotUtf8(_) => {
+                    return Err((
+                        RejectReason::Server(ServerRejectReason::BadRequest),
+                        "stream id is not UTF-8",
+                    ))
+                }
                 Extension::Congestion(name) => match name.as_str() {
                     "live" => {}
                     "file" if self.serving.delivery == DeliveryMode::Reliable => {}

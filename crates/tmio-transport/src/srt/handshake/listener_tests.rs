@@ -475,6 +475,13 @@ fn malformed_conclusions_are_refused_with_a_reason() {
         "a group id without the group bit"
     );
     assert_eq!(refused(&|hs| hs.encryption_field = 2), 1004);
+    assert_eq!(
+        refused(&|hs| hs
+            .extensions
+            .push(Extension::StreamIdNotUtf8(vec![0xff, 0xfe, 0x00, 0x41]))),
+        2400,
+        "a stream id that is not UTF-8"
+    );
     // 512 bytes exactly is allowed.
     let (mut core, mut conclusion) = base();
     conclusion

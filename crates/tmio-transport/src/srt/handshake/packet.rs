@@ -185,6 +185,9 @@ pub(crate) enum Extension {
     KeyMaterialRequest(KeyingMaterialMessage),
     KeyMaterialResponse(KeyMaterialAnswer),
     StreamId(String),
+    /// A stream id that is not UTF-8 (SRT requires it): kept, as sent, so the listener can
+    /// refuse it with a reason instead of dropping the handshake.
+    StreamIdNotUtf8(Vec<u8>),
     /// The congestion controller's name (`live`, `file`).
     Congestion(String),
     /// A packet filter configuration (e.g. FEC: `fec,cols:10,rows:5`).
@@ -399,7 +402,10 @@ fn parse_extension(kind: u16, body: &[u8]) -> Result<Extension, HandshakeParseEr
                 )?))
             }
         }
-        ext_type::SID => Extension::StreamId(parse_string(kind, body)?),
+        ext_type::SID => match parse_string(kind, body) {
+            Ok(text) => Extension::StreamId(text),
+            Err(_) => Extension::StreamIdNotUtf8(body.to_vec()),
+        },
         ext_type::CONGESTION => Extension::Congestion(parse_string(kind, body)?),
         ext_type::FILTER => Extension::Filter(parse_string(kind, body)?),
         ext_type::GROUP => {
@@ -504,6 +510,7 @@ fn serialize_extension(extension: &Extension, out: &mut Vec<u8>) {
             put_block(ext_type::KMRSP, out, |o| o.put_u32(*state))
         }
         Extension::StreamId(s) => put_string(ext_type::SID, s, out),
+        Extension::StreamIdNotUtf8(body) => put_block(ext_type::SID, out, |o| o.put_slice(body)),
         Extension::Congestion(s) => put_string(ext_type::CONGESTION, s, out),
         Extension::Filter(s) => put_string(ext_type::FILTER, s, out),
         Extension::Group(group) => put_block(ext_type::GROUP, out, |o| {
