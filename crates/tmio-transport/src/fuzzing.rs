@@ -14,7 +14,7 @@ use srt_protocol::packet::{CoreRejectReason, RejectReason, SeqNumber, SocketId};
 
 use crate::srt::{
     config::SrtConfig,
-    connection::{Connection, ConnectionConfig, DeliveryMode},
+    connection::{Connection, ConnectionConfig, DeliveryMode, GroupMode, PathConfig, PathId},
     handshake::{
         listener::{ListenerCore, ListenerLimits},
         packet::ShakeKind,
@@ -116,13 +116,30 @@ pub fn datagrams_into_session(data: &[u8]) {
         cipher: None,
     };
     let mut conn = Connection::new(config, start);
+    // Flag bits 2-3: a group of two paths (the same socket ids on both, so every datagram can
+    // reach either), broadcast or backup.
+    if flags & 4 == 4 {
+        conn.add_path(
+            start,
+            PathConfig {
+                local_socket_id: SocketId(1),
+                remote_socket_id: SocketId(2),
+                peer_flow_window: 64,
+                weight: 50,
+            },
+        );
+        if flags & 8 == 8 {
+            conn.set_group_mode(start, GroupMode::Backup);
+        }
+    }
     let mut now = start;
     let from = SocketAddr::from(([127, 0, 0, 1], 4000));
     let mut buf = [0u8; 4096];
     for (control, datagram) in steps(data) {
         now += Duration::from_millis(u64::from(control & 0x1f) * 10);
         if let Ok(Datagram::Packet(packet)) = wire::decode(datagram, from) {
-            conn.handle_packet(now, packet);
+            // The top bit picks the path a datagram arrives on.
+            conn.handle_packet(now, PathId(u32::from(control >> 7)), packet);
         }
         if control & 0x20 != 0 {
             let _ = conn.write(now, &buf[..usize::from(control)]);
@@ -131,6 +148,7 @@ pub fn datagrams_into_session(data: &[u8]) {
         if conn.poll_timeout().is_some_and(|at| at <= now) {
             conn.handle_timeout(now);
         }
+        while conn.poll_event().is_some() {}
         let _ = conn.read(now, &mut buf);
         if control & 0xc0 == 0xc0 {
             conn.close(now);

@@ -26,7 +26,8 @@ use rand::{Rng, SeedableRng};
 use srt_protocol::packet::{Packet, SeqNumber, SocketId};
 
 use crate::srt::connection::{
-    Connection, ConnectionConfig, ConnectionState, ConnectionStats, DeliveryMode,
+    Connection, ConnectionConfig, ConnectionState, ConnectionStats, DeliveryMode, PathConfig,
+    PathId,
 };
 
 /// What a simulated link does to packets (the same in both directions).
@@ -112,6 +113,16 @@ impl SimulatedLink {
             bottleneck_free_at: start,
             counters: LinkCounters::default(),
         }
+    }
+
+    /// Changes what the link does from now on (packets already on their way keep their fate).
+    pub fn set_config(&mut self, config: NetworkConfig) {
+        self.config = config;
+    }
+
+    /// What the link does.
+    pub fn config(&self) -> &NetworkConfig {
+        &self.config
     }
 
     fn in_blackout(&self, now: Instant) -> bool {
@@ -242,10 +253,14 @@ pub struct Simulation {
     pub left: Connection,
     /// The right endpoint (sends over `to_left`).
     pub right: Connection,
-    /// Left-to-right link.
+    /// Left-to-right link of the first path.
     pub to_right: SimulatedLink,
-    /// Right-to-left link.
+    /// Right-to-left link of the first path.
     pub to_left: SimulatedLink,
+    /// The links of the paths added with [`Simulation::add_path`]: `(to right, to left)`, for
+    /// paths 1, 2, … (the same path id on both sides).
+    pub more_links: Vec<(SimulatedLink, SimulatedLink)>,
+    seed: u64,
     /// Times the loop found a deadline in the past that did not make progress (a busy loop a real
     /// driver would spin in); tests expect 0.
     pub spins: u64,
@@ -296,8 +311,55 @@ impl Simulation {
                 seed.wrapping_mul(2).wrapping_add(1),
             ),
             to_left: SimulatedLink::new(network, start, seed.wrapping_mul(2).wrapping_add(2)),
+            more_links: Vec::new(),
+            seed,
             spins: 0,
             steps: 0,
+        }
+    }
+
+    /// Adds a path to both connections over its own pair of links with `network`, now. The
+    /// paths get the same id on both sides (returned); `left` and `right` name the socket ids
+    /// (each side's `local_socket_id` is the other's `remote_socket_id`).
+    pub fn add_path(
+        &mut self,
+        network: NetworkConfig,
+        left: PathConfig,
+        right: PathConfig,
+    ) -> PathId {
+        let now = self.now;
+        let left_id = self.left.add_path(now, left);
+        let right_id = self.right.add_path(now, right);
+        debug_assert_eq!(left_id, right_id);
+        let index = self.more_links.len() as u64 + 1;
+        let seed = self.seed.wrapping_mul(2).wrapping_add(index * 1000);
+        self.more_links.push((
+            SimulatedLink::new(network.clone(), now, seed.wrapping_add(1)),
+            SimulatedLink::new(network, now, seed.wrapping_add(2)),
+        ));
+        left_id
+    }
+
+    /// The links of `path`: `(to right, to left)`.
+    pub fn links_mut(&mut self, path: PathId) -> Option<(&mut SimulatedLink, &mut SimulatedLink)> {
+        match path.0 {
+            0 => Some((&mut self.to_right, &mut self.to_left)),
+            n => self
+                .more_links
+                .get_mut(n as usize - 1)
+                .map(|(to_right, to_left)| (to_right, to_left)),
+        }
+    }
+
+    /// Sets what both links of `path` do from now on (a cut: `loss: 1.0`).
+    pub fn set_path_network(&mut self, path: PathId, network: NetworkConfig) -> bool {
+        match self.links_mut(path) {
+            Some((to_right, to_left)) => {
+                to_right.set_config(network.clone());
+                to_left.set_config(network);
+                true
+            }
+            None => false,
         }
     }
 
@@ -313,11 +375,21 @@ impl Simulation {
         loop {
             self.steps += 1;
             let now = self.now;
-            while let Some(packet) = self.to_right.receive(now) {
-                self.right.handle_packet(now, packet);
-            }
-            while let Some(packet) = self.to_left.receive(now) {
-                self.left.handle_packet(now, packet);
+            for index in 0..=self.more_links.len() {
+                let path = PathId(index as u32);
+                let (to_right, to_left) = match index {
+                    0 => (&mut self.to_right, &mut self.to_left),
+                    n => {
+                        let (to_right, to_left) = &mut self.more_links[n - 1];
+                        (to_right, to_left)
+                    }
+                };
+                while let Some(packet) = to_right.receive(now) {
+                    self.right.handle_packet(now, path, packet);
+                }
+                while let Some(packet) = to_left.receive(now) {
+                    self.left.handle_packet(now, path, packet);
+                }
             }
             for connection in [&mut self.left, &mut self.right] {
                 if connection.poll_timeout().is_some_and(|at| at <= now) {
@@ -325,15 +397,23 @@ impl Simulation {
                 }
             }
             let step = app(now, &mut self.left, &mut self.right);
-            while let Some(packet) = self.left.poll_transmit(now) {
-                self.to_right.send(now, &packet);
+            while let Some(transmit) = self.left.poll_transmit(now) {
+                if let Some((to_right, _)) = self.links_mut(transmit.path) {
+                    to_right.send(now, &transmit.packet);
+                }
             }
-            while let Some(packet) = self.right.poll_transmit(now) {
-                self.to_left.send(now, &packet);
+            while let Some(transmit) = self.right.poll_transmit(now) {
+                if let Some((_, to_left)) = self.links_mut(transmit.path) {
+                    to_left.send(now, &transmit.packet);
+                }
             }
             if step.done {
                 return RunEnd::Done;
             }
+            let arrivals = self
+                .more_links
+                .iter()
+                .flat_map(|(to_right, to_left)| [to_right.next_arrival(), to_left.next_arrival()]);
             let next = [
                 self.to_right.next_arrival(),
                 self.to_left.next_arrival(),
@@ -342,6 +422,7 @@ impl Simulation {
                 step.wake_at,
             ]
             .into_iter()
+            .chain(arrivals)
             .flatten()
             .min();
             let Some(next) = next else {

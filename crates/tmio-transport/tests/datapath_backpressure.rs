@@ -16,7 +16,9 @@ use srt_protocol::packet::{
 use tmio_transport::sim::{
     connection_config, AppStep, NetworkConfig, RunEnd, Simulation, StreamSink, StreamSource,
 };
-use tmio_transport::srt::connection::{CloseReason, Connection, ConnectionState, DeliveryMode};
+use tmio_transport::srt::connection::{
+    CloseReason, Connection, ConnectionState, DeliveryMode, PathId,
+};
 
 #[test]
 fn a_peer_that_never_acks_blocks_the_writer_within_the_send_buffer() {
@@ -37,7 +39,11 @@ fn a_peer_that_never_acks_blocks_the_writer_within_the_send_buffer() {
             blocked_at = Some(now);
         }
         // Everything sent vanishes: no ACK ever comes back.
-        while connection.poll_transmit(now).is_some() {
+        while connection
+            .poll_transmit(now)
+            .map(|transmit| transmit.packet)
+            .is_some()
+        {
             sent_packets += 1;
         }
         let stats = connection.stats(now);
@@ -189,11 +195,15 @@ fn garbage_from_the_peer_is_ignored_and_memory_stays_bounded() {
                 let _ = connection.write(now, &buf[..rng.gen_range(1..3000)]);
             }
             let packet = random_packet(&mut rng, SocketId(1));
-            connection.handle_packet(now, packet);
+            connection.handle_packet(now, PathId::FIRST, packet);
             if connection.poll_timeout().is_some_and(|at| at <= now) {
                 connection.handle_timeout(now);
             }
-            while connection.poll_transmit(now).is_some() {}
+            while connection
+                .poll_transmit(now)
+                .map(|transmit| transmit.packet)
+                .is_some()
+            {}
             while connection.read(now, &mut buf) > 0 {}
             let stats = connection.stats(now);
             // 64 KiB / 1456-byte payloads = 45 packets, each at most 1456 bytes.

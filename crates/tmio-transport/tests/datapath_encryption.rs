@@ -8,7 +8,9 @@ use srt_protocol::options::KeySize;
 use srt_protocol::packet::{DataEncryption, Packet};
 use srt_protocol::settings::{CipherSettings, KeyMaterialRefreshSettings, KeySettings};
 use tmio_transport::sim::{connection_config, transfer_with, NetworkConfig};
-use tmio_transport::srt::connection::{CloseReason, Connection, ConnectionState, DeliveryMode};
+use tmio_transport::srt::connection::{
+    CloseReason, Connection, ConnectionState, DeliveryMode, PathId,
+};
 
 fn cipher(refresh: KeyMaterialRefreshSettings) -> CipherSettings {
     let key_settings = KeySettings {
@@ -75,7 +77,10 @@ fn payloads_on_the_wire_are_not_plaintext() {
     let plaintext = vec![b'A'; 1000];
     connection.write(start, &plaintext).unwrap();
     let mut data_packets = 0;
-    while let Some(packet) = connection.poll_transmit(start) {
+    while let Some(packet) = connection
+        .poll_transmit(start)
+        .map(|transmit| transmit.packet)
+    {
         if let Packet::Data(data) = packet {
             assert_ne!(data.encryption, DataEncryption::None);
             assert_ne!(&data.payload[..], &plaintext[..]);
@@ -96,8 +101,8 @@ fn encrypted_data_without_a_passphrase_is_a_protocol_error() {
         start,
     );
     sender.write(start, b"secret").unwrap();
-    while let Some(packet) = sender.poll_transmit(start) {
-        receiver.handle_packet(start, packet);
+    while let Some(packet) = sender.poll_transmit(start).map(|transmit| transmit.packet) {
+        receiver.handle_packet(start, PathId::FIRST, packet);
     }
     let ConnectionState::Closed(CloseReason::Protocol(reason)) = receiver.state() else {
         panic!("{:?}", receiver.state());

@@ -209,7 +209,11 @@ fn live_close_gives_up_the_tail_and_ends_cleanly() {
         assert_eq!(live.write(start, &[7u8; MESSAGE]).unwrap(), MESSAGE);
     }
     // Everything is sent into the void.
-    while live.poll_transmit(start).is_some() {}
+    while live
+        .poll_transmit(start)
+        .map(|transmit| transmit.packet)
+        .is_some()
+    {}
     live.close(start);
     assert_eq!(live.state(), ConnectionState::Closing);
     let later = start + Duration::from_millis(100);
@@ -217,7 +221,7 @@ fn live_close_gives_up_the_tail_and_ends_cleanly() {
     assert_eq!(dropped, 4);
     assert_eq!(live.stats(later).packets_send_dropped, 4);
     let mut sent = Vec::new();
-    while let Some(packet) = live.poll_transmit(later) {
+    while let Some(packet) = live.poll_transmit(later).map(|transmit| transmit.packet) {
         sent.push(format!("{packet:?}"));
     }
     assert!(sent.iter().any(|p| p.contains("DropReq")), "{sent:?}");
@@ -233,7 +237,11 @@ fn live_close_gives_up_the_tail_and_ends_cleanly() {
     );
     assert_eq!(reliable.close_grace(), Duration::ZERO);
     reliable.write(start, &[7u8; MESSAGE]).unwrap();
-    while reliable.poll_transmit(start).is_some() {}
+    while reliable
+        .poll_transmit(start)
+        .map(|transmit| transmit.packet)
+        .is_some()
+    {}
     reliable.close(start);
     assert_eq!(reliable.abandon_unacknowledged(later), 0);
     assert_eq!(reliable.state(), ConnectionState::Closing);

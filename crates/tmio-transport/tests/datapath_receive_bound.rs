@@ -13,7 +13,7 @@ use srt_protocol::packet::{
 };
 use tmio_transport::sim::{connection_config, transfer_with, NetworkConfig};
 use tmio_transport::srt::config::MIN_MSS;
-use tmio_transport::srt::connection::{Connection, ConnectionConfig, DeliveryMode};
+use tmio_transport::srt::connection::{Connection, ConnectionConfig, DeliveryMode, PathId};
 
 /// The largest payload of one SRT data packet (MSS 1500).
 const FULL_PAYLOAD: usize = 1456;
@@ -53,7 +53,10 @@ struct AckLog {
 }
 
 fn drain(connection: &mut Connection, now: Instant, recv_buffer_bytes: u64, log: &mut AckLog) {
-    while let Some(packet) = connection.poll_transmit(now) {
+    while let Some(packet) = connection
+        .poll_transmit(now)
+        .map(|transmit| transmit.packet)
+    {
         if let Packet::Control(control) = packet {
             if let ControlTypes::Ack(Acknowledgement::Full(_, statistics, _)) = control.control_type
             {
@@ -82,7 +85,11 @@ fn flood_behind_a_gap(payload_size: usize) {
     let mut buf = vec![0u8; 4096];
     for index in 1..=FLOOD_PACKETS {
         now += Duration::from_micros(10);
-        connection.handle_packet(now, data_packet(&config, index, FULL_PAYLOAD));
+        connection.handle_packet(
+            now,
+            PathId::FIRST,
+            data_packet(&config, index, FULL_PAYLOAD),
+        );
         if connection.poll_timeout().is_some_and(|at| at <= now) {
             connection.handle_timeout(now);
         }
@@ -129,7 +136,7 @@ fn flood_behind_a_gap(payload_size: usize) {
 
     // The missing packet arrives: everything kept is delivered in order, the buffer empties.
     now += Duration::from_micros(10);
-    connection.handle_packet(now, data_packet(&config, 0, FULL_PAYLOAD));
+    connection.handle_packet(now, PathId::FIRST, data_packet(&config, 0, FULL_PAYLOAD));
     let mut delivered = Vec::new();
     loop {
         let n = connection.read(now, &mut buf);
@@ -151,7 +158,11 @@ fn flood_behind_a_gap(payload_size: usize) {
     assert!(stats.receive_buffer_available_packets > 0, "{stats:?}");
     // What was refused is taken once sent again.
     now += Duration::from_micros(10);
-    connection.handle_packet(now, data_packet(&config, kept + 1, FULL_PAYLOAD));
+    connection.handle_packet(
+        now,
+        PathId::FIRST,
+        data_packet(&config, kept + 1, FULL_PAYLOAD),
+    );
     assert_eq!(connection.read(now, &mut buf), FULL_PAYLOAD);
     assert_eq!(buf[..8], (kept + 1).to_be_bytes());
 }
@@ -177,7 +188,11 @@ fn payloads_larger_than_the_negotiated_mss_allows_are_dropped_and_counted() {
     let mut now = start;
     for index in 0..100 {
         now += Duration::from_micros(10);
-        connection.handle_packet(now, data_packet(&config, index, FULL_PAYLOAD));
+        connection.handle_packet(
+            now,
+            PathId::FIRST,
+            data_packet(&config, index, FULL_PAYLOAD),
+        );
     }
     let mut buf = [0u8; 64];
     assert_eq!(connection.read(now, &mut buf), 0);
@@ -186,9 +201,13 @@ fn payloads_larger_than_the_negotiated_mss_allows_are_dropped_and_counted() {
     assert_eq!(stats.packets_received, 0);
     assert_eq!(stats.receive_buffer_high_water_bytes, 0);
     // One byte over is refused too; packets of the agreed size are taken.
-    connection.handle_packet(now, data_packet(&config, 0, MIN_MSS - 44 + 1));
+    connection.handle_packet(
+        now,
+        PathId::FIRST,
+        data_packet(&config, 0, MIN_MSS - 44 + 1),
+    );
     assert_eq!(connection.stats(now).packets_oversized, 101);
-    connection.handle_packet(now, data_packet(&config, 0, MIN_MSS - 44));
+    connection.handle_packet(now, PathId::FIRST, data_packet(&config, 0, MIN_MSS - 44));
     assert_eq!(connection.read(now, &mut buf), MIN_MSS - 44);
     assert_eq!(buf[..8], 0u64.to_be_bytes());
 }

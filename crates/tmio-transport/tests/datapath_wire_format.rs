@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use srt_protocol::packet::{ControlTypes, Packet};
 use tmio_transport::sim::connection_config;
-use tmio_transport::srt::connection::{Connection, DeliveryMode};
+use tmio_transport::srt::connection::{Connection, DeliveryMode, PathId};
 
 fn wire(packet: &Packet) -> Vec<u8> {
     let mut out = BytesMut::new();
@@ -40,7 +40,7 @@ fn acks_ack2_and_naks_have_libsrt_layout() {
     let (mut sender, mut receiver, start) = pair(DeliveryMode::Reliable);
     sender.write(start, &vec![7u8; 1456 * 70]).unwrap();
     let mut data = Vec::new();
-    while let Some(packet) = sender.poll_transmit(start) {
+    while let Some(packet) = sender.poll_transmit(start).map(|transmit| transmit.packet) {
         data.push(packet);
     }
     assert_eq!(data.len(), 70);
@@ -53,9 +53,12 @@ fn acks_ack2_and_naks_have_libsrt_layout() {
     let mut control = Vec::new();
     for (index, packet) in data.into_iter().enumerate() {
         if index != 1 {
-            receiver.handle_packet(start, packet);
+            receiver.handle_packet(start, PathId::FIRST, packet);
         }
-        while let Some(packet) = receiver.poll_transmit(start) {
+        while let Some(packet) = receiver
+            .poll_transmit(start)
+            .map(|transmit| transmit.packet)
+        {
             control.push((wire(&packet), packet));
         }
     }
@@ -76,7 +79,10 @@ fn acks_ack2_and_naks_have_libsrt_layout() {
     let later = start + Duration::from_millis(10);
     receiver.handle_timeout(later);
     let full = loop {
-        let packet = receiver.poll_transmit(later).expect("a full ACK");
+        let packet = receiver
+            .poll_transmit(later)
+            .map(|transmit| transmit.packet)
+            .expect("a full ACK");
         if let Packet::Control(control) = &packet {
             if matches!(control.control_type, ControlTypes::Ack(_)) {
                 break packet;
@@ -96,13 +102,23 @@ fn acks_ack2_and_naks_have_libsrt_layout() {
             + 1
     );
     // The sender answers with an ACK2 echoing the ACK number.
-    sender.handle_packet(later, full);
-    let ack2 = wire(&sender.poll_transmit(later).unwrap());
+    sender.handle_packet(later, PathId::FIRST, full);
+    let ack2 = wire(
+        &sender
+            .poll_transmit(later)
+            .map(|transmit| transmit.packet)
+            .unwrap(),
+    );
     assert_eq!(word(&ack2, 0) >> 16, 0x8006);
     assert_eq!(word(&ack2, 1), ack_number);
     // Given the NAK, it retransmits packet 1 with the R flag set.
-    sender.handle_packet(later, nak_packet.clone());
-    let retransmission = wire(&sender.poll_transmit(later).unwrap());
+    sender.handle_packet(later, PathId::FIRST, nak_packet.clone());
+    let retransmission = wire(
+        &sender
+            .poll_transmit(later)
+            .map(|transmit| transmit.packet)
+            .unwrap(),
+    );
     assert_eq!(
         word(&retransmission, 0),
         connection_config(1, 2, DeliveryMode::Reliable, start)
@@ -129,7 +145,7 @@ fn live_messages_and_drop_requests_have_libsrt_layout() {
     sender.write(start, &vec![2u8; 3000]).unwrap();
     let mut locations = Vec::new();
     let mut messages = Vec::new();
-    while let Some(packet) = sender.poll_transmit(start) {
+    while let Some(packet) = sender.poll_transmit(start).map(|transmit| transmit.packet) {
         let bytes = wire(&packet);
         locations.push(word(&bytes, 1) >> 30);
         messages.push(word(&bytes, 1) & 0x03FF_FFFF);
@@ -141,7 +157,12 @@ fn live_messages_and_drop_requests_have_libsrt_layout() {
     let late = start + Duration::from_millis(1100);
     sender.handle_timeout(late);
     let drop = loop {
-        let bytes = wire(&sender.poll_transmit(late).expect("a drop request"));
+        let bytes = wire(
+            &sender
+                .poll_transmit(late)
+                .map(|transmit| transmit.packet)
+                .expect("a drop request"),
+        );
         if word(&bytes, 0) >> 16 == 0x8007 {
             break bytes;
         }

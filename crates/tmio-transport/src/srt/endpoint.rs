@@ -21,7 +21,10 @@ use tokio::{
 use crate::{
     srt::{
         config::SrtConfig,
-        connection::{CloseReason, Connection, ConnectionConfig, ConnectionState, DeliveryMode},
+        connection::{
+            CloseReason, Connection, ConnectionConfig, ConnectionState, DeliveryMode, PathId,
+            Transmit,
+        },
         handshake::{
             self, describe_reject,
             listener::{AcceptError, CallerRequest, ListenerCore, ListenerLimits},
@@ -588,7 +591,8 @@ impl Endpoint {
         let mut blocked = false;
         'conns: for conn in conns.values() {
             let mut inner = conn.lock();
-            while let Some(packet) = inner.conn.poll_transmit(now) {
+            // One path per connection here: every transmit goes to the connection's peer.
+            while let Some(Transmit { packet, .. }) = inner.conn.poll_transmit(now) {
                 if batch.push_packet(&packet, conn.remote, max_segments, out) {
                     continue;
                 }
@@ -726,7 +730,7 @@ impl Endpoint {
         if let Some(conn) = self.conns.get(&dest) {
             // Only the peer the connection was made with may speak to it.
             if conn.remote == from {
-                conn.lock().conn.handle_packet(now, packet);
+                conn.lock().conn.handle_packet(now, PathId::FIRST, packet);
             }
         }
     }

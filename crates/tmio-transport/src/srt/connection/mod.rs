@@ -36,8 +36,8 @@
 //! // A perfect, instant network: hand every packet over until both are quiet.
 //! loop {
 //!     let mut moved = false;
-//!     while let Some(packet) = alice.poll_transmit(now) { bob.handle_packet(now, packet); moved = true; }
-//!     while let Some(packet) = bob.poll_transmit(now) { alice.handle_packet(now, packet); moved = true; }
+//!     while let Some(transmit) = alice.poll_transmit(now) { bob.handle_packet(now, transmit.path, transmit.packet); moved = true; }
+//!     while let Some(transmit) = bob.poll_transmit(now) { alice.handle_packet(now, transmit.path, transmit.packet); moved = true; }
 //!     if !moved { break; }
 //! }
 //! let mut buf = [0u8; 16];
@@ -65,8 +65,9 @@ use srt_protocol::protocol::time::Rtt;
 use srt_protocol::settings::CipherSettings;
 
 use pacing::{AckReport, RateController, TokenBucket};
-use receiver::{AckToSend, Receiver, MAX_PAYLOAD};
-use sender::{Framing, Sender};
+use receiver::{AckToSend, PathReceiver, Receiver, Rejection, MAX_PAYLOAD};
+use rtt::RttEstimator;
+use sender::{Framing, PathSender, Sender};
 use seq::{timestamp_at, SeqSpace};
 
 /// KeepAlive after this much silence on our side.
@@ -88,6 +89,13 @@ const SHUTDOWN_REPEATS: [Duration; 4] = [
 ];
 /// Bytes of IP + UDP + SRT header per packet, for pacing.
 const PACKET_OVERHEAD: usize = 44;
+/// libsrt's minimum stability timeout of a backup group's active path.
+const MIN_STABILITY_TIMEOUT: Duration = Duration::from_millis(60);
+/// Backup mode: a preferred path takes the data back only if something arrived on it this
+/// recently (idle paths hear keepalives every second)...
+const SWITCH_BACK_HEARD_WITHIN: Duration = Duration::from_millis(1500);
+/// ... and it has not been unstable for this long.
+const SWITCH_BACK_STABLE_FOR: Duration = Duration::from_secs(2);
 
 /// Everything the data path needs from the handshake and the options.
 #[derive(Debug, Clone)]
@@ -279,7 +287,7 @@ pub struct ConnectionStats {
     pub receive_buffer_available_packets: u64,
 }
 
-/// Control-packet counters.
+/// Control-packet counters of one path.
 #[derive(Debug, Clone, Copy, Default)]
 struct ControlCounters {
     acks_sent: u64,
@@ -289,21 +297,219 @@ struct ControlCounters {
     ignored_packets: u64,
 }
 
-/// One SRT connection's data path (see the module docs).
+/// One path (member link) of a connection: the first one is [`PathId::FIRST`], each
+/// [`Connection::add_path`] adds the next. Ids are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PathId(pub u32);
+
+impl PathId {
+    /// The path a connection is created with.
+    pub const FIRST: PathId = PathId(0);
+}
+
+impl fmt::Display for PathId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "path {}", self.0)
+    }
+}
+
+/// A packet to put on the wire, and the path that carries it (the driver sends it from that
+/// path's socket to that path's peer address).
+#[derive(Debug, Clone)]
+pub struct Transmit {
+    /// The path whose socket sends it.
+    pub path: PathId,
+    /// The packet (addressed to the path's remote socket id).
+    pub packet: Packet,
+}
+
+/// How a connection with several paths spreads its data (libsrt's group types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupMode {
+    /// Every packet on every live path; the receiver keeps the first copy. A single path is a
+    /// broadcast group of one.
+    #[default]
+    Broadcast,
+    /// One active path carries the data, chosen by weight (higher wins); the others only keep
+    /// alive. An active path silent for its stability timeout is replaced at once and every
+    /// unacknowledged packet is sent again on the new one.
+    Backup,
+}
+
+/// A path to add to a running connection (a member link joining the group).
+#[derive(Debug, Clone)]
+pub struct PathConfig {
+    /// Our SRT socket id on this path.
+    pub local_socket_id: SocketId,
+    /// The peer's SRT socket id on this path.
+    pub remote_socket_id: SocketId,
+    /// The peer's flow window in packets, from this path's handshake.
+    pub peer_flow_window: u32,
+    /// Preference for backup mode, 0-100 (higher wins).
+    pub weight: u8,
+}
+
+/// Something that happened to a path; see [`Connection::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathEvent {
+    /// The path was added and may carry data.
+    Added(PathId),
+    /// Backup mode: the path became the one carrying the data.
+    Activated(PathId),
+    /// Backup mode: the active path was silent past its stability timeout (the data moved to
+    /// another path if one was usable).
+    Unstable {
+        /// The silent path.
+        path: PathId,
+        /// How long it was silent.
+        silent_for: Duration,
+    },
+    /// Nothing arrived on the path for the idle timeout: it carries nothing any more. When every
+    /// path is broken the connection closes with [`CloseReason::PeerIdle`].
+    Broken {
+        /// The broken path.
+        path: PathId,
+        /// How long it was silent.
+        idle: Duration,
+    },
+}
+
+/// Where a path is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathState {
+    /// Carries data (broadcast: every live path; backup: the active one).
+    Active,
+    /// Backup mode: connected and kept alive, carrying no data.
+    Idle,
+    /// Backup mode: was active and went silent past its stability timeout; it is used again
+    /// once stable.
+    Unstable,
+    /// Silent past the idle timeout; never used again.
+    Broken,
+}
+
+/// Counters and gauges of one path; see [`Connection::path_stats`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PathStats {
+    /// Which path.
+    #[serde(skip)]
+    pub path: PathId,
+    /// Where it is in its life.
+    pub state: PathState,
+    /// Backup preference, 0-100.
+    pub weight: u8,
+    /// Data packets sent on it, including retransmissions.
+    pub packets_sent: u64,
+    /// Payload bytes sent on it, including retransmissions.
+    pub bytes_sent: u64,
+    /// Data packets retransmitted on it.
+    pub packets_retransmitted: u64,
+    /// Data packets that arrived on it (copies another path brought first included).
+    pub packets_received: u64,
+    /// Payload bytes that arrived on it.
+    pub bytes_received: u64,
+    /// Packets the peer reported lost on it.
+    pub packets_reported_lost: u64,
+    /// Smoothed round-trip time on it, ms; 0 until measured.
+    pub rtt_ms: f64,
+    /// Its pacing rate, Mbit/s.
+    pub pacing_rate_mbps: f64,
+    /// Time since anything arrived on it, ms.
+    pub silent_ms: u64,
+}
+
+/// One path's state: everything the group keeps once per member link.
 #[derive(Debug)]
-pub struct Connection {
+struct Path {
+    id: PathId,
     local_socket_id: SocketId,
     remote_socket_id: SocketId,
-    start_time: Instant,
-    delivery: DeliveryMode,
-    payload_size: usize,
-    peer_idle_timeout: Duration,
-    sender: Sender,
-    receiver: Receiver,
-    decryption: Decryption,
+    weight: u8,
+    state: PathState,
+    /// Backup mode: when the path last went unstable (it must stay quiet-free a while before it
+    /// carries data again).
+    unstable_at: Option<Instant>,
+    send: PathSender,
+    recv: PathReceiver,
     rate: RateController,
     bucket: TokenBucket,
     control: VecDeque<ControlTypes>,
+    last_sent: Instant,
+    last_received: Instant,
+    peer_link_capacity: u32,
+    counters: ControlCounters,
+}
+
+impl Path {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        id: PathId,
+        config: &PathConfig,
+        max_bandwidth: Option<u64>,
+        payload_size: usize,
+        una: u64,
+        state: PathState,
+        now: Instant,
+    ) -> Self {
+        let rate = RateController::new(max_bandwidth, payload_size);
+        let bucket = TokenBucket::new(now, rate.rate(), payload_size + PACKET_OVERHEAD);
+        Self {
+            id,
+            local_socket_id: config.local_socket_id,
+            remote_socket_id: config.remote_socket_id,
+            weight: config.weight.min(100),
+            state,
+            unstable_at: None,
+            send: PathSender::new(config.remote_socket_id, config.peer_flow_window, una, now),
+            recv: PathReceiver::new(now),
+            rate,
+            bucket,
+            control: VecDeque::new(),
+            last_sent: now,
+            last_received: now,
+            peer_link_capacity: 0,
+            counters: ControlCounters::default(),
+        }
+    }
+
+    fn is_live(&self) -> bool {
+        self.state != PathState::Broken
+    }
+
+    fn carries_data(&self) -> bool {
+        self.state == PathState::Active
+    }
+
+    /// libsrt's stability timeout: max(60 ms, 2·SRTT + 4·RTTVar), capped by `cap`.
+    fn stability_timeout(&self, cap: Option<Duration>) -> Duration {
+        let rtt = self.recv.rtt;
+        let timeout = (2 * rtt.smoothed() + 4 * rtt.variation()).max(MIN_STABILITY_TIMEOUT);
+        match cap {
+            Some(cap) => timeout.min(cap.max(MIN_STABILITY_TIMEOUT)),
+            None => timeout,
+        }
+    }
+}
+
+/// One SRT connection's data path over one or more paths (see the module docs).
+#[derive(Debug)]
+pub struct Connection {
+    start_time: Instant,
+    delivery: DeliveryMode,
+    payload_size: usize,
+    max_bandwidth: Option<u64>,
+    peer_idle_timeout: Duration,
+    mode: GroupMode,
+    sender: Sender,
+    receiver: Receiver,
+    decryption: Decryption,
+    paths: Vec<Path>,
+    /// Where `poll_transmit` starts looking, so that no path starves the others.
+    next_path: usize,
+    /// Control packets for every live path (DropRequest, key announcements, Shutdown).
+    group_control: VecDeque<ControlTypes>,
+    events: VecDeque<PathEvent>,
     close_requested: bool,
     /// How long the peer's receiver holds packets before playing them (its TSBPD latency): a
     /// graceful close waits that long after the last acknowledgement before sending Shutdown.
@@ -313,16 +519,12 @@ pub struct Connection {
     peer_shutdown: bool,
     closed: Option<CloseReason>,
     /// When to send Shutdown again after a local close (earliest first).
-    shutdown_repeats: std::collections::VecDeque<Instant>,
-    last_sent: Instant,
-    last_received: Instant,
+    shutdown_repeats: VecDeque<Instant>,
     last_now: Instant,
-    peer_link_capacity: u32,
-    counters: ControlCounters,
 }
 
 impl Connection {
-    /// A connection in the data phase, as the handshake left it at `now`.
+    /// A connection in the data phase with one path, as the handshake left it at `now`.
     pub fn new(config: ConnectionConfig, now: Instant) -> Self {
         let space = SeqSpace::new(config.initial_sequence_number);
         let payload_size = config.payload_size.clamp(1, MAX_PAYLOAD);
@@ -350,46 +552,224 @@ impl Connection {
         let sender = Sender::new(
             space,
             config.start_time,
-            config.remote_socket_id,
             payload_size,
             framing,
             Encryption::new(config.cipher.clone()),
             encrypted,
             config.send_buffer_bytes.max(payload_size),
-            config.peer_flow_window,
-            now,
         );
         let sender = match max_buffered_packets {
             Some(limit) => sender.with_max_packets(limit),
             None => sender,
         };
         let receiver = Receiver::new(space, config.recv_buffer_bytes, payload_size, live, now);
-        let rate = RateController::new(config.max_bandwidth, payload_size);
-        let bucket = TokenBucket::new(now, rate.rate(), payload_size + PACKET_OVERHEAD);
-        Self {
+        let first = PathConfig {
             local_socket_id: config.local_socket_id,
             remote_socket_id: config.remote_socket_id,
+            peer_flow_window: config.peer_flow_window,
+            weight: 0,
+        };
+        let path = Path::new(
+            PathId::FIRST,
+            &first,
+            config.max_bandwidth,
+            payload_size,
+            0,
+            PathState::Active,
+            now,
+        );
+        Self {
             start_time: config.start_time,
             delivery: config.delivery,
             payload_size,
+            max_bandwidth: config.max_bandwidth,
             peer_idle_timeout: config.peer_idle_timeout,
+            mode: GroupMode::Broadcast,
             sender,
             receiver,
             decryption: Decryption::new(config.cipher),
-            rate,
-            bucket,
-            control: VecDeque::new(),
-            shutdown_repeats: std::collections::VecDeque::new(),
+            paths: vec![path],
+            next_path: 0,
+            group_control: VecDeque::new(),
+            events: VecDeque::new(),
+            shutdown_repeats: VecDeque::new(),
             close_requested: false,
             shutdown_delay: Duration::ZERO,
             drained_at: None,
             peer_shutdown: false,
             closed: None,
-            last_sent: now,
-            last_received: now,
             last_now: now,
-            peer_link_capacity: 0,
-            counters: ControlCounters::default(),
+        }
+    }
+
+    /// Sets how the paths share the data (broadcast by default). In backup mode the path with
+    /// the highest weight carries the data and the others idle.
+    pub fn set_group_mode(&mut self, now: Instant, mode: GroupMode) {
+        self.mode = mode;
+        for path in &mut self.paths {
+            if path.is_live() {
+                path.state = PathState::Idle;
+            }
+        }
+        match mode {
+            GroupMode::Broadcast => {
+                for path in &mut self.paths {
+                    if path.is_live() {
+                        path.state = PathState::Active;
+                    }
+                }
+            }
+            GroupMode::Backup => self.activate_best(now),
+        }
+    }
+
+    /// The group mode.
+    pub fn group_mode(&self) -> GroupMode {
+        self.mode
+    }
+
+    /// Sets a path's backup preference (0-100, higher wins; the first path's is 0). Returns
+    /// false for an unknown path.
+    pub fn set_path_weight(&mut self, now: Instant, path: PathId, weight: u8) -> bool {
+        let Some(index) = self.index_of(path) else {
+            return false;
+        };
+        self.paths[index].weight = weight.min(100);
+        if self.mode == GroupMode::Backup {
+            self.consider_switch_back(now);
+        }
+        true
+    }
+
+    /// Adds a path (a member link that completed its handshake with the same initial sequence
+    /// number) and returns its id. Broadcast: it carries data from the buffer's current start at
+    /// once. Backup: it idles unless it is preferred over the active path.
+    pub fn add_path(&mut self, now: Instant, config: PathConfig) -> PathId {
+        self.last_now = now;
+        let id = PathId(self.paths.last().map_or(0, |path| path.id.0 + 1));
+        let state = match self.mode {
+            GroupMode::Broadcast => PathState::Active,
+            GroupMode::Backup => PathState::Idle,
+        };
+        let path = Path::new(
+            id,
+            &config,
+            self.max_bandwidth,
+            self.payload_size,
+            self.sender.una(),
+            state,
+            now,
+        );
+        self.paths.push(path);
+        self.events.push_back(PathEvent::Added(id));
+        if self.mode == GroupMode::Backup {
+            if self.active_index().is_none() {
+                self.activate_best(now);
+            } else {
+                self.consider_switch_back(now);
+            }
+        }
+        id
+    }
+
+    /// The paths' ids, oldest first (broken ones included).
+    pub fn paths(&self) -> impl Iterator<Item = PathId> + '_ {
+        self.paths.iter().map(|path| path.id)
+    }
+
+    /// The path whose local socket id is `socket_id` (demultiplexing by destination socket id).
+    pub fn path_for_socket(&self, socket_id: SocketId) -> Option<PathId> {
+        self.paths
+            .iter()
+            .find(|path| path.local_socket_id == socket_id)
+            .map(|path| path.id)
+    }
+
+    /// The next path event, oldest first. Changes after `handle_packet`, `handle_timeout`,
+    /// `add_path`, `set_group_mode` and `set_path_weight`.
+    pub fn poll_event(&mut self) -> Option<PathEvent> {
+        self.events.pop_front()
+    }
+
+    fn index_of(&self, path: PathId) -> Option<usize> {
+        self.paths.iter().position(|candidate| candidate.id == path)
+    }
+
+    fn active_index(&self) -> Option<usize> {
+        self.paths.iter().position(Path::carries_data)
+    }
+
+    /// Backup mode: makes the usable path with the highest weight (the oldest among equals) the
+    /// active one; everything not acknowledged is sent again on it at once.
+    fn activate_best(&mut self, now: Instant) {
+        let best = self
+            .paths
+            .iter()
+            .enumerate()
+            .filter(|(_, path)| path.state == PathState::Idle)
+            .max_by(|(a_index, a), (b_index, b)| a.weight.cmp(&b.weight).then(b_index.cmp(a_index)))
+            .map(|(index, _)| index)
+            .or_else(|| {
+                // Nothing idle: an unstable path is better than none.
+                self.paths
+                    .iter()
+                    .position(|path| path.state == PathState::Unstable)
+            });
+        if let Some(index) = best {
+            self.activate(now, index);
+        }
+    }
+
+    fn activate(&mut self, now: Instant, index: usize) {
+        let una = self.sender.una();
+        for (other, path) in self.paths.iter_mut().enumerate() {
+            if other != index && path.state == PathState::Active {
+                path.state = PathState::Idle;
+                path.send.reset_to(una, now);
+            }
+        }
+        let path = &mut self.paths[index];
+        path.state = PathState::Active;
+        path.unstable_at = None;
+        path.send.reset_to(una, now);
+        // The new path has no silence to account for before now.
+        path.last_received = path.last_received.max(now);
+        self.events.push_back(PathEvent::Activated(path.id));
+    }
+
+    /// Backup mode: hands the data back to an idle path preferred over the active one once it
+    /// has been heard from recently and was not unstable for a while.
+    fn consider_switch_back(&mut self, now: Instant) {
+        let Some(active) = self.active_index() else {
+            self.activate_best(now);
+            return;
+        };
+        let active_weight = self.paths[active].weight;
+        let preferred = self
+            .paths
+            .iter()
+            .enumerate()
+            .filter(|(_, path)| {
+                path.state == PathState::Idle
+                    && path.weight > active_weight
+                    && now.saturating_duration_since(path.last_received) < SWITCH_BACK_HEARD_WITHIN
+                    && path.unstable_at.is_none_or(|at| {
+                        now.saturating_duration_since(at) >= SWITCH_BACK_STABLE_FOR
+                    })
+            })
+            .max_by(|(a_index, a), (b_index, b)| a.weight.cmp(&b.weight).then(b_index.cmp(a_index)))
+            .map(|(index, _)| index);
+        if let Some(index) = preferred {
+            self.activate(now, index);
+        }
+    }
+
+    /// Moves group control packets to every live path's queue.
+    fn fan_out_group_control(&mut self) {
+        while let Some(control) = self.group_control.pop_front() {
+            for path in self.paths.iter_mut().filter(|path| path.is_live()) {
+                path.control.push_back(control.clone());
+            }
         }
     }
 
@@ -424,9 +804,13 @@ impl Connection {
         if take == 0 {
             return Ok(0);
         }
-        if !self.sender.push(now, &data[..take], &mut self.control) {
+        if !self
+            .sender
+            .push(now, &data[..take], &mut self.group_control)
+        {
             return Err(ConnectionError::Encryption { len: take });
         }
+        self.fan_out_group_control();
         Ok(take)
     }
 
@@ -458,7 +842,8 @@ impl Connection {
         self.shutdown_delay = delay;
     }
 
-    /// Graceful close: every accepted byte is delivered and acknowledged, then Shutdown is sent.
+    /// Graceful close: every accepted byte is delivered and acknowledged, then Shutdown is sent
+    /// on every live path.
     pub fn close(&mut self, now: Instant) {
         self.last_now = now;
         if self.closed.is_none() {
@@ -492,7 +877,8 @@ impl Connection {
         }
         let before = self.sender.buffered_packets();
         self.sender
-            .drop_too_late(now, Duration::ZERO, &mut self.control);
+            .drop_too_late(now, Duration::ZERO, &mut self.group_control);
+        self.fan_out_group_control();
         self.check_local_close_done();
         before.saturating_sub(self.sender.buffered_packets()) as u64
     }
@@ -520,14 +906,18 @@ impl Connection {
         }
     }
 
-    /// Our socket id.
+    /// Our socket id on the first path.
     pub fn local_socket_id(&self) -> SocketId {
-        self.local_socket_id
+        self.paths
+            .first()
+            .map_or(SocketId(0), |path| path.local_socket_id)
     }
 
-    /// The peer's socket id.
+    /// The peer's socket id on the first path.
     pub fn remote_socket_id(&self) -> SocketId {
-        self.remote_socket_id
+        self.paths
+            .first()
+            .map_or(SocketId(0), |path| path.remote_socket_id)
     }
 
     fn close_with(&mut self, reason: CloseReason) {
@@ -545,8 +935,9 @@ impl Connection {
             // Shutdown is never acknowledged and we stop right after it, so send a few copies:
             // a single lost Shutdown would leave the peer waiting for its idle timeout.
             for _ in 0..SHUTDOWN_COPIES {
-                self.control.push_back(ControlTypes::Shutdown);
+                self.group_control.push_back(ControlTypes::Shutdown);
             }
+            self.fan_out_group_control();
             let now = self.last_now;
             self.shutdown_repeats = SHUTDOWN_REPEATS.iter().map(|&after| now + after).collect();
             self.close_with(CloseReason::LocalClose);
@@ -564,31 +955,45 @@ impl Connection {
         }
     }
 
-    /// Handles one packet from the peer (the driver has parsed it with srt-protocol's codec).
-    pub fn handle_packet(&mut self, now: Instant, packet: Packet) {
+    /// Handles one packet from the peer that arrived on `path` (the driver has parsed it with
+    /// srt-protocol's codec). Packets for another socket id or an unknown or broken path are
+    /// counted and ignored.
+    pub fn handle_packet(&mut self, now: Instant, path: PathId, packet: Packet) {
         self.last_now = now;
         if self.closed.is_some() {
             return;
         }
-        if packet.dest_sockid() != self.local_socket_id {
-            self.counters.ignored_packets += 1;
+        let Some(index) = self.index_of(path) else {
+            return;
+        };
+        let path = &mut self.paths[index];
+        if packet.dest_sockid() != path.local_socket_id || !path.is_live() {
+            path.counters.ignored_packets += 1;
             return;
         }
-        self.last_received = now;
+        path.last_received = now;
         match packet {
-            Packet::Data(data) => self.handle_data(now, data),
-            Packet::Control(control) => self.handle_control(now, control.control_type),
+            Packet::Data(data) => self.handle_data(now, index, data),
+            Packet::Control(control) => self.handle_control(now, index, control.control_type),
         }
         self.check_local_close_done();
         self.check_peer_shutdown_drained();
     }
 
-    fn handle_data(&mut self, now: Instant, packet: DataPacket) {
-        let Ok(abs) = self
+    fn handle_data(&mut self, now: Instant, index: usize, packet: DataPacket) {
+        let abs = match self
             .receiver
             .classify(packet.seq_number, packet.payload.len())
-        else {
-            return;
+        {
+            Ok(abs) => abs,
+            Err(Rejection::Duplicate) => {
+                // Another path may have brought it first: this path still acknowledges it.
+                self.receiver
+                    .record_duplicate(now, &mut self.paths[index].recv, &packet);
+                self.queue_acks_after_data(now, index);
+                return;
+            }
+            Err(_) => return,
         };
         let packet = match self.decryption.decrypt(packet) {
             Ok((_, packet)) => packet,
@@ -608,33 +1013,44 @@ impl Connection {
                 return;
             }
         };
-        if let Some((first, last)) = self.receiver.insert(now, abs, packet) {
+        let path = &mut self.paths[index];
+        if let Some((first, last)) = self.receiver.insert(now, &mut path.recv, abs, packet) {
             let list = if first == last {
                 CompressedLossList::try_from_iter(std::iter::once(first))
             } else {
                 CompressedLossList::try_from_range(first..last + 1)
             };
             if let Some(list) = list {
-                self.control.push_back(ControlTypes::Nak(list));
-                self.counters.naks_sent += 1;
+                path.control.push_back(ControlTypes::Nak(list));
+                path.counters.naks_sent += 1;
             }
         }
-        if self.receiver.window_update_due() {
-            self.queue_full_ack(now, true);
-        } else if let Some(AckToSend::Light { ack }) = self.receiver.light_ack_due() {
-            self.control
+        self.queue_acks_after_data(now, index);
+    }
+
+    /// After data on a path: a window update or a light ACK on it, if due.
+    fn queue_acks_after_data(&mut self, now: Instant, index: usize) {
+        if self.receiver.window_update_due(&self.paths[index].recv) {
+            self.queue_full_ack(now, index, true);
+        } else if let Some(AckToSend::Light { ack }) =
+            self.receiver.light_ack_due(&mut self.paths[index].recv)
+        {
+            let path = &mut self.paths[index];
+            path.control
                 .push_back(ControlTypes::Ack(Acknowledgement::Lite(ack)));
-            self.counters.acks_sent += 1;
+            path.counters.acks_sent += 1;
         }
     }
 
-    fn handle_control(&mut self, now: Instant, control: ControlTypes) {
+    fn handle_control(&mut self, now: Instant, index: usize, control: ControlTypes) {
         match control {
-            ControlTypes::Ack(ack) => self.handle_ack(now, ack),
-            ControlTypes::Ack2(id) => self.receiver.on_ack2(now, u32::from(id)),
+            ControlTypes::Ack(ack) => self.handle_ack(now, index, ack),
+            ControlTypes::Ack2(id) => self.paths[index].recv.on_ack2(now, u32::from(id)),
             ControlTypes::Nak(list) => {
-                self.counters.naks_received += 1;
-                self.sender.on_nak(now, list.iter_compressed());
+                let path = &mut self.paths[index];
+                path.counters.naks_received += 1;
+                self.sender
+                    .on_nak(now, &mut path.send, list.iter_compressed());
             }
             ControlTypes::Shutdown => {
                 self.peer_shutdown = true;
@@ -648,7 +1064,7 @@ impl Connection {
             }
             ControlTypes::Srt(SrtControlPacket::KeyRefreshRequest(keying_material)) => {
                 if let Ok(Some(answer)) = self.decryption.refresh_key_material(keying_material) {
-                    self.control.push_back(ControlTypes::Srt(
+                    self.paths[index].control.push_back(ControlTypes::Srt(
                         SrtControlPacket::KeyRefreshResponse(answer),
                     ));
                 }
@@ -666,15 +1082,17 @@ impl Connection {
         }
     }
 
-    fn handle_ack(&mut self, now: Instant, ack: Acknowledgement) {
-        self.counters.acks_received += 1;
+    fn handle_ack(&mut self, now: Instant, index: usize, ack: Acknowledgement) {
+        let path = &mut self.paths[index];
+        path.counters.acks_received += 1;
         let full_id = ack.full_ack_seq_number();
         if let Some(id) = full_id {
-            self.control.push_back(ControlTypes::Ack2(id));
+            path.control.push_back(ControlTypes::Ack2(id));
         }
         let statistics = ack.statistics().cloned();
         let acked = self.sender.on_ack(
             now,
+            &mut path.send,
             ack.ack_number(),
             statistics.as_ref(),
             full_id.map(u32::from),
@@ -685,13 +1103,13 @@ impl Connection {
         if let Some(statistics) = statistics {
             let mean = statistics.rtt.mean().as_micros();
             let variance = statistics.rtt.variance().as_micros();
-            self.receiver.rtt.on_peer_report(mean, variance);
+            path.recv.rtt.on_peer_report(mean, variance);
             if let Some(capacity) = statistics.estimated_link_capacity {
-                self.peer_link_capacity = capacity;
+                path.peer_link_capacity = capacity;
             }
             if full_id.is_some() {
-                let (sent_packets, lost_packets) = self.sender.take_report_counts();
-                self.rate.on_report(
+                let (sent_packets, lost_packets) = path.send.take_report_counts();
+                path.rate.on_report(
                     now,
                     AckReport {
                         peer_rtt_us: u64::from(mean.max(0).unsigned_abs()),
@@ -700,63 +1118,120 @@ impl Connection {
                         lost_packets,
                     },
                 );
-                self.bucket.set_rate(now, self.rate.rate());
+                path.bucket.set_rate(now, path.rate.rate());
             }
         }
     }
 
-    /// The next packet to put on the wire now (pacing respected), or None.
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<Packet> {
+    /// The next packet to put on the wire now and the path that carries it (pacing respected per
+    /// path), or None. Changes after `write`, `handle_packet`, `handle_timeout`, `close`, and
+    /// with time (pacing).
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.last_now = now;
-        if let Some(control_type) = self.control.pop_front() {
-            if let ControlTypes::Ack(Acknowledgement::Full(..)) = control_type {
-                self.counters.acks_sent += 1;
+        let count = self.paths.len();
+        for offset in 0..count {
+            let index = (self.next_path + offset) % count;
+            if let Some(packet) = self.poll_transmit_on(now, index) {
+                self.next_path = (index + 1) % count;
+                return Some(Transmit {
+                    path: self.paths[index].id,
+                    packet,
+                });
             }
-            self.last_sent = now;
+        }
+        None
+    }
+
+    fn poll_transmit_on(&mut self, now: Instant, index: usize) -> Option<Packet> {
+        let start_time = self.start_time;
+        let path = &mut self.paths[index];
+        if let Some(control_type) = path.control.pop_front() {
+            if let ControlTypes::Ack(Acknowledgement::Full(..)) = control_type {
+                path.counters.acks_sent += 1;
+            }
+            path.last_sent = now;
             return Some(Packet::Control(ControlPacket {
-                timestamp: timestamp_at(self.start_time, now),
-                dest_sockid: self.remote_socket_id,
+                timestamp: timestamp_at(start_time, now),
+                dest_sockid: path.remote_socket_id,
                 control_type,
             }));
         }
-        if self.closed.is_some() || !self.bucket.ready(now) {
+        if self.closed.is_some() || !path.carries_data() || !path.bucket.ready(now) {
             return None;
         }
-        let window = self.rate.congestion_window();
-        let (packet, _) = self.sender.pop_packet(now, window)?;
-        self.bucket.consume(packet.payload.len() + PACKET_OVERHEAD);
-        self.last_sent = now;
+        let window = path.rate.congestion_window();
+        let (packet, _) = self.sender.pop_packet(now, &mut path.send, window)?;
+        path.bucket.consume(packet.payload.len() + PACKET_OVERHEAD);
+        path.last_sent = now;
         Some(Packet::Data(packet))
     }
 
     /// When to call [`Connection::handle_timeout`] next (ACK/NAK timers, pacing, retransmission,
-    /// keepalive, peer idle, TSBPD). Once closed, only the repeats of a local close's Shutdown
-    /// (for about 1.5 s); then `None`, and the connection can be dropped.
+    /// keepalive, idle and stability checks of every path, TSBPD). Changes after every call that
+    /// takes `now`. Once closed, only the repeats of a local close's Shutdown (for about 1.5 s);
+    /// then `None`, and the connection can be dropped.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed.is_some() {
             // Only the repeated Shutdowns of a local close remain.
             return self.shutdown_repeats.front().copied();
         }
-        let rtt = self.receiver.rtt;
-        let window = self.rate.congestion_window();
-        let mut deadlines = [
-            Some(self.last_sent + KEEPALIVE_INTERVAL),
-            Some(self.last_received + self.peer_idle_timeout),
-            self.receiver.full_ack_deadline(),
+        let mut earliest = [
             self.receiver.nak_deadline(),
-            self.sender.rto_deadline(rtt.smoothed(), rtt.variation()),
             self.receiver.next_live_event(self.last_now),
             self.live_send_drop_threshold()
                 .and_then(|threshold| self.sender.too_late_deadline(threshold)),
-            None,
-        ];
-        if let (Some(drained_at), None) = (self.drained_at, self.closed.as_ref()) {
-            deadlines[0] = deadlines[0].min(Some(drained_at + self.shutdown_delay));
+            self.drained_at.map(|at| at + self.shutdown_delay),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let stability_cap = self.stability_cap();
+        for path in self.paths.iter().filter(|path| path.is_live()) {
+            let rtt = path.recv.rtt;
+            let window = path.rate.congestion_window();
+            let mut deadlines = [
+                Some(path.last_sent + KEEPALIVE_INTERVAL),
+                Some(path.last_received + self.peer_idle_timeout),
+                self.receiver.full_ack_deadline(&path.recv),
+                None,
+                None,
+            ];
+            if path.carries_data() {
+                deadlines[3] =
+                    self.sender
+                        .rto_deadline(&path.send, rtt.smoothed(), rtt.variation());
+                if path.send.pending_retransmissions() > 0
+                    || self.sender.has_new_data(&path.send, window)
+                {
+                    deadlines[4] = Some(path.bucket.ready_at());
+                }
+                if self.mode == GroupMode::Backup && self.sender.in_flight_packets(&path.send) > 0 {
+                    let silent_since = path.last_received.max(path.send.in_flight_since());
+                    let at = silent_since + path.stability_timeout(stability_cap);
+                    deadlines[3] = deadlines[3].min(Some(at)).or(Some(at));
+                }
+            }
+            if let Some(path_earliest) = deadlines.into_iter().flatten().min() {
+                earliest = Some(earliest.map_or(path_earliest, |at| at.min(path_earliest)));
+            }
         }
-        if self.sender.pending_retransmissions() > 0 || self.sender.has_new_data(window) {
-            deadlines[7] = Some(self.bucket.ready_at());
+        if self.mode == GroupMode::Backup {
+            for path in &self.paths {
+                if let Some(at) = path.unstable_at {
+                    let at = at + SWITCH_BACK_STABLE_FOR;
+                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                }
+            }
         }
-        deadlines.into_iter().flatten().min()
+        earliest
+    }
+
+    /// Backup mode: the stability timeout never exceeds the latency (live mode).
+    fn stability_cap(&self) -> Option<Duration> {
+        match self.delivery {
+            DeliveryMode::Reliable => None,
+            DeliveryMode::Live { recv_latency, .. } => Some(recv_latency),
+        }
     }
 
     fn live_send_drop_threshold(&self) -> Option<Duration> {
@@ -770,52 +1245,157 @@ impl Connection {
         }
     }
 
-    /// Runs the timers due at `now`; may queue control packets for `poll_transmit`.
+    /// The round-trip estimate the NAK interval uses: the fastest live path's.
+    fn fastest_rtt(&self) -> RttEstimator {
+        self.paths
+            .iter()
+            .filter(|path| path.is_live())
+            .map(|path| path.recv.rtt)
+            .min_by_key(|rtt| rtt.smoothed())
+            .unwrap_or_default()
+    }
+
+    /// Runs the timers due at `now`; may queue packets for `poll_transmit` and events for
+    /// `poll_event`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.last_now = now;
         if self.closed.is_some() {
             while self.shutdown_repeats.front().is_some_and(|&at| at <= now) {
                 self.shutdown_repeats.pop_front();
-                self.control.push_back(ControlTypes::Shutdown);
+                self.group_control.push_back(ControlTypes::Shutdown);
             }
+            self.fan_out_group_control();
             return;
         }
-        let idle = now.saturating_duration_since(self.last_received);
-        if idle >= self.peer_idle_timeout {
-            self.close_with(CloseReason::PeerIdle(idle));
+        self.check_paths_idle(now);
+        if self.closed.is_some() {
             return;
         }
-        self.queue_full_ack(now, false);
-        if let Some(words) = self.receiver.nak_report(now) {
-            let space_list = words_to_loss_list(&words);
-            if let Some(list) = space_list {
-                self.control.push_back(ControlTypes::Nak(list));
-                self.counters.naks_sent += 1;
+        if self.mode == GroupMode::Backup {
+            self.check_active_stability(now);
+            self.consider_switch_back(now);
+        }
+        for index in 0..self.paths.len() {
+            if !self.paths[index].is_live() {
+                continue;
+            }
+            self.queue_full_ack(now, index, false);
+            let path = &mut self.paths[index];
+            let rtt = path.recv.rtt;
+            if path.carries_data()
+                && self
+                    .sender
+                    .on_rto_timer(now, &mut path.send, rtt.smoothed(), rtt.variation())
+            {
+                path.rate.on_timeout();
+                path.bucket.set_rate(now, path.rate.rate());
             }
         }
-        let rtt = self.receiver.rtt;
-        if self
-            .sender
-            .on_rto_timer(now, rtt.smoothed(), rtt.variation())
-        {
-            self.rate.on_timeout();
-            self.bucket.set_rate(now, self.rate.rate());
+        let rtt = self.fastest_rtt();
+        if let Some(ranges) = self.receiver.nak_report(now, &rtt) {
+            for path in self.paths.iter_mut().filter(|path| path.is_live()) {
+                let list = self
+                    .receiver
+                    .loss_words(&path.recv, &ranges)
+                    .and_then(|words| words_to_loss_list(&words));
+                if let Some(list) = list {
+                    path.control.push_back(ControlTypes::Nak(list));
+                    path.counters.naks_sent += 1;
+                }
+            }
         }
         if let Some(threshold) = self.live_send_drop_threshold() {
-            self.sender.drop_too_late(now, threshold, &mut self.control);
+            self.sender
+                .drop_too_late(now, threshold, &mut self.group_control);
+            self.fan_out_group_control();
         }
         self.receiver.drop_too_late(now);
-        if now.saturating_duration_since(self.last_sent) >= KEEPALIVE_INTERVAL
-            && self.control.is_empty()
-        {
-            self.control.push_back(ControlTypes::KeepAlive);
+        for path in self.paths.iter_mut().filter(|path| path.is_live()) {
+            if now.saturating_duration_since(path.last_sent) >= KEEPALIVE_INTERVAL
+                && path.control.is_empty()
+            {
+                path.control.push_back(ControlTypes::KeepAlive);
+            }
         }
         self.check_local_close_done();
         self.check_peer_shutdown_drained();
     }
 
-    /// Queues a full ACK if one is due (or `force`d: a window update).
-    fn queue_full_ack(&mut self, now: Instant, force: bool) {
+    /// Breaks every path silent for the idle timeout; closes the connection when none is left.
+    fn check_paths_idle(&mut self, now: Instant) {
+        let mut active_broke = false;
+        for path in self.paths.iter_mut().filter(|path| path.is_live()) {
+            let idle = now.saturating_duration_since(path.last_received);
+            if idle >= self.peer_idle_timeout {
+                active_broke |= path.carries_data();
+                path.state = PathState::Broken;
+                path.control.clear();
+                self.events.push_back(PathEvent::Broken {
+                    path: path.id,
+                    idle,
+                });
+            }
+        }
+        if !self.paths.iter().any(Path::is_live) {
+            let idle = self
+                .paths
+                .iter()
+                .map(|path| now.saturating_duration_since(path.last_received))
+                .min()
+                .unwrap_or(self.peer_idle_timeout);
+            self.close_with(CloseReason::PeerIdle(idle));
+            return;
+        }
+        if active_broke && self.mode == GroupMode::Backup {
+            self.activate_best(now);
+        }
+    }
+
+    /// Backup mode: the active path silent past its stability timeout while it has data in
+    /// flight becomes unstable, and the best other path takes over at once.
+    fn check_active_stability(&mut self, now: Instant) {
+        let cap = self.stability_cap();
+        let Some(active) = self.active_index() else {
+            self.activate_best(now);
+            return;
+        };
+        let path = &self.paths[active];
+        if self.sender.in_flight_packets(&path.send) == 0 {
+            return;
+        }
+        let silent_since = path.last_received.max(path.send.in_flight_since());
+        let silent_for = now.saturating_duration_since(silent_since);
+        if silent_for < path.stability_timeout(cap) {
+            return;
+        }
+        let has_alternative = self
+            .paths
+            .iter()
+            .enumerate()
+            .any(|(index, path)| index != active && path.state == PathState::Idle);
+        if !has_alternative {
+            return;
+        }
+        let una = self.sender.una();
+        let path = &mut self.paths[active];
+        path.state = PathState::Unstable;
+        path.unstable_at = Some(now);
+        path.send.reset_to(una, now);
+        self.events.push_back(PathEvent::Unstable {
+            path: path.id,
+            silent_for,
+        });
+        self.activate_best(now);
+        // An unstable path is an idle candidate again once it has been quiet-free a while.
+        let path = &mut self.paths[active];
+        if path.state == PathState::Unstable {
+            path.state = PathState::Idle;
+        }
+    }
+
+    /// Queues a full ACK on path `index` if one is due (or `force`d: a window update).
+    fn queue_full_ack(&mut self, now: Instant, index: usize, force: bool) {
+        let path = &mut self.paths[index];
         let Some(AckToSend::Full {
             ack,
             id,
@@ -823,14 +1403,14 @@ impl Connection {
             packet_rate,
             link_capacity,
             byte_rate,
-        }) = self.receiver.full_ack(now, force)
+        }) = self.receiver.full_ack(now, &mut path.recv, force)
         else {
             return;
         };
         let Some(id) = FullAckSeqNumber::new(id) else {
             return;
         };
-        let rtt = self.receiver.rtt;
+        let rtt = path.recv.rtt;
         let statistics = AckStatistics {
             rtt: Rtt::new(
                 TimeSpan::from_micros(rtt.smoothed_us_i32()),
@@ -841,20 +1421,54 @@ impl Connection {
             estimated_link_capacity: Some(link_capacity),
             data_receive_rate: Some(byte_rate),
         };
-        self.control
+        path.control
             .push_back(ControlTypes::Ack(Acknowledgement::Full(
                 ack, statistics, id,
             )));
     }
 
-    /// Counters and gauges at `now`.
+    /// The path whose figures the group's statistics show for RTT and link estimates: the
+    /// active one (backup) or the first live one.
+    fn primary_path(&self) -> Option<&Path> {
+        self.paths
+            .iter()
+            .find(|path| path.carries_data())
+            .or_else(|| self.paths.iter().find(|path| path.is_live()))
+            .or_else(|| self.paths.first())
+    }
+
+    /// Counters and gauges at `now`, for the whole connection (every path together; RTT and
+    /// link estimates of the path carrying the data).
     pub fn stats(&self, now: Instant) -> ConnectionStats {
         let sent = self.sender.counters;
         let received = self.receiver.counters;
         let elapsed = now.saturating_duration_since(self.start_time);
         let seconds = elapsed.as_secs_f64().max(1e-6);
         let mbps = |bytes: f64| bytes * 8.0 / 1e6;
-        let rtt = self.receiver.rtt;
+        let mut control = ControlCounters::default();
+        for path in &self.paths {
+            control.acks_sent += path.counters.acks_sent;
+            control.acks_received += path.counters.acks_received;
+            control.naks_sent += path.counters.naks_sent;
+            control.naks_received += path.counters.naks_received;
+        }
+        let primary = self.primary_path();
+        let rtt = primary.map(|path| path.recv.rtt).unwrap_or_default();
+        let pacing_rate: f64 = self
+            .paths
+            .iter()
+            .filter(|path| path.carries_data())
+            .map(|path| path.rate.rate())
+            .sum();
+        let congestion_events = self
+            .paths
+            .iter()
+            .map(|path| path.rate.congestion_events())
+            .sum();
+        let in_flight_path = self
+            .paths
+            .iter()
+            .max_by_key(|path| self.sender.in_flight_packets(&path.send));
         ConnectionStats {
             elapsed_ms: elapsed.as_millis().min(u128::from(u64::MAX)) as u64,
             packets_sent: sent.packets_sent,
@@ -872,12 +1486,12 @@ impl Connection {
             packets_receive_buffer_full: received.packets_buffer_full,
             packets_oversized: received.packets_oversized,
             bytes_delivered: received.bytes_delivered,
-            acks_sent: self.counters.acks_sent,
-            acks_received: self.counters.acks_received,
-            naks_sent: self.counters.naks_sent,
-            naks_received: self.counters.naks_received,
+            acks_sent: control.acks_sent,
+            acks_received: control.acks_received,
+            naks_sent: control.naks_sent,
+            naks_received: control.naks_received,
             retransmission_timeouts: sent.timeouts,
-            congestion_events: self.rate.congestion_events(),
+            congestion_events,
             rtt_ms: if rtt.is_measured() {
                 rtt.smoothed().as_secs_f64() * 1e3
             } else {
@@ -890,20 +1504,60 @@ impl Connection {
             },
             reorder_tolerance_ms: self.receiver.reorder_delay().as_secs_f64() * 1e3,
             send_rate_mbps: mbps(sent.bytes_sent as f64 / seconds),
-            receive_rate_mbps: mbps(f64::from(self.receiver.byte_rate())),
-            delivery_rate_mbps: mbps(received.bytes_delivered as f64 / seconds),
-            pacing_rate_mbps: mbps(self.rate.rate()),
-            estimated_link_bandwidth_mbps: mbps(
-                f64::from(self.peer_link_capacity) * self.payload_size as f64,
+            receive_rate_mbps: mbps(
+                self.paths
+                    .iter()
+                    .map(|path| f64::from(path.recv.byte_rate()))
+                    .fold(0.0, f64::max),
             ),
-            packets_in_flight: self.sender.in_flight_packets(),
-            bytes_in_flight: self.sender.in_flight_bytes() as u64,
+            delivery_rate_mbps: mbps(received.bytes_delivered as f64 / seconds),
+            pacing_rate_mbps: mbps(pacing_rate),
+            estimated_link_bandwidth_mbps: mbps(
+                f64::from(primary.map_or(0, |path| path.peer_link_capacity))
+                    * self.payload_size as f64,
+            ),
+            packets_in_flight: in_flight_path
+                .map_or(0, |path| self.sender.in_flight_packets(&path.send)),
+            bytes_in_flight: in_flight_path
+                .map_or(0, |path| self.sender.in_flight_bytes(&path.send))
+                as u64,
             send_buffer_bytes: self.sender.buffered_bytes() as u64,
             send_buffer_high_water_bytes: sent.buffer_high_water_bytes as u64,
             receive_buffer_bytes: self.receiver.buffered_bytes() as u64,
             receive_buffer_high_water_bytes: received.buffer_high_water_bytes as u64,
             receive_buffer_available_packets: u64::from(self.receiver.available_packets()),
         }
+    }
+
+    /// Counters and gauges of every path at `now`, oldest first.
+    pub fn path_stats(&self, now: Instant) -> Vec<PathStats> {
+        self.paths
+            .iter()
+            .map(|path| {
+                let rtt = path.recv.rtt;
+                PathStats {
+                    path: path.id,
+                    state: path.state,
+                    weight: path.weight,
+                    packets_sent: path.send.counters.packets_sent,
+                    bytes_sent: path.send.counters.bytes_sent,
+                    packets_retransmitted: path.send.counters.packets_retransmitted,
+                    packets_received: path.recv.packets_received,
+                    bytes_received: path.recv.bytes_received,
+                    packets_reported_lost: path.send.counters.packets_reported_lost,
+                    rtt_ms: if rtt.is_measured() {
+                        rtt.smoothed().as_secs_f64() * 1e3
+                    } else {
+                        0.0
+                    },
+                    pacing_rate_mbps: path.rate.rate() * 8.0 / 1e6,
+                    silent_ms: now
+                        .saturating_duration_since(path.last_received)
+                        .as_millis()
+                        .min(u128::from(u64::MAX)) as u64,
+                }
+            })
+            .collect()
     }
 }
 

@@ -1,6 +1,12 @@
-//! The receiving half: receive buffer by sequence number, in-order delivery, loss detection (NAK),
-//! acknowledgement (full ACK every 10 ms, light ACK every 64 packets), RTT from ACK/ACK2, receive-rate
-//! and link-capacity measurement, and live-mode TSBPD with too-late drop.
+//! The receiving half: the group's receive buffer by sequence number (the first copy of a packet
+//! wins, whichever path brought it), in-order delivery, loss detection (NAK) and live-mode TSBPD
+//! with too-late drop; and, per path ([`PathReceiver`]), what that path acknowledges: full ACK
+//! every 10 ms and light ACK every 64 packets, RTT from ACK/ACK2, receive-rate and link-capacity
+//! measurement.
+//!
+//! A path acknowledges the group's contiguous point but never beyond the newest packet it
+//! brought itself, and reports only losses below that: a libsrt member socket treats an ACK or
+//! NAK beyond what it sent as an attack and breaks the connection.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -154,15 +160,23 @@ pub(crate) struct Receiver {
     /// gaps filled by packets that were not retransmissions.
     reorder_delay: Duration,
     tsbpd: Option<Tsbpd>,
+    last_nak_report: Instant,
+    pub(crate) counters: ReceiverCounters,
+}
+
+/// What one path acknowledges and measures of the data it brings.
+#[derive(Debug, Clone)]
+pub(crate) struct PathReceiver {
+    /// One past the newest packet this path brought: its ACKs and NAKs stay below.
+    received_end: Option<u64>,
     next_ack_id: u32,
     sent_acks: VecDeque<(u32, u64, u32, Instant)>,
     confirmed: Option<(u64, u32)>,
     last_full_ack_at: Option<Instant>,
-    /// Acknowledged point and window of the last full ACK sent.
+    /// Acknowledged point and window of the last full ACK sent on this path.
     last_full_ack: Option<(u64, u32)>,
     created_at: Instant,
     packets_since_ack: u32,
-    last_nak_report: Instant,
     rate_window_start: Instant,
     rate_window_bytes: u64,
     rate_window_packets: u64,
@@ -172,7 +186,113 @@ pub(crate) struct Receiver {
     pair_intervals_us: [u64; 16],
     pair_count: usize,
     pub(crate) rtt: RttEstimator,
-    pub(crate) counters: ReceiverCounters,
+    /// Data packets and payload bytes this path brought, duplicates included.
+    pub(crate) packets_received: u64,
+    pub(crate) bytes_received: u64,
+}
+
+impl PathReceiver {
+    pub(crate) fn new(now: Instant) -> Self {
+        Self {
+            received_end: None,
+            next_ack_id: 1,
+            sent_acks: VecDeque::new(),
+            confirmed: None,
+            last_full_ack_at: None,
+            last_full_ack: None,
+            created_at: now,
+            packets_since_ack: 0,
+            rate_window_start: now,
+            rate_window_bytes: 0,
+            rate_window_packets: 0,
+            byte_rate: 0,
+            packet_rate: 0,
+            probe: None,
+            pair_intervals_us: [0; 16],
+            pair_count: 0,
+            rtt: RttEstimator::default(),
+            packets_received: 0,
+            bytes_received: 0,
+        }
+    }
+
+    /// Receive rate over the last measurement window, bytes/s.
+    pub(crate) fn byte_rate(&self) -> u32 {
+        self.byte_rate
+    }
+
+    /// Link capacity from packet pairs, packets/s (0 = unknown).
+    pub(crate) fn link_capacity(&self) -> u32 {
+        let count = self.pair_count.min(self.pair_intervals_us.len());
+        if count == 0 {
+            return 0;
+        }
+        let mut intervals = self.pair_intervals_us;
+        let samples = &mut intervals[..count];
+        samples.sort_unstable();
+        let median = samples[count / 2].max(1);
+        (1_000_000 / median).min(u64::from(u32::MAX)) as u32
+    }
+
+    /// Records a data packet at `abs` arriving on this path (duplicates included).
+    fn measure_arrival(&mut self, now: Instant, abs: u64, packet: &DataPacket) {
+        let len = packet.payload.len() as u64;
+        self.packets_received += 1;
+        self.bytes_received += len;
+        self.received_end = Some(self.received_end.map_or(abs + 1, |end| end.max(abs + 1)));
+        self.packets_since_ack += 1;
+        self.rate_window_bytes += len;
+        self.rate_window_packets += 1;
+        let elapsed = now.saturating_duration_since(self.rate_window_start);
+        if elapsed >= RATE_WINDOW {
+            let seconds = elapsed.as_secs_f64();
+            self.byte_rate =
+                (self.rate_window_bytes as f64 / seconds).min(f64::from(u32::MAX)) as u32;
+            self.packet_rate =
+                (self.rate_window_packets as f64 / seconds).min(f64::from(u32::MAX)) as u32;
+            self.rate_window_start = now;
+            self.rate_window_bytes = 0;
+            self.rate_window_packets = 0;
+        }
+        // Packet pairs: libsrt sends a packet whose wire sequence number is a multiple of 16 and
+        // its successor back to back, whatever its pacing; the successor's delay measures the
+        // bottleneck's spacing. The wire number, not the index from the initial sequence number,
+        // decides which packets pair (they differ unless the initial number is a multiple of 16,
+        // and a paced gap taken for a pair makes libsrt's file-mode sender crawl).
+        if !packet.retransmitted {
+            match self.probe.take() {
+                Some((probe, at)) if abs == probe + 1 => {
+                    let interval = now.saturating_duration_since(at).as_micros() as u64;
+                    self.pair_intervals_us[self.pair_count % 16] = interval.max(1);
+                    self.pair_count += 1;
+                }
+                _ => {}
+            }
+            if packet.seq_number.as_raw() % 16 == 0 {
+                self.probe = Some((abs, now));
+            }
+        }
+    }
+
+    /// The point this path acknowledges: the group's, but not beyond what this path brought.
+    fn ack_point(&self, group_ack: u64) -> Option<u64> {
+        self.received_end.map(|end| group_ack.min(end))
+    }
+
+    /// The peer's ACK2 for full ACK `id` on this path: an RTT sample.
+    pub(crate) fn on_ack2(&mut self, now: Instant, id: u32) {
+        let Some(position) = self
+            .sent_acks
+            .iter()
+            .position(|&(sent_id, ..)| sent_id == id)
+        else {
+            return;
+        };
+        let (_, ack, available, sent_at) = self.sent_acks[position];
+        self.rtt.on_sample(now.saturating_duration_since(sent_at));
+        self.confirmed = Some((ack, available));
+        self.sent_acks.drain(..=position);
+    }
 }
 
 impl Receiver {
@@ -208,23 +328,7 @@ impl Receiver {
                 unwrapper: TimestampUnwrapper::default(),
                 base: None,
             }),
-            next_ack_id: 1,
-            sent_acks: VecDeque::new(),
-            confirmed: None,
-            last_full_ack_at: None,
-            last_full_ack: None,
-            created_at: now,
-            packets_since_ack: 0,
             last_nak_report: now,
-            rate_window_start: now,
-            rate_window_bytes: 0,
-            rate_window_packets: 0,
-            byte_rate: 0,
-            packet_rate: 0,
-            probe: None,
-            pair_intervals_us: [0; 16],
-            pair_count: 0,
-            rtt: RttEstimator::default(),
             counters: ReceiverCounters::default(),
         };
         receiver.set_capacity();
@@ -288,24 +392,6 @@ impl Receiver {
         free_positions.min(fitting_packets).min(u32::MAX as usize) as u32
     }
 
-    /// Receive rate over the last measurement window, bytes/s.
-    pub(crate) fn byte_rate(&self) -> u32 {
-        self.byte_rate
-    }
-
-    /// Link capacity from packet pairs, packets/s (0 = unknown).
-    pub(crate) fn link_capacity(&self) -> u32 {
-        let count = self.pair_count.min(self.pair_intervals_us.len());
-        if count == 0 {
-            return 0;
-        }
-        let mut intervals = self.pair_intervals_us;
-        let samples = &mut intervals[..count];
-        samples.sort_unstable();
-        let median = samples[count / 2].max(1);
-        (1_000_000 / median).min(u64::from(u32::MAX)) as u32
-    }
-
     /// Checks where a data packet with sequence number `seq` would go. Refused packets are not
     /// stored, so not acknowledged: the peer sends them again.
     pub(crate) fn classify(
@@ -358,10 +444,13 @@ impl Receiver {
     pub(crate) fn insert(
         &mut self,
         now: Instant,
+        path: &mut PathReceiver,
         abs: u64,
         packet: DataPacket,
     ) -> Option<(SeqNumber, SeqNumber)> {
-        self.measure_arrival(now, abs, &packet);
+        path.measure_arrival(now, abs, &packet);
+        self.counters.packets_received += 1;
+        self.counters.bytes_received += packet.payload.len() as u64;
         let timestamp_us = match &mut self.tsbpd {
             Some(tsbpd) => {
                 let timestamp_us = tsbpd.unwrapper.unwrap(packet.timestamp);
@@ -387,7 +476,7 @@ impl Receiver {
                 // gap outlived the reordering tolerance.
                 let due = if self.reorder_delay.is_zero() {
                     gap = Some((self.space.to_wire(end), self.space.to_wire(abs - 1)));
-                    now + self.nak_interval()
+                    now + Self::nak_interval(&path.rtt)
                 } else {
                     now + self.reorder_delay
                 };
@@ -421,44 +510,6 @@ impl Receiver {
             .max(self.buffered_bytes);
         self.advance_ack();
         gap
-    }
-
-    fn measure_arrival(&mut self, now: Instant, abs: u64, packet: &DataPacket) {
-        let len = packet.payload.len() as u64;
-        self.counters.packets_received += 1;
-        self.counters.bytes_received += len;
-        self.packets_since_ack += 1;
-        self.rate_window_bytes += len;
-        self.rate_window_packets += 1;
-        let elapsed = now.saturating_duration_since(self.rate_window_start);
-        if elapsed >= RATE_WINDOW {
-            let seconds = elapsed.as_secs_f64();
-            self.byte_rate =
-                (self.rate_window_bytes as f64 / seconds).min(f64::from(u32::MAX)) as u32;
-            self.packet_rate =
-                (self.rate_window_packets as f64 / seconds).min(f64::from(u32::MAX)) as u32;
-            self.rate_window_start = now;
-            self.rate_window_bytes = 0;
-            self.rate_window_packets = 0;
-        }
-        // Packet pairs: libsrt sends a packet whose wire sequence number is a multiple of 16 and
-        // its successor back to back, whatever its pacing; the successor's delay measures the
-        // bottleneck's spacing. The wire number, not the index from the initial sequence number,
-        // decides which packets pair (they differ unless the initial number is a multiple of 16,
-        // and a paced gap taken for a pair makes libsrt's file-mode sender crawl).
-        if !packet.retransmitted {
-            match self.probe.take() {
-                Some((probe, at)) if abs == probe + 1 => {
-                    let interval = now.saturating_duration_since(at).as_micros() as u64;
-                    self.pair_intervals_us[self.pair_count % 16] = interval.max(1);
-                    self.pair_count += 1;
-                }
-                _ => {}
-            }
-            if packet.seq_number.as_raw() % 16 == 0 {
-                self.probe = Some((abs, now));
-            }
-        }
     }
 
     fn advance_ack(&mut self) {
@@ -689,100 +740,107 @@ impl Receiver {
         }
     }
 
-    /// A light ACK if 64 packets arrived since the last ACK.
-    pub(crate) fn light_ack_due(&mut self) -> Option<AckToSend> {
-        if self.packets_since_ack < LIGHT_ACK_PACKETS {
+    /// Records a data packet `classify` refused as a duplicate on `path`: the path still brought
+    /// it, so it acknowledges up to it (another path was faster).
+    pub(crate) fn record_duplicate(
+        &self,
+        now: Instant,
+        path: &mut PathReceiver,
+        packet: &DataPacket,
+    ) {
+        if let Some(abs) = self.space.to_abs(self.ack_seq, packet.seq_number) {
+            path.measure_arrival(now, abs, packet);
+        }
+    }
+
+    /// A light ACK on `path` if 64 packets arrived on it since its last ACK.
+    pub(crate) fn light_ack_due(&self, path: &mut PathReceiver) -> Option<AckToSend> {
+        if path.packets_since_ack < LIGHT_ACK_PACKETS {
             return None;
         }
-        self.packets_since_ack = 0;
+        let ack = path.ack_point(self.ack_seq)?;
+        path.packets_since_ack = 0;
         Some(AckToSend::Light {
-            ack: self.space.to_wire(self.ack_seq),
+            ack: self.space.to_wire(ack),
         })
     }
 
-    /// When the next full ACK is due, if one is needed.
-    pub(crate) fn full_ack_deadline(&self) -> Option<Instant> {
-        // Nothing received yet: the handshake announced the window. (An ACK of nothing at the
-        // start made libsrt's file-mode sender stall ~330 ms, until its retransmission timer.)
-        if self.counters.packets_received == 0 {
-            return None;
-        }
+    /// When the next full ACK on `path` is due, if one is needed.
+    pub(crate) fn full_ack_deadline(&self, path: &PathReceiver) -> Option<Instant> {
+        // Nothing received on this path yet: the handshake announced the window. (An ACK of
+        // nothing at the start made libsrt's file-mode sender stall ~330 ms, until its
+        // retransmission timer.)
+        let ack = path.ack_point(self.ack_seq)?;
         // Cheapest checks first: the window costs a division.
-        let confirmed = self.packets_since_ack == 0
-            && self.confirmed.is_some_and(|(ack, available)| {
-                ack == self.ack_seq && available == self.available_packets()
+        let confirmed = path.packets_since_ack == 0
+            && path.confirmed.is_some_and(|(acked, available)| {
+                acked == ack && available == self.available_packets()
             });
         if confirmed {
             return None;
         }
         Some(
-            self.last_full_ack_at
-                .map_or(self.created_at, |at| at + FULL_ACK_INTERVAL),
+            path.last_full_ack_at
+                .map_or(path.created_at, |at| at + FULL_ACK_INTERVAL),
         )
     }
 
-    /// Whether the sender has used half the window our last full ACK advertised: then a full ACK
-    /// goes at once (a window update) instead of waiting for the 10 ms timer, or a fast sender
+    /// Whether the sender has used half the window `path`'s last full ACK advertised: then a full
+    /// ACK goes at once (a window update) instead of waiting for the 10 ms timer, or a fast sender
     /// would stall on a window refreshed only every 10 ms.
-    pub(crate) fn window_update_due(&self) -> bool {
-        let Some((acked, available)) = self.last_full_ack else {
+    pub(crate) fn window_update_due(&self, path: &PathReceiver) -> bool {
+        let Some((acked, available)) = path.last_full_ack else {
+            return false;
+        };
+        let Some(ack) = path.ack_point(self.ack_seq) else {
             return false;
         };
         let advertised_end = acked + u64::from(available);
-        let used_since = self.ack_seq.saturating_sub(acked);
-        let remaining = advertised_end.saturating_sub(self.ack_seq);
+        let used_since = ack.saturating_sub(acked);
+        let remaining = advertised_end.saturating_sub(ack);
         used_since >= u64::from(LIGHT_ACK_PACKETS) && remaining <= used_since
     }
 
-    /// A full ACK, if due at `now` (every 10 ms while something is unconfirmed by an ACK2) or if
-    /// `force`d (window update).
-    pub(crate) fn full_ack(&mut self, now: Instant, force: bool) -> Option<AckToSend> {
+    /// A full ACK on `path`, if due at `now` (every 10 ms while something is unconfirmed by an
+    /// ACK2) or if `force`d (window update).
+    pub(crate) fn full_ack(
+        &self,
+        now: Instant,
+        path: &mut PathReceiver,
+        force: bool,
+    ) -> Option<AckToSend> {
         if !force {
-            let deadline = self.full_ack_deadline()?;
+            let deadline = self.full_ack_deadline(path)?;
             if now < deadline {
                 return None;
             }
         }
-        let id = self.next_ack_id;
-        self.next_ack_id = self.next_ack_id.wrapping_add(1).max(1);
+        let ack = path.ack_point(self.ack_seq)?;
+        let id = path.next_ack_id;
+        path.next_ack_id = path.next_ack_id.wrapping_add(1).max(1);
         let available = self.available_packets();
-        if self.sent_acks.len() >= SENT_ACK_HISTORY {
-            self.sent_acks.pop_front();
+        if path.sent_acks.len() >= SENT_ACK_HISTORY {
+            path.sent_acks.pop_front();
         }
-        self.sent_acks.push_back((id, self.ack_seq, available, now));
-        self.last_full_ack_at = Some(now);
-        self.last_full_ack = Some((self.ack_seq, available));
-        self.packets_since_ack = 0;
+        path.sent_acks.push_back((id, ack, available, now));
+        path.last_full_ack_at = Some(now);
+        path.last_full_ack = Some((ack, available));
+        path.packets_since_ack = 0;
         Some(AckToSend::Full {
-            ack: self.space.to_wire(self.ack_seq),
+            ack: self.space.to_wire(ack),
             id,
             available,
-            packet_rate: self.packet_rate,
-            link_capacity: self.link_capacity(),
-            byte_rate: self.byte_rate,
+            packet_rate: path.packet_rate,
+            link_capacity: path.link_capacity(),
+            byte_rate: path.byte_rate,
         })
-    }
-
-    /// The peer's ACK2 for full ACK `id`: an RTT sample.
-    pub(crate) fn on_ack2(&mut self, now: Instant, id: u32) {
-        let Some(position) = self
-            .sent_acks
-            .iter()
-            .position(|&(sent_id, ..)| sent_id == id)
-        else {
-            return;
-        };
-        let (_, ack, available, sent_at) = self.sent_acks[position];
-        self.rtt.on_sample(now.saturating_duration_since(sent_at));
-        self.confirmed = Some((ack, available));
-        self.sent_acks.drain(..=position);
     }
 
     /// A loss is reported again after this long without its retransmission: one and a half round
     /// trips plus variation and slack, so that a retransmission already on its way is not asked
     /// for twice.
-    fn nak_interval(&self) -> Duration {
-        (self.rtt.smoothed() * 3 / 2 + 4 * self.rtt.variation() + NAK_SLACK).max(MIN_NAK_INTERVAL)
+    fn nak_interval(rtt: &RttEstimator) -> Duration {
+        (rtt.smoothed() * 3 / 2 + 4 * rtt.variation() + NAK_SLACK).max(MIN_NAK_INTERVAL)
     }
 
     /// The current reordering tolerance.
@@ -800,31 +858,55 @@ impl Receiver {
     }
 
     /// The NAK report: every missing range that is due (past the reordering tolerance, or not
-    /// reported for [`Self::nak_interval`]), compressed.
-    pub(crate) fn nak_report(&mut self, now: Instant) -> Option<Vec<u32>> {
+    /// reported for the NAK interval of `rtt`, the fastest path's), as `[start, end)` ranges of
+    /// absolute numbers; [`Self::loss_words`] makes each path's loss list of them.
+    pub(crate) fn nak_report(
+        &mut self,
+        now: Instant,
+        rtt: &RttEstimator,
+    ) -> Option<Vec<(u64, u64)>> {
         let deadline = self.nak_deadline()?;
         if now < deadline {
             return None;
         }
         self.last_nak_report = now;
-        let next_due = now + self.nak_interval();
-        let space = self.space;
-        let mut words = Vec::new();
+        let next_due = now + Self::nak_interval(rtt);
+        let mut ranges = Vec::new();
         let mut earliest: Option<Instant> = None;
         for range in self.loss.ranges_mut() {
-            if range.meta.due <= now && words.len() + 2 <= MAX_NAK_WORDS {
+            if range.meta.due <= now && ranges.len() < MAX_NAK_WORDS / 2 {
                 range.meta.due = next_due;
-                let first = space.to_wire(range.start).as_raw();
-                if range.end - range.start == 1 {
-                    words.push(first);
-                } else {
-                    words.push(first | (1 << 31));
-                    words.push(space.to_wire(range.end - 1).as_raw());
-                }
+                ranges.push((range.start, range.end));
             }
             earliest = Some(earliest.map_or(range.meta.due, |at| at.min(range.meta.due)));
         }
         self.nak_due = earliest;
+        (!ranges.is_empty()).then_some(ranges)
+    }
+
+    /// `path`'s compressed loss list of `ranges` (from [`Self::nak_report`]): only what lies
+    /// below the newest packet the path brought (a range is a start with the top bit set, then
+    /// its inclusive end). None when nothing is left for this path.
+    pub(crate) fn loss_words(
+        &self,
+        path: &PathReceiver,
+        ranges: &[(u64, u64)],
+    ) -> Option<Vec<u32>> {
+        let limit = path.received_end?;
+        let mut words = Vec::new();
+        for &(start, end) in ranges {
+            let end = end.min(limit);
+            if start >= end {
+                continue;
+            }
+            let first = self.space.to_wire(start).as_raw();
+            if end - start == 1 {
+                words.push(first);
+            } else {
+                words.push(first | (1 << 31));
+                words.push(self.space.to_wire(end - 1).as_raw());
+            }
+        }
         (!words.is_empty()).then_some(words)
     }
 }
@@ -851,13 +933,21 @@ mod tests {
 
     fn deliver(
         receiver: &mut Receiver,
+        path: &mut PathReceiver,
         now: Instant,
         packet: DataPacket,
     ) -> Option<(SeqNumber, SeqNumber)> {
         let abs = receiver
             .classify(packet.seq_number, packet.payload.len())
             .ok()?;
-        receiver.insert(now, abs, packet)
+        receiver.insert(now, path, abs, packet)
+    }
+
+    /// The NAK report's loss list for `path`, as words.
+    fn nak_words(receiver: &mut Receiver, path: &PathReceiver, now: Instant) -> Option<Vec<u32>> {
+        let rtt = path.rtt;
+        let ranges = receiver.nak_report(now, &rtt)?;
+        receiver.loss_words(path, &ranges)
     }
 
     #[test]
@@ -865,20 +955,27 @@ mod tests {
         let now = Instant::now();
         let space = SeqSpace::new(SeqNumber::new_truncate(10));
         let mut receiver = Receiver::new(space, 100 * 1456, 1456, None, now);
+        let mut path = PathReceiver::new(now);
         assert_eq!(
-            deliver(&mut receiver, now, packet(space, 0, b"ab", 0)),
+            deliver(&mut receiver, &mut path, now, packet(space, 0, b"ab", 0)),
             None
         );
-        let gap = deliver(&mut receiver, now, packet(space, 3, b"ef", 0));
+        let gap = deliver(&mut receiver, &mut path, now, packet(space, 3, b"ef", 0));
         assert_eq!(gap, Some((space.to_wire(1), space.to_wire(2))));
         assert_eq!(receiver.readable_bytes(now), 2);
         assert_eq!(receiver.missing_packets(), 2);
-        assert_eq!(deliver(&mut receiver, now, packet(space, 2, b"d", 0)), None);
+        assert_eq!(
+            deliver(&mut receiver, &mut path, now, packet(space, 2, b"d", 0)),
+            None
+        );
         assert_eq!(
             receiver.classify(space.to_wire(3), 2),
             Err(Rejection::Duplicate)
         );
-        assert_eq!(deliver(&mut receiver, now, packet(space, 1, b"c", 0)), None);
+        assert_eq!(
+            deliver(&mut receiver, &mut path, now, packet(space, 1, b"c", 0)),
+            None
+        );
         let mut buf = [0u8; 16];
         let n = receiver.read(now, &mut buf);
         assert_eq!(&buf[..n], b"abcdef");
@@ -894,6 +991,7 @@ mod tests {
         let now = Instant::now();
         let space = SeqSpace::new(SeqNumber::new_truncate(0));
         let mut receiver = Receiver::new(space, 32 * 10, 10, None, now);
+        let mut path = PathReceiver::new(now);
         receiver.set_max_peer_payload(10);
         assert_eq!(receiver.capacity_packets(), 32);
         assert_eq!(receiver.capacity_bytes(), 320);
@@ -907,7 +1005,7 @@ mod tests {
         );
         // 31 packets of 10 bytes, plus the 10 bytes kept for the packet filling a gap.
         assert_eq!(receiver.available_packets(), 31);
-        deliver(&mut receiver, now, packet(space, 0, b"hello", 0));
+        deliver(&mut receiver, &mut path, now, packet(space, 0, b"hello", 0));
         let mut buf = [0u8; 3];
         assert_eq!(receiver.read(now, &mut buf), 3);
         assert_eq!(&buf, b"hel");
@@ -924,6 +1022,7 @@ mod tests {
         let space = SeqSpace::new(SeqNumber::new_truncate(0));
         // Our payload size is 1 byte (a tiny MSS), the peer may send 1456-byte packets.
         let mut receiver = Receiver::new(space, 10 * 1456, 1, None, now);
+        let mut path = PathReceiver::new(now);
         assert_eq!(receiver.capacity_bytes(), 10 * 1456);
         // Positions are bounded by their own size, not one per payload byte.
         assert!(receiver.capacity_packets() <= 10 * 1456 / SLOT_BYTES);
@@ -931,7 +1030,7 @@ mod tests {
         // Packet 0 is missing: out-of-order packets may fill all but one packet's room.
         for abs in 1..=9 {
             assert!(receiver.classify(space.to_wire(abs), 1456).is_ok());
-            deliver(&mut receiver, now, packet(space, abs, full, 0));
+            deliver(&mut receiver, &mut path, now, packet(space, abs, full, 0));
         }
         assert_eq!(receiver.buffered_bytes(), 9 * 1456);
         assert_eq!(
@@ -941,7 +1040,7 @@ mod tests {
         assert_eq!(receiver.counters.packets_buffer_full, 1);
         assert_eq!(receiver.available_packets(), 0);
         // The packet at the acknowledged point still fits: everything becomes readable.
-        deliver(&mut receiver, now, packet(space, 0, full, 0));
+        deliver(&mut receiver, &mut path, now, packet(space, 0, full, 0));
         assert_eq!(receiver.buffered_bytes(), 10 * 1456);
         assert_eq!(receiver.readable_bytes(now), 10 * 1456);
         // Now full: even the next in-order packet waits until the application reads.
@@ -961,6 +1060,7 @@ mod tests {
         let now = Instant::now();
         let space = SeqSpace::new(SeqNumber::new_truncate(0));
         let mut receiver = Receiver::new(space, 1 << 20, 32, None, now);
+
         assert!(receiver.classify(space.to_wire(0), 1456).is_ok());
         assert_eq!(
             receiver.classify(space.to_wire(0), 1457),
@@ -980,18 +1080,20 @@ mod tests {
         let start = Instant::now();
         let space = SeqSpace::new(SeqNumber::new_truncate(0));
         let mut receiver = Receiver::new(space, 100 * 1456, 1456, None, start);
-        deliver(&mut receiver, start, packet(space, 0, b"x", 0));
-        let Some(AckToSend::Full { id, ack, .. }) = receiver.full_ack(start, false) else {
+        let mut path = PathReceiver::new(start);
+        deliver(&mut receiver, &mut path, start, packet(space, 0, b"x", 0));
+        let Some(AckToSend::Full { id, ack, .. }) = receiver.full_ack(start, &mut path, false)
+        else {
             panic!("expected a full ACK");
         };
         assert_eq!(ack, space.to_wire(1));
         assert_eq!(
-            receiver.full_ack(start + Duration::from_millis(5), false),
+            receiver.full_ack(start + Duration::from_millis(5), &mut path, false),
             None
         );
-        receiver.on_ack2(start + Duration::from_millis(4), id);
-        assert_eq!(receiver.rtt.smoothed(), Duration::from_millis(4));
-        assert_eq!(receiver.full_ack_deadline(), None);
+        path.on_ack2(start + Duration::from_millis(4), id);
+        assert_eq!(path.rtt.smoothed(), Duration::from_millis(4));
+        assert_eq!(receiver.full_ack_deadline(&path), None);
     }
 
     #[test]
@@ -999,17 +1101,19 @@ mod tests {
         let start = Instant::now();
         let space = SeqSpace::new(SeqNumber::new_truncate(0));
         let mut receiver = Receiver::new(space, 100 * 1456, 1456, None, start);
-        deliver(&mut receiver, start, packet(space, 0, b"x", 0));
-        deliver(&mut receiver, start, packet(space, 5, b"y", 0));
+        let mut path = PathReceiver::new(start);
+        deliver(&mut receiver, &mut path, start, packet(space, 0, b"x", 0));
+        deliver(&mut receiver, &mut path, start, packet(space, 5, b"y", 0));
         // Default RTT 100 ms * 1.5 + 4 * 50 ms + 10 ms: not yet.
-        assert_eq!(receiver.nak_report(start + Duration::from_millis(30)), None);
         assert_eq!(
-            receiver.nak_report(start + Duration::from_millis(300)),
+            nak_words(&mut receiver, &path, start + Duration::from_millis(30)),
             None
         );
-        let words = receiver
-            .nak_report(start + Duration::from_millis(361))
-            .unwrap();
+        assert_eq!(
+            nak_words(&mut receiver, &path, start + Duration::from_millis(300)),
+            None
+        );
+        let words = nak_words(&mut receiver, &path, start + Duration::from_millis(361)).unwrap();
         assert_eq!(words, vec![(1 << 31) | 1, 4]);
     }
 
@@ -1018,20 +1122,24 @@ mod tests {
         let start = Instant::now();
         let space = SeqSpace::new(SeqNumber::new_truncate(0));
         let mut receiver = Receiver::new(space, 100 * 1456, 1456, None, start);
-        deliver(&mut receiver, start, packet(space, 0, b"a", 0));
-        assert!(deliver(&mut receiver, start, packet(space, 2, b"c", 0)).is_some());
+        let mut path = PathReceiver::new(start);
+        deliver(&mut receiver, &mut path, start, packet(space, 0, b"a", 0));
+        assert!(deliver(&mut receiver, &mut path, start, packet(space, 2, b"c", 0)).is_some());
         // Packet 1 was only late (not a retransmission): 3 ms of reordering.
         let later = start + Duration::from_millis(3);
-        deliver(&mut receiver, later, packet(space, 1, b"b", 0));
+        deliver(&mut receiver, &mut path, later, packet(space, 1, b"b", 0));
         assert_eq!(receiver.reorder_delay(), Duration::from_millis(3));
         // The next gap is not reported at once, only after the tolerance.
         assert_eq!(
-            deliver(&mut receiver, later, packet(space, 4, b"e", 0)),
+            deliver(&mut receiver, &mut path, later, packet(space, 4, b"e", 0)),
             None
         );
-        assert_eq!(receiver.nak_report(later + Duration::from_millis(2)), None);
         assert_eq!(
-            receiver.nak_report(later + Duration::from_millis(3)),
+            nak_words(&mut receiver, &path, later + Duration::from_millis(2)),
+            None
+        );
+        assert_eq!(
+            nak_words(&mut receiver, &path, later + Duration::from_millis(3)),
             Some(vec![space.to_wire(3).as_raw()])
         );
     }
@@ -1042,8 +1150,19 @@ mod tests {
         let space = SeqSpace::new(SeqNumber::new_truncate(0));
         let latency = Duration::from_millis(100);
         let mut receiver = Receiver::new(space, 100 * 1456, 1456, Some((latency, true)), start);
-        deliver(&mut receiver, start, packet(space, 0, b"a", 1_000));
-        deliver(&mut receiver, start, packet(space, 2, b"c", 21_000));
+        let mut path = PathReceiver::new(start);
+        deliver(
+            &mut receiver,
+            &mut path,
+            start,
+            packet(space, 0, b"a", 1_000),
+        );
+        deliver(
+            &mut receiver,
+            &mut path,
+            start,
+            packet(space, 2, b"c", 21_000),
+        );
         let mut buf = [0u8; 8];
         assert_eq!(
             receiver.read(start + Duration::from_millis(99), &mut buf),
@@ -1086,24 +1205,29 @@ mod tests {
         let space = SeqSpace::new(SeqNumber::new_truncate(0));
         let mut receiver =
             Receiver::new(space, 100 * 1456, 1456, Some((Duration::ZERO, true)), now);
+        let mut path = PathReceiver::new(now);
         // Message A = 0..=2 loses its middle packet; message B = 3..=4 is whole.
         deliver(
             &mut receiver,
+            &mut path,
             now,
             fragment(space, 0, PacketLocation::FIRST, b"A0"),
         );
         deliver(
             &mut receiver,
+            &mut path,
             now,
             fragment(space, 2, PacketLocation::LAST, b"A2"),
         );
         deliver(
             &mut receiver,
+            &mut path,
             now,
             fragment(space, 3, PacketLocation::FIRST, b"B3"),
         );
         deliver(
             &mut receiver,
+            &mut path,
             now,
             fragment(space, 4, PacketLocation::LAST, b"B4"),
         );
@@ -1125,8 +1249,9 @@ mod tests {
         let space = SeqSpace::new(SeqNumber::new_truncate(0));
         let mut receiver =
             Receiver::new(space, 100 * 1456, 1456, Some((Duration::ZERO, false)), now);
-        deliver(&mut receiver, now, packet(space, 0, b"a", 0));
-        deliver(&mut receiver, now, packet(space, 3, b"d", 0));
+        let mut path = PathReceiver::new(now);
+        deliver(&mut receiver, &mut path, now, packet(space, 0, b"a", 0));
+        deliver(&mut receiver, &mut path, now, packet(space, 3, b"d", 0));
         receiver.on_drop_request(space.to_wire(1), space.to_wire(2));
         assert_eq!(receiver.missing_packets(), 0);
         let mut buf = [0u8; 8];

@@ -1,4 +1,10 @@
-//! The sending half: send buffer, flow window, retransmission bookkeeping, live-mode too-late drop.
+//! The sending half: the group's send buffer (each packet stored once) and, per path, what that
+//! path carried: its next packet, its acknowledged point, its loss list, flow window and
+//! retransmission timer; live-mode too-late drop.
+//!
+//! A packet leaves the buffer once any path's ACK covers it (the receiver then has it). A path
+//! never sends below the buffer's start: a path that lags (slower, or just activated) skips what
+//! another path got acknowledged.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -62,34 +68,109 @@ pub(crate) enum Transmission {
     Retransmission,
 }
 
-/// The send buffer and the state of the flow window.
+/// What one path sent of the group's send buffer: its part of the flow and retransmission state.
+#[derive(Debug, Clone)]
+pub(crate) struct PathSender {
+    /// The peer's socket id on this path (data packets are addressed to it).
+    remote_socket_id: SocketId,
+    /// The next packet this path has not sent yet (never below the buffer's start).
+    next: u64,
+    /// The highest point this path's ACKs covered.
+    acked: u64,
+    /// Packets this path must send again (NAKs on it, its retransmission timer).
+    loss: LossList<()>,
+    /// Exclusive limit on new packets from the window the peer advertised on this path.
+    flow_limit: u64,
+    peer_flow_window: u64,
+    newest_full_ack: Option<u32>,
+    /// Last acknowledgement, NAK or first send on this path: the retransmission timer's start.
+    last_progress: Instant,
+    /// When this path last went from nothing in flight to something in flight.
+    in_flight_since: Instant,
+    backoff: u32,
+    sent_since_report: u64,
+    lost_since_report: u64,
+    pub(crate) counters: SenderCounters,
+}
+
+impl PathSender {
+    /// A path that has sent nothing, starting at the buffer's current start `una`.
+    pub(crate) fn new(
+        remote_socket_id: SocketId,
+        peer_flow_window: u32,
+        una: u64,
+        now: Instant,
+    ) -> Self {
+        let peer_flow_window = u64::from(peer_flow_window.max(2));
+        Self {
+            remote_socket_id,
+            next: una,
+            acked: una,
+            loss: LossList::default(),
+            flow_limit: una + peer_flow_window,
+            peer_flow_window,
+            newest_full_ack: None,
+            last_progress: now,
+            in_flight_since: now,
+            backoff: 0,
+            sent_since_report: 0,
+            lost_since_report: 0,
+            counters: SenderCounters::default(),
+        }
+    }
+
+    /// When this path last went from nothing in flight to something in flight (silence from the
+    /// peer before that is no sign of trouble).
+    pub(crate) fn in_flight_since(&self) -> Instant {
+        self.in_flight_since
+    }
+
+    /// Packets queued for retransmission on this path.
+    pub(crate) fn pending_retransmissions(&self) -> u64 {
+        self.loss.packet_count()
+    }
+
+    /// Packets sent and newly reported lost on this path since the previous call (for its rate
+    /// controller).
+    pub(crate) fn take_report_counts(&mut self) -> (u64, u64) {
+        let counts = (self.sent_since_report, self.lost_since_report);
+        self.sent_since_report = 0;
+        self.lost_since_report = 0;
+        counts
+    }
+
+    /// Forgets everything this path had in flight or queued (a backup path taken out of service,
+    /// or a broken one): it starts again at the buffer's start when it carries data again.
+    pub(crate) fn reset_to(&mut self, una: u64, now: Instant) {
+        self.next = una;
+        self.acked = self.acked.max(una);
+        self.loss = LossList::default();
+        self.flow_limit = self.flow_limit.max(una + self.peer_flow_window);
+        self.last_progress = now;
+        self.in_flight_since = now;
+        self.backoff = 0;
+    }
+}
+
+/// The send buffer, shared by every path of a connection.
 #[derive(Debug)]
 pub(crate) struct Sender {
     space: SeqSpace,
     start_time: Instant,
-    remote_socket_id: SocketId,
     payload_size: usize,
     framing: Framing,
     encryption: Encryption,
     encrypted: bool,
     slots: VecDeque<SendSlot>,
-    /// Absolute index of `slots[0]`: the oldest unacknowledged packet.
+    /// Absolute index of `slots[0]`: the oldest packet no path's ACK covers.
     una: u64,
-    /// The next packet never sent yet.
-    next: u64,
+    /// One past the newest packet any path has sent.
+    sent_end: u64,
     bytes: usize,
     capacity_bytes: usize,
     max_slots: usize,
-    loss: LossList<()>,
-    /// Exclusive limit on new packets from the peer's advertised buffer.
-    flow_limit: u64,
-    peer_flow_window: u64,
-    newest_full_ack: Option<u32>,
     next_message: MsgNumber,
-    last_progress: Instant,
-    backoff: u32,
-    sent_since_report: u64,
-    lost_since_report: u64,
+    /// Totals over every path, plus what only the buffer knows (drops, high water).
     pub(crate) counters: SenderCounters,
 }
 
@@ -98,40 +179,27 @@ impl Sender {
     pub(crate) fn new(
         space: SeqSpace,
         start_time: Instant,
-        remote_socket_id: SocketId,
         payload_size: usize,
         framing: Framing,
         encryption: Encryption,
         encrypted: bool,
         capacity_bytes: usize,
-        peer_flow_window: u32,
-        now: Instant,
     ) -> Self {
         let payload_size = payload_size.max(1);
-        let peer_flow_window = u64::from(peer_flow_window.max(2));
         Self {
             space,
             start_time,
-            remote_socket_id,
             payload_size,
             framing,
             encryption,
             encrypted,
             slots: VecDeque::new(),
             una: 0,
-            next: 0,
+            sent_end: 0,
             bytes: 0,
             capacity_bytes,
             max_slots: (capacity_bytes / payload_size).max(16) * 2,
-            loss: LossList::default(),
-            flow_limit: peer_flow_window,
-            peer_flow_window,
-            newest_full_ack: None,
             next_message: MsgNumber::new_truncate(1),
-            last_progress: now,
-            backoff: 0,
-            sent_since_report: 0,
-            lost_since_report: 0,
             counters: SenderCounters::default(),
         }
     }
@@ -160,23 +228,23 @@ impl Sender {
         self.slots.len()
     }
 
-    /// Packets sent and not acknowledged.
-    pub(crate) fn in_flight_packets(&self) -> u64 {
-        self.next - self.una
+    /// Packets sent on `path` and not acknowledged.
+    pub(crate) fn in_flight_packets(&self, path: &PathSender) -> u64 {
+        path.next.saturating_sub(self.una)
     }
 
-    /// Payload bytes sent and not acknowledged.
-    pub(crate) fn in_flight_bytes(&self) -> usize {
+    /// Payload bytes sent on `path` and not acknowledged.
+    pub(crate) fn in_flight_bytes(&self, path: &PathSender) -> usize {
         self.slots
             .iter()
-            .take(self.in_flight_packets() as usize)
+            .take(self.in_flight_packets(path) as usize)
             .map(|slot| slot.payload.len())
             .sum()
     }
 
-    /// Packets queued for retransmission.
-    pub(crate) fn pending_retransmissions(&self) -> u64 {
-        self.loss.packet_count()
+    /// The buffer's start: the oldest packet no ACK covers (a new path starts here).
+    pub(crate) fn una(&self) -> u64 {
+        self.una
     }
 
     /// Whether everything written was acknowledged.
@@ -215,7 +283,8 @@ impl Sender {
     /// Appends to the last packet if it is unsent and not full (plaintext byte streams only), so a
     /// backlog of small writes still leaves in full packets. Returns the part that did not fit.
     fn coalesce_into_unsent<'a>(&mut self, data: &'a [u8]) -> Option<&'a [u8]> {
-        let unsent = self.slots.len() as u64 - (self.next - self.una);
+        let unsent =
+            (self.una + self.slots.len() as u64).saturating_sub(self.sent_end.max(self.una));
         if unsent == 0 {
             return None;
         }
@@ -271,7 +340,8 @@ impl Sender {
                 retransmitted: false,
                 message_number: message,
                 timestamp,
-                dest_sockid: self.remote_socket_id,
+                // Addressed per path when sent.
+                dest_sockid: SocketId(0),
                 payload: whole.slice(start..end),
             };
             let Some((_, packet, keying_material)) = self.encryption.encrypt(packet) else {
@@ -297,12 +367,21 @@ impl Sender {
         true
     }
 
-    /// Whether a retransmission is waiting.
-    pub(crate) fn has_retransmission(&mut self) -> bool {
-        self.loss.remove_below(self.una);
-        while let Some(first) = self.loss.first() {
-            if first >= self.next {
-                self.loss.remove_range(self.next, u64::MAX);
+    /// Brings `path` up to the buffer's start: what another path got acknowledged is neither sent
+    /// nor retransmitted here.
+    fn catch_up(&self, path: &mut PathSender) {
+        if path.next < self.una {
+            path.next = self.una;
+        }
+        path.loss.remove_below(self.una);
+    }
+
+    /// Whether a retransmission is waiting on `path`.
+    pub(crate) fn has_retransmission(&self, path: &mut PathSender) -> bool {
+        self.catch_up(path);
+        while let Some(first) = path.loss.first() {
+            if first >= path.next {
+                path.loss.remove_range(path.next, u64::MAX);
             } else {
                 return true;
             }
@@ -310,27 +389,31 @@ impl Sender {
         false
     }
 
-    /// Whether a new packet may be sent now (unsent data within the flow and congestion windows).
-    pub(crate) fn has_new_data(&self, congestion_window: u64) -> bool {
-        let unsent = self.next < self.una + self.slots.len() as u64;
-        let in_flight = self.next - self.una;
+    /// Whether `path` may send a new packet now (unsent data within its flow and congestion
+    /// windows).
+    pub(crate) fn has_new_data(&self, path: &PathSender, congestion_window: u64) -> bool {
+        let next = path.next.max(self.una);
+        let unsent = next < self.una + self.slots.len() as u64;
+        let in_flight = next - self.una;
         unsent
-            && self.next < self.flow_limit
-            && in_flight < self.peer_flow_window
+            && next < path.flow_limit
+            && in_flight < path.peer_flow_window
             && in_flight < congestion_window
     }
 
-    /// The next data packet: a retransmission first, else new data if `allow_new`.
+    /// The next data packet for `path`: a retransmission first, else new data within its windows.
     pub(crate) fn pop_packet(
         &mut self,
         now: Instant,
+        path: &mut PathSender,
         congestion_window: u64,
     ) -> Option<(DataPacket, Transmission)> {
-        let (abs, kind) = if self.has_retransmission() {
-            (self.loss.pop_first()?, Transmission::Retransmission)
-        } else if self.has_new_data(congestion_window) {
-            let abs = self.next;
-            self.next += 1;
+        let (abs, kind) = if self.has_retransmission(path) {
+            (path.loss.pop_first()?, Transmission::Retransmission)
+        } else if self.has_new_data(path, congestion_window) {
+            let abs = path.next;
+            path.next += 1;
+            // A packet another path already carried counts as a first transmission here.
             (abs, Transmission::New)
         } else {
             return None;
@@ -344,35 +427,40 @@ impl Sender {
             retransmitted: kind == Transmission::Retransmission,
             message_number: slot.message,
             timestamp: slot.timestamp,
-            dest_sockid: self.remote_socket_id,
+            dest_sockid: path.remote_socket_id,
             payload: slot.payload.clone(),
         };
         let size = packet.payload.len() as u64;
-        self.counters.packets_sent += 1;
-        self.counters.bytes_sent += size;
-        if kind == Transmission::Retransmission {
-            self.counters.packets_retransmitted += 1;
-            self.counters.bytes_retransmitted += size;
+        for counters in [&mut self.counters, &mut path.counters] {
+            counters.packets_sent += 1;
+            counters.bytes_sent += size;
+            if kind == Transmission::Retransmission {
+                counters.packets_retransmitted += 1;
+                counters.bytes_retransmitted += size;
+            }
         }
         if abs == self.una && kind == Transmission::New {
-            // Nothing was in flight: the retransmission timer starts now.
-            self.last_progress = now;
+            // Nothing was in flight on this path: its retransmission timer starts now.
+            path.last_progress = now;
+            path.in_flight_since = now;
         }
-        self.sent_since_report += 1;
+        self.sent_end = self.sent_end.max(abs + 1);
+        path.sent_since_report += 1;
         Some((packet, kind))
     }
 
-    /// Processes an ACK. Returns the number of packets newly acknowledged, or None if the ACK was
-    /// invalid (acknowledges packets never sent) or stale.
+    /// Processes an ACK received on `path`. Returns the number of packets newly acknowledged, or
+    /// None if the ACK was invalid (acknowledges packets never sent on any path) or stale.
     pub(crate) fn on_ack(
         &mut self,
         now: Instant,
+        path: &mut PathSender,
         ack: srt_protocol::packet::SeqNumber,
         statistics: Option<&AckStatistics>,
         full_ack_id: Option<u32>,
     ) -> Option<u64> {
         let abs = self.space.to_abs(self.una, ack)?;
-        if abs > self.next {
+        if abs > self.sent_end.max(self.una) {
             return None;
         }
         let mut newly_acked = 0;
@@ -384,29 +472,41 @@ impl Sender {
                 }
             }
             self.una = abs;
-            self.loss.remove_below(self.una);
-            self.last_progress = now;
-            self.backoff = 0;
+        }
+        self.catch_up(path);
+        if abs > path.acked {
+            path.acked = abs;
+            path.last_progress = now;
+            path.backoff = 0;
         }
         if let Some(statistics) = statistics {
-            let newer = match (full_ack_id, self.newest_full_ack) {
+            let newer = match (full_ack_id, path.newest_full_ack) {
                 (Some(id), Some(newest)) => (id.wrapping_sub(newest) as i32) > 0,
                 _ => true,
             };
-            if newer && abs >= self.una {
+            if newer && abs >= path.acked {
                 if let Some(id) = full_ack_id {
-                    self.newest_full_ack = Some(id);
+                    path.newest_full_ack = Some(id);
                 }
-                self.flow_limit = abs + u64::from(statistics.buffer_available);
+                // The window counts from the receiver's contiguous point, which is at least the
+                // buffer's start even when this path acknowledges less (it lags another path).
+                path.flow_limit = abs.max(self.una) + u64::from(statistics.buffer_available);
             }
         }
         Some(newly_acked)
     }
 
-    /// Processes the compressed loss list of a NAK. Returns how many packets were newly listed for
-    /// retransmission. Garbage (unterminated ranges, numbers outside the window) is ignored.
-    pub(crate) fn on_nak(&mut self, now: Instant, words: impl Iterator<Item = u32>) -> u64 {
-        let before = self.loss.packet_count();
+    /// Processes the compressed loss list of a NAK received on `path`: those packets are sent
+    /// again on that path. Returns how many packets were newly listed for retransmission.
+    /// Garbage (unterminated ranges, numbers outside what this path sent) is ignored.
+    pub(crate) fn on_nak(
+        &mut self,
+        now: Instant,
+        path: &mut PathSender,
+        words: impl Iterator<Item = u32>,
+    ) -> u64 {
+        self.catch_up(path);
+        let before = path.loss.packet_count();
         let mut words = words.peekable();
         while let Some(word) = words.next() {
             let (first, last) = if word & (1 << 31) != 0 {
@@ -424,64 +524,63 @@ impl Sender {
                 continue;
             };
             let start = first.max(self.una);
-            let end = (last + 1).min(self.next);
+            let end = (last + 1).min(path.next);
             if start < end {
-                self.loss.insert(start, end, ());
+                path.loss.insert(start, end, ());
                 // The receiver is alive and repairing known holes: NAKs, not the timer, drive
                 // recovery now (the timer is for tail loss and lost NAKs).
-                self.last_progress = now;
+                path.last_progress = now;
             }
         }
-        let added = self.loss.packet_count() - before;
+        let added = path.loss.packet_count() - before;
         self.counters.packets_reported_lost += added;
-        self.lost_since_report += added;
+        path.counters.packets_reported_lost += added;
+        path.lost_since_report += added;
         added
     }
 
-    /// Packets sent and newly reported lost since the previous call (for the rate controller).
-    pub(crate) fn take_report_counts(&mut self) -> (u64, u64) {
-        let counts = (self.sent_since_report, self.lost_since_report);
-        self.sent_since_report = 0;
-        self.lost_since_report = 0;
-        counts
-    }
-
-    /// The retransmission timeout for the current backoff.
-    fn rto(&self, smoothed_rtt: Duration, rtt_variation: Duration) -> Duration {
+    /// The retransmission timeout for `path`'s current backoff.
+    fn rto(path: &PathSender, smoothed_rtt: Duration, rtt_variation: Duration) -> Duration {
         let base = (smoothed_rtt + 4 * rtt_variation + 2 * SYN).max(MIN_RTO);
-        let backed_off = base.saturating_mul(1 << self.backoff.min(10));
+        let backed_off = base.saturating_mul(1 << path.backoff.min(10));
         backed_off.min(MAX_RTO.max(base))
     }
 
-    /// When the retransmission timer fires, if anything is in flight.
+    /// When `path`'s retransmission timer fires, if it has anything in flight.
     pub(crate) fn rto_deadline(
         &self,
+        path: &PathSender,
         smoothed_rtt: Duration,
         rtt_variation: Duration,
     ) -> Option<Instant> {
-        (self.next > self.una).then(|| self.last_progress + self.rto(smoothed_rtt, rtt_variation))
+        (path.next > self.una)
+            .then(|| path.last_progress + Self::rto(path, smoothed_rtt, rtt_variation))
     }
 
-    /// Fires the retransmission timer if due: when no NAK-driven retransmission is pending, every
-    /// packet in flight is queued again (tail loss, lost NAKs, outages). Returns whether it fired.
+    /// Fires `path`'s retransmission timer if due: when no NAK-driven retransmission is pending,
+    /// every packet in flight on it is queued again (tail loss, lost NAKs, outages). Returns
+    /// whether it fired.
     pub(crate) fn on_rto_timer(
         &mut self,
         now: Instant,
+        path: &mut PathSender,
         smoothed_rtt: Duration,
         rtt_variation: Duration,
     ) -> bool {
-        let Some(deadline) = self.rto_deadline(smoothed_rtt, rtt_variation) else {
+        self.catch_up(path);
+        let Some(deadline) = self.rto_deadline(path, smoothed_rtt, rtt_variation) else {
             return false;
         };
         if now < deadline {
             return false;
         }
-        if !self.has_retransmission() {
-            self.loss.insert(self.una, self.next, ());
+        if !self.has_retransmission(path) {
+            path.loss.insert(self.una, path.next, ());
         }
         self.counters.timeouts += 1;
-        self.backoff = self.backoff.saturating_add(1);
-        self.last_progress = now;
+        path.counters.timeouts += 1;
+        path.backoff = path.backoff.saturating_add(1);
+        path.last_progress = now;
         true
     }
 
@@ -513,10 +612,7 @@ impl Sender {
             self.una += 1;
         }
         if let Some((first, message)) = dropped_from {
-            self.next = self.next.max(self.una);
-            self.loss.remove_below(self.una);
-            self.last_progress = now;
-            self.backoff = 0;
+            self.sent_end = self.sent_end.max(self.una);
             control.push_back(ControlTypes::new_drop_request(
                 message,
                 self.space.to_wire(first)..self.space.to_wire(self.una),
@@ -546,31 +642,29 @@ mod tests {
     use super::*;
     use srt_protocol::packet::SeqNumber;
 
-    fn sender(capacity: usize, framing: Framing, now: Instant) -> Sender {
-        Sender::new(
+    fn sender(capacity: usize, framing: Framing, now: Instant) -> (Sender, PathSender) {
+        let sender = Sender::new(
             SeqSpace::new(SeqNumber::new_truncate((1 << 31) - 2)),
             now,
-            SocketId(7),
             100,
             framing,
             Encryption::new(None),
             false,
             capacity,
-            1000,
-            now,
-        )
+        );
+        (sender, PathSender::new(SocketId(7), 1000, 0, now))
     }
 
     #[test]
     fn stream_writes_become_single_packet_messages_and_ack_frees_space() {
         let now = Instant::now();
         let mut control = VecDeque::new();
-        let mut sender = sender(1000, Framing::Stream, now);
+        let (mut sender, mut path) = sender(1000, Framing::Stream, now);
         assert!(sender.push(now, &[1; 250], &mut control));
         assert_eq!(sender.buffered_packets(), 3);
         assert_eq!(sender.free_bytes(), 750);
         let mut sent = Vec::new();
-        while let Some((packet, kind)) = sender.pop_packet(now, 64) {
+        while let Some((packet, kind)) = sender.pop_packet(now, &mut path, 64) {
             assert_eq!(kind, Transmission::New);
             assert_eq!(packet.message_loc, PacketLocation::ONLY);
             sent.push(packet);
@@ -581,13 +675,13 @@ mod tests {
         // Seq numbers wrap: (2^31 - 2), (2^31 - 1), 0.
         assert_eq!(sent[2].seq_number.as_raw(), 0);
         assert_eq!(
-            sender.on_ack(now, SeqNumber::new_truncate(0), None, None),
+            sender.on_ack(now, &mut path, SeqNumber::new_truncate(0), None, None),
             Some(2)
         );
         assert_eq!(sender.free_bytes(), 950);
         // An ACK beyond what was sent is rejected.
         assert_eq!(
-            sender.on_ack(now, SeqNumber::new_truncate(5), None, None),
+            sender.on_ack(now, &mut path, SeqNumber::new_truncate(5), None, None),
             None
         );
     }
@@ -596,7 +690,7 @@ mod tests {
     fn small_unsent_writes_are_coalesced() {
         let now = Instant::now();
         let mut control = VecDeque::new();
-        let mut sender = sender(1000, Framing::Stream, now);
+        let (mut sender, _path) = sender(1000, Framing::Stream, now);
         for _ in 0..10 {
             assert!(sender.push(now, &[2; 30], &mut control));
         }
@@ -608,11 +702,12 @@ mod tests {
     fn messages_keep_their_boundaries() {
         let now = Instant::now();
         let mut control = VecDeque::new();
-        let mut sender = sender(1000, Framing::Message, now);
+        let (mut sender, mut path) = sender(1000, Framing::Message, now);
         assert!(sender.push(now, &[3; 250], &mut control));
-        let locations: Vec<PacketLocation> = std::iter::from_fn(|| sender.pop_packet(now, 64))
-            .map(|(packet, _)| packet.message_loc)
-            .collect();
+        let locations: Vec<PacketLocation> =
+            std::iter::from_fn(|| sender.pop_packet(now, &mut path, 64))
+                .map(|(packet, _)| packet.message_loc)
+                .collect();
         assert_eq!(
             locations,
             vec![
@@ -627,10 +722,10 @@ mod tests {
     fn nak_retransmits_first_and_garbage_is_ignored() {
         let now = Instant::now();
         let mut control = VecDeque::new();
-        let mut sender = sender(10_000, Framing::Stream, now);
+        let (mut sender, mut path) = sender(10_000, Framing::Stream, now);
         assert!(sender.push(now, &[4; 1000], &mut control));
         for _ in 0..5 {
-            assert!(sender.pop_packet(now, 64).is_some());
+            assert!(sender.pop_packet(now, &mut path, 64).is_some());
         }
         let wire_of = |abs: u64| sender.space.to_wire(abs).as_raw();
         // A range 1..=2, an unterminated range, and a number far out of the window.
@@ -640,23 +735,26 @@ mod tests {
             wire_of(400),
             (1 << 31) | wire_of(3),
         ];
-        assert_eq!(sender.on_nak(now, words.into_iter()), 2);
-        let (first, kind) = sender.pop_packet(now, 64).unwrap();
+        assert_eq!(sender.on_nak(now, &mut path, words.into_iter()), 2);
+        let (first, kind) = sender.pop_packet(now, &mut path, 64).unwrap();
         assert_eq!(kind, Transmission::Retransmission);
         assert!(first.retransmitted);
         assert_eq!(first.seq_number, sender.space.to_wire(1));
         assert_eq!(
-            sender.pop_packet(now, 64).unwrap().0.seq_number,
+            sender.pop_packet(now, &mut path, 64).unwrap().0.seq_number,
             sender.space.to_wire(2)
         );
-        assert_eq!(sender.pop_packet(now, 64).unwrap().1, Transmission::New);
+        assert_eq!(
+            sender.pop_packet(now, &mut path, 64).unwrap().1,
+            Transmission::New
+        );
     }
 
     #[test]
     fn flow_window_from_acks_limits_new_packets() {
         let now = Instant::now();
         let mut control = VecDeque::new();
-        let mut sender = sender(10_000, Framing::Stream, now);
+        let (mut sender, mut path) = sender(10_000, Framing::Stream, now);
         assert!(sender.push(now, &[5; 2000], &mut control));
         let statistics = AckStatistics {
             rtt: Default::default(),
@@ -666,10 +764,16 @@ mod tests {
             data_receive_rate: None,
         };
         assert_eq!(
-            sender.on_ack(now, sender.space.to_wire(0), Some(&statistics), Some(1)),
+            sender.on_ack(
+                now,
+                &mut path,
+                sender.space.to_wire(0),
+                Some(&statistics),
+                Some(1)
+            ),
             Some(0)
         );
-        let sent = std::iter::from_fn(|| sender.pop_packet(now, 64)).count();
+        let sent = std::iter::from_fn(|| sender.pop_packet(now, &mut path, 64)).count();
         assert_eq!(sent, 3);
     }
 
@@ -677,17 +781,17 @@ mod tests {
     fn rto_requeues_everything_in_flight_with_backoff() {
         let start = Instant::now();
         let mut control = VecDeque::new();
-        let mut sender = sender(10_000, Framing::Stream, start);
+        let (mut sender, mut path) = sender(10_000, Framing::Stream, start);
         assert!(sender.push(start, &[6; 300], &mut control));
-        while sender.pop_packet(start, 64).is_some() {}
+        while sender.pop_packet(start, &mut path, 64).is_some() {}
         let rtt = Duration::from_millis(10);
         let var = Duration::from_millis(1);
-        let first = sender.rto_deadline(rtt, var).unwrap();
+        let first = sender.rto_deadline(&path, rtt, var).unwrap();
         assert_eq!(first - start, Duration::from_millis(50));
-        assert!(!sender.on_rto_timer(first - Duration::from_millis(1), rtt, var));
-        assert!(sender.on_rto_timer(first, rtt, var));
-        assert_eq!(sender.pending_retransmissions(), 3);
-        let second = sender.rto_deadline(rtt, var).unwrap();
+        assert!(!sender.on_rto_timer(first - Duration::from_millis(1), &mut path, rtt, var));
+        assert!(sender.on_rto_timer(first, &mut path, rtt, var));
+        assert_eq!(path.pending_retransmissions(), 3);
+        let second = sender.rto_deadline(&path, rtt, var).unwrap();
         assert_eq!(second - first, Duration::from_millis(100));
     }
 
@@ -695,7 +799,7 @@ mod tests {
     fn live_sender_drops_too_late_messages_with_a_drop_request() {
         let start = Instant::now();
         let mut control = VecDeque::new();
-        let mut sender = sender(10_000, Framing::Message, start);
+        let (mut sender, mut path) = sender(10_000, Framing::Message, start);
         assert!(sender.push(start, &[7; 150], &mut control));
         assert!(sender.push(start + Duration::from_millis(500), &[8; 50], &mut control));
         sender.drop_too_late(
@@ -709,7 +813,7 @@ mod tests {
             control.back(),
             Some(ControlTypes::DropRequest { .. })
         ));
-        let (packet, _) = sender.pop_packet(start, 64).unwrap();
+        let (packet, _) = sender.pop_packet(start, &mut path, 64).unwrap();
         assert_eq!(packet.message_loc, PacketLocation::ONLY);
     }
 }
