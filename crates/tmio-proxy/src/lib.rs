@@ -29,7 +29,8 @@
 //! proxy. Many proxies can run in one process. For a command-line proxy that outlives its
 //! pushers, [`ProxyBuilder::start_persistent`] gives a [`RunningPersistentProxy`] (the
 //! [`persist`] module; `tmio proxy --persist`): pusher after pusher on one port, an SRT session
-//! per push, reconnection with backoff.
+//! per push opened when its pusher arrives (its `start_persistent` returns once the port is
+//! bound, without connecting), reconnection with backoff.
 //!
 //! Every preset caps the SRT send rate at [`PRESET_MAX_BANDWIDTH`] bytes/s (20 Mbit/s); set
 //! `maxbw` (e.g. `-1`, unlimited) to go faster.

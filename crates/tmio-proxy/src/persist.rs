@@ -43,6 +43,9 @@ use tokio::{
 
 use crate::{settings, Error, PerfStatsReader};
 
+/// How long the proxy waits before accepting again after a failed accept.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
 /// Exponential backoff between SRT connection attempts: `first`, doubling, at most `max`;
 /// [`Backoff::reset`] after a success.
 ///
@@ -118,6 +121,12 @@ pub enum PersistentEvent {
         push: u64,
         /// The pusher's address.
         peer: SocketAddr,
+    },
+    /// Accepting a pusher failed (a client that reset before it was accepted, no file
+    /// descriptor left, …); the port stays open and accepting resumes 0.1 s later.
+    AcceptFailed {
+        /// What the OS said ([`Error::LocalIo`]).
+        error: Error,
     },
     /// A pusher arrived while push `serving` was in progress: its connection was closed.
     PusherRefused {
@@ -329,8 +338,7 @@ impl RunningPersistentProxy {
         self.wait().await
     }
 
-    /// Waits until the proxy stops (after [`Self::stop`] or its token, or a failure of the
-    /// local port).
+    /// Waits until the proxy stops (after [`Self::stop`] or its token).
     pub async fn wait(&mut self) -> Result<PersistentStatus, Error> {
         let Some(task) = self.task.take() else {
             return Ok(self.shared.status());
@@ -360,14 +368,26 @@ struct Server {
 impl Server {
     async fn run(mut self) -> Result<PersistentStatus, Error> {
         loop {
-            let (client, peer) = tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(source) => {
-                        return Err(Error::LocalIo { context: "accepting a pusher", source })
-                    }
-                },
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
                 () = self.stop.cancelled() => break,
+            };
+            let (client, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(source) => {
+                    // A client that reset before it was accepted, or no file descriptor left:
+                    // the port stays open, the next accept is tried a moment later.
+                    let _ = self.events.send(PersistentEvent::AcceptFailed {
+                        error: Error::LocalIo {
+                            context: "accepting a pusher",
+                            source,
+                        },
+                    });
+                    tokio::select! {
+                        () = tokio::time::sleep(ACCEPT_RETRY) => continue,
+                        () = self.stop.cancelled() => break,
+                    }
+                }
             };
             let push = self.shared.pushes.fetch_add(1, Ordering::Relaxed) + 1;
             let _ = self
@@ -396,17 +416,22 @@ impl Server {
                     after_failure,
                 );
                 tokio::pin!(work);
+                // After a failed accept, the next waits a moment (no busy loop on EMFILE).
+                let mut accept_paused_until: Option<Instant> = None;
                 loop {
                     tokio::select! {
                         () = &mut work => break,
-                        accepted = listener.accept() => {
+                        () = tokio::time::sleep_until(accept_paused_until.unwrap_or_else(Instant::now)),
+                            if accept_paused_until.is_some() => accept_paused_until = None,
+                        accepted = listener.accept(), if accept_paused_until.is_none() => match accepted {
                             // One push at a time: the SRT session carries one pusher's bytes.
-                            if let Ok((refused, peer)) = accepted {
+                            Ok((refused, peer)) => {
                                 drop(refused);
                                 shared.pushers_refused.fetch_add(1, Ordering::Relaxed);
                                 let _ = events.send(PersistentEvent::PusherRefused { peer, serving: push });
                             }
-                        }
+                            Err(_) => accept_paused_until = Some(Instant::now() + ACCEPT_RETRY),
+                        },
                     }
                 }
             }

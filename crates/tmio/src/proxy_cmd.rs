@@ -367,6 +367,7 @@ async fn run_persistent(args: ProxyArgs) -> Result<(), CommandError> {
                         ("reconnects", serde_json::Value::from(status.reconnects)),
                     ]
                 };
+                let mut ended_session = None;
                 match &event {
                     PersistentEvent::SrtConnected { push, session, .. } => {
                         let reader = PerfStatsReader::new(session.clone());
@@ -384,11 +385,12 @@ async fn run_persistent(args: ProxyArgs) -> Result<(), CommandError> {
                             }
                             sinks.end_live_line();
                             records = sinks.records.take();
+                            ended_session = Some(monitor);
                         }
                     }
                     _ => {}
                 }
-                log_persistent_event(&event, &proxy);
+                log_persistent_event(&event, &proxy, ended_session.as_ref());
             }
             signal = signals.next() => {
                 if stopping {
@@ -459,11 +461,19 @@ fn idle_line(text: &str) {
     let _ = stderr.flush();
 }
 
-/// One log line per event of a persistent proxy.
-fn log_persistent_event(event: &PersistentEvent, proxy: &RunningPersistentProxy) {
+/// One log line per event of a persistent proxy; `ended_session` is the SRT session of the push
+/// an event ends.
+fn log_persistent_event(
+    event: &PersistentEvent,
+    proxy: &RunningPersistentProxy,
+    ended_session: Option<&tmio_proxy::SrtMonitor>,
+) {
     match event {
         PersistentEvent::PusherConnected { push, peer } => {
             tracing::info!(push, %peer, "pusher connected: connecting SRT");
+        }
+        PersistentEvent::AcceptFailed { error } => {
+            tracing::warn!(%error, "accepting a pusher failed; accepting again in 0.1 s")
         }
         PersistentEvent::PusherRefused { peer, serving } => tracing::warn!(
             %peer,
@@ -511,8 +521,7 @@ fn log_persistent_event(event: &PersistentEvent, proxy: &RunningPersistentProxy)
             tracing::info!(push, attempt, "SRT connected")
         }
         PersistentEvent::PushEnded { push, transferred } => {
-            let dropped = proxy
-                .session()
+            let dropped = ended_session
                 .map(|monitor| monitor.stats().packets_send_dropped)
                 .unwrap_or(0);
             tracing::info!(
