@@ -158,8 +158,9 @@ pub enum PersistentEvent {
         /// The new session's statistics.
         session: SrtMonitor,
     },
-    /// Push `push` ended cleanly (the pusher closed, or the proxy was stopped): what it sent was
-    /// delivered and its SRT session closed.
+    /// Push `push` ended cleanly (the pusher closed, or the proxy was stopped; also a pusher
+    /// that reset its connection, as ffmpeg does at its end, once everything it sent was
+    /// acknowledged): what it sent was delivered and its SRT session closed.
     PushEnded {
         /// The push number.
         push: u64,
