@@ -1,7 +1,14 @@
 //! The gateway: the far side tmio users run themselves. An SRT listener serves many sessions on
 //! one port; each is routed by its stream id's resource (`#!::r=live/app`) to a TCP upstream
 //! (an RTMP server) and pumped both ways. Requests with no route are rejected with SRT's
-//! "not found" (2404); an unreachable upstream with "service unavailable" (2503).
+//! "not found" (2404).
+//!
+//! Nothing is opened upstream before the caller passed the access rules and authenticated.
+//! When the upstream connection opens is [`UpstreamConnect`]: during the handshake (the
+//! library's default; an unreachable upstream rejects the caller with "service unavailable",
+//! 2503), or once the accepted session's first payload bytes arrive (what `tmio gateway` does by
+//! default), so a caller that stays idle — a persistent proxy waiting for its pusher — never
+//! makes the upstream server time out, and a session that ends without bytes never touches it.
 
 use std::{
     collections::BTreeMap,
@@ -16,7 +23,7 @@ use std::{
 use tmio_preset::{Options, Preset};
 use tmio_pump::CancellationToken;
 use tmio_transport::srt::{
-    ConnectionRequest, ListenerLimits, RejectReason, ServerRejectReason, SrtListener,
+    ConnectionRequest, ListenerLimits, RejectReason, ServerRejectReason, SrtListener, SrtStream,
 };
 use tmio_url::{SrtUrl, StreamId, TcpUrl};
 use tokio::{net::TcpStream, sync::mpsc, task::JoinSet};
@@ -31,12 +38,64 @@ use crate::{
 const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a graceful stop waits for sessions to flush.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+/// The most a session's first read takes (one read; the rest goes through the pump).
+const FIRST_READ_BYTES: usize = 64 * 1024;
+
+/// When the gateway opens a session's upstream TCP connection. Either way, never before the
+/// caller passed the access rules and authenticated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UpstreamConnect {
+    /// During the handshake, before the caller is told it is accepted: an upstream that cannot
+    /// be reached (3 s) rejects the caller with SRT's "service unavailable" (2503). The
+    /// upstream sees a connection as soon as a caller connects, even one that sends nothing
+    /// for a long time. The library's default.
+    #[default]
+    Accept,
+    /// After the caller is accepted, when the session's first payload bytes arrive (for pushes,
+    /// where the pusher speaks first, as RTMP's client does). An idle caller holds no upstream
+    /// connection, and a session that ends without a byte never opens one. An unreachable
+    /// upstream then ends the accepted session (the caller sees its connection closed) with
+    /// [`Error::Upstream`]. Not for upstreams that speak first.
+    FirstBytes,
+}
+
+impl UpstreamConnect {
+    /// The name `tmio gateway --upstream-connect` takes: `accept` or `first-bytes`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamConnect::Accept => "accept",
+            UpstreamConnect::FirstBytes => "first-bytes",
+        }
+    }
+}
+
+impl std::fmt::Display for UpstreamConnect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for UpstreamConnect {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "accept" => Ok(UpstreamConnect::Accept),
+            "first-bytes" | "first_bytes" => Ok(UpstreamConnect::FirstBytes),
+            _ => Err(format!(
+                "unknown upstream connect mode {text:?}: use accept or first-bytes"
+            )),
+        }
+    }
+}
 
 /// What the gateway reports.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum GatewayEvent {
-    /// A caller was accepted and connected to an upstream.
+    /// A caller was accepted (with [`UpstreamConnect::Accept`], its upstream connection is
+    /// open; with [`UpstreamConnect::FirstBytes`], it opens at the session's first bytes:
+    /// [`GatewayEvent::UpstreamConnected`]).
     SessionStarted {
         /// Session number (1, 2, …).
         id: u64,
@@ -46,6 +105,16 @@ pub enum GatewayEvent {
         stream_id: Option<String>,
         /// The upstream it is pumped to.
         upstream: SocketAddr,
+    },
+    /// With [`UpstreamConnect::FirstBytes`]: the session's first bytes arrived and its upstream
+    /// connection is open (they are its first bytes).
+    UpstreamConnected {
+        /// Session number.
+        id: u64,
+        /// The upstream.
+        upstream: SocketAddr,
+        /// How long the session waited for its first bytes.
+        waited: Duration,
     },
     /// A caller was rejected.
     Rejected {
@@ -81,6 +150,7 @@ pub struct GatewayBuilder {
     limits: ListenerLimits,
     access: Vec<AccessRule>,
     route_passphrases: BTreeMap<String, String>,
+    upstream_connect: UpstreamConnect,
 }
 
 /// Entry point of the gateway API.
@@ -119,6 +189,7 @@ impl Gateway {
             limits: ListenerLimits::default(),
             access: Vec::new(),
             route_passphrases: BTreeMap::new(),
+            upstream_connect: UpstreamConnect::default(),
         })
     }
 }
@@ -211,6 +282,12 @@ impl GatewayBuilder {
         self
     }
 
+    /// When each session's upstream connection opens (default [`UpstreamConnect::Accept`]).
+    pub fn upstream_connect(mut self, when: UpstreamConnect) -> Self {
+        self.upstream_connect = when;
+        self
+    }
+
     /// Binds the SRT port and starts serving.
     pub async fn start(self) -> Result<RunningGateway, Error> {
         if self.default_upstream.is_none() && self.routes.is_empty() {
@@ -246,6 +323,7 @@ impl GatewayBuilder {
             routes: self.routes,
             access: self.access,
             passphrases: self.route_passphrases,
+            upstream_connect: self.upstream_connect,
         };
         let task = tokio::spawn(serve(
             listener,
@@ -307,6 +385,8 @@ struct Router {
     access: Vec<AccessRule>,
     /// Per-resource passphrases (see `GatewayBuilder::route_passphrase`).
     passphrases: BTreeMap<String, String>,
+    /// When sessions open their upstream connection.
+    upstream_connect: UpstreamConnect,
 }
 
 impl std::fmt::Debug for Router {
@@ -316,6 +396,7 @@ impl std::fmt::Debug for Router {
             .field("routes", &self.routes)
             .field("access", &self.access)
             .field("passphrases", &self.passphrases.keys().collect::<Vec<_>>())
+            .field("upstream_connect", &self.upstream_connect)
             .finish()
     }
 }
@@ -466,22 +547,37 @@ async fn session(
         });
         return;
     }
-    let upstream =
-        match tokio::time::timeout(UPSTREAM_CONNECT_TIMEOUT, TcpStream::connect(upstream_addr))
-            .await
-        {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => {
-                let words = format!("upstream tcp://{upstream_addr} unreachable: {e}");
-                reject(request, ServerRejectReason::Down, words);
-                return;
-            }
-            Err(_) => {
-                let words = format!("upstream tcp://{upstream_addr} did not answer in time");
-                reject(request, ServerRejectReason::Down, words);
+    if router.upstream_connect == UpstreamConnect::FirstBytes {
+        let stream = match request.accept(None).await {
+            Ok(stream) => stream,
+            Err(error) => {
+                let _ = events.send(GatewayEvent::Rejected {
+                    peer,
+                    stream_id,
+                    reason: error.to_string(),
+                });
                 return;
             }
         };
+        sessions.fetch_add(1, Ordering::Relaxed);
+        let _ = events.send(GatewayEvent::SessionStarted {
+            id,
+            peer: stream.peer_addr(),
+            stream_id,
+            upstream: upstream_addr,
+        });
+        let result = first_bytes_session(id, upstream_addr, stream, stop, &events).await;
+        sessions.fetch_sub(1, Ordering::Relaxed);
+        let _ = events.send(GatewayEvent::SessionEnded { id, result });
+        return;
+    }
+    let upstream = match connect_upstream(upstream_addr).await {
+        Ok(stream) => stream,
+        Err(error) => {
+            reject(request, ServerRejectReason::Down, error.to_string());
+            return;
+        }
+    };
     let stream = match request.accept(None).await {
         Ok(stream) => stream,
         Err(error) => {
@@ -500,9 +596,79 @@ async fn session(
         stream_id,
         upstream: upstream_addr,
     });
-    let result = pump_gateway_session(upstream, stream, stop).await;
+    let result = pump_gateway_session(upstream, stream, Vec::new(), stop).await;
     sessions.fetch_sub(1, Ordering::Relaxed);
     let _ = events.send(GatewayEvent::SessionEnded { id, result });
+}
+
+/// Opens the upstream TCP connection, bounded by [`UPSTREAM_CONNECT_TIMEOUT`].
+async fn connect_upstream(addr: SocketAddr) -> Result<TcpStream, Error> {
+    match tokio::time::timeout(UPSTREAM_CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(source)) => Err(Error::Upstream { addr, source }),
+        Err(_) => Err(Error::Upstream {
+            addr,
+            source: std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} s", UPSTREAM_CONNECT_TIMEOUT.as_secs()),
+            ),
+        }),
+    }
+}
+
+/// An accepted session that opens its upstream when its first payload bytes arrive
+/// ([`UpstreamConnect::FirstBytes`]). A session that ends (or is stopped) before any byte never
+/// touches the upstream.
+async fn first_bytes_session(
+    id: u64,
+    upstream_addr: SocketAddr,
+    mut stream: SrtStream,
+    stop: CancellationToken,
+    events: &mpsc::UnboundedSender<GatewayEvent>,
+) -> Result<tmio_pump::Transferred, Error> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let waiting_since = tokio::time::Instant::now();
+    let mut first = vec![0u8; FIRST_READ_BYTES];
+    let read = tokio::select! {
+        read = stream.read(&mut first) => read,
+        () = stop.cancelled() => {
+            let _ = tokio::time::timeout(STOP_GRACE, stream.shutdown()).await;
+            return Ok(tmio_pump::Transferred::default());
+        }
+    };
+    let count = match read {
+        // The caller closed before sending anything: nothing to carry, nothing opened.
+        Ok(0) => return Ok(tmio_pump::Transferred::default()),
+        Ok(count) => count,
+        Err(source) => {
+            return Err(match tmio_transport::Error::from_io(&source) {
+                Some(transport) => Error::Transport(transport.duplicate()),
+                None => Error::Pump(tmio_pump::PumpError {
+                    side: tmio_pump::Side::Remote,
+                    direction: tmio_pump::Direction::RemoteToLocal,
+                    operation: tmio_pump::Operation::Read,
+                    side_label: "SRT caller",
+                    transferred: tmio_pump::Transferred::default(),
+                    source,
+                }),
+            })
+        }
+    };
+    first.truncate(count);
+    let upstream = match connect_upstream(upstream_addr).await {
+        Ok(upstream) => upstream,
+        Err(error) => {
+            // The caller was accepted already: closing its session is how it learns.
+            let _ = tokio::time::timeout(STOP_GRACE, stream.shutdown()).await;
+            return Err(error);
+        }
+    };
+    let _ = events.send(GatewayEvent::UpstreamConnected {
+        id,
+        upstream: upstream_addr,
+        waited: waiting_since.elapsed(),
+    });
+    pump_gateway_session(upstream, stream, first, stop).await
 }
 
 #[cfg(test)]
@@ -518,6 +684,7 @@ mod tests {
             routes,
             access: Vec::new(),
             passphrases: BTreeMap::new(),
+            upstream_connect: UpstreamConnect::default(),
         }
     }
 
@@ -537,6 +704,19 @@ mod tests {
             )),
             Some(1)
         );
+    }
+
+    #[test]
+    fn upstream_connect_modes_parse_and_print_alike() {
+        for mode in [UpstreamConnect::Accept, UpstreamConnect::FirstBytes] {
+            assert_eq!(mode.as_str().parse::<UpstreamConnect>(), Ok(mode));
+        }
+        assert_eq!(
+            "First-Bytes".parse::<UpstreamConnect>(),
+            Ok(UpstreamConnect::FirstBytes)
+        );
+        let error = "later".parse::<UpstreamConnect>().unwrap_err();
+        assert!(error.contains("\"later\""), "{error}");
     }
 
     #[test]

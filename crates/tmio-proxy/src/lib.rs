@@ -26,7 +26,11 @@
 //!
 //! One proxy serves exactly one pusher connection (a second is refused), is never restarted
 //! after `stop`, and does not reconnect: a remote failure is reported and the user creates a new
-//! proxy. Many proxies can run in one process.
+//! proxy. Many proxies can run in one process. For a command-line proxy that outlives its
+//! pushers, [`ProxyBuilder::start_persistent`] gives a [`RunningPersistentProxy`] (the
+//! [`persist`] module; `tmio proxy --persist`): pusher after pusher on one port, an SRT session
+//! per push opened when its pusher arrives (its `start_persistent` returns once the port is
+//! bound, without connecting), reconnection with backoff.
 //!
 //! Every preset caps the SRT send rate at [`PRESET_MAX_BANDWIDTH`] bytes/s (20 Mbit/s); set
 //! `maxbw` (e.g. `-1`, unlimited) to go faster.
@@ -112,6 +116,7 @@ mod facade;
 mod gateway;
 mod log;
 mod perf_stats;
+pub mod persist;
 mod proxy;
 mod settings;
 
@@ -121,9 +126,12 @@ pub use facade::{
     BondingConfig, BondingMode, LinkBrokenCallback, LinkConfig, LinkLocal, Protocol, Tmio,
     TmioProxy, TmioProxyListener,
 };
-pub use gateway::{Gateway, GatewayBuilder, GatewayEvent, RunningGateway};
+pub use gateway::{Gateway, GatewayBuilder, GatewayEvent, RunningGateway, UpstreamConnect};
 pub use log::{LogPriority, Logger, LoggerLayer};
 pub use perf_stats::{PerfCounters, PerfStats, PerfStatsInterval, PerfStatsReader};
+pub use persist::{
+    Backoff, PersistSettings, PersistentEvent, PersistentStatus, RunningPersistentProxy,
+};
 pub use proxy::{Proxy, ProxyBuilder, ProxyEvent, RunningProxy};
 pub use tmio_preset::{Options, Preset, PRESET_BUFFER_SIZE, PRESET_MAX_BANDWIDTH};
 pub use tmio_pump::{CancellationToken, Transferred};

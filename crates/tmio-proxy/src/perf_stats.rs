@@ -200,7 +200,8 @@ pub struct PerfStatsReader {
 }
 
 impl PerfStatsReader {
-    pub(crate) fn new(monitor: SrtMonitor) -> PerfStatsReader {
+    /// A reader of `monitor`'s connection; its first `current` block counts from the start.
+    pub fn new(monitor: SrtMonitor) -> PerfStatsReader {
         PerfStatsReader {
             monitor,
             interval: PerfStatsInterval::new(),

@@ -173,6 +173,33 @@ impl ProxyBuilder {
         &self.remote
     }
 
+    /// Starts a persistent proxy instead ([`crate::persist`]): binds the local port at once and
+    /// takes pusher after pusher, one at a time, each over an SRT session of its own opened
+    /// when it arrives (retried with backoff while it waits). The options are checked now.
+    pub async fn start_persistent(
+        self,
+        settings: crate::PersistSettings,
+    ) -> Result<crate::RunningPersistentProxy, Error> {
+        let options = settings::merged_options(self.options, &self.remote)?;
+        let config = settings::srt_config(&options, &self.remote)?;
+        let mode = settings::connect_mode(&self.remote);
+        if mode == ConnectMode::Listener {
+            return Err(Error::UrlUse {
+                which: "remote",
+                url: self.remote.to_string(),
+                reason: "the proxy calls its remote (mode=caller or rendezvous); \
+                         `tmio gateway` is the listening side"
+                    .into(),
+            });
+        }
+        let remote = crate::persist::RemoteTarget {
+            url: self.remote,
+            config,
+            mode,
+        };
+        crate::RunningPersistentProxy::start(self.local.addr, remote, settings).await
+    }
+
     /// Connects the SRT side, then binds the local port. Returns once the pusher can connect.
     pub async fn start(self) -> Result<RunningProxy, Error> {
         let options = settings::merged_options(self.options, &self.remote)?;
@@ -395,12 +422,34 @@ pub(crate) fn duplicate(error: &Error) -> Error {
 }
 
 /// Runs a gateway-side session: an accepted SRT stream pumped to an upstream TCP server.
+/// `already_read` is what the gateway read from the caller before the upstream was opened
+/// (its first bytes, with [`UpstreamConnect::FirstBytes`](crate::UpstreamConnect)): written
+/// upstream first and counted in `remote_to_local`.
 pub(crate) async fn pump_gateway_session(
-    upstream: tokio::net::TcpStream,
+    mut upstream: tokio::net::TcpStream,
     stream: SrtStream,
+    already_read: Vec<u8>,
     stop: CancellationToken,
 ) -> Result<Transferred, Error> {
+    use tokio::io::AsyncWriteExt as _;
     let _ = upstream.set_nodelay(true);
+    let first = already_read.len() as u64;
+    if !already_read.is_empty() {
+        if let Err(source) = upstream.write_all(&already_read).await {
+            return Err(Error::Pump(tmio_pump::PumpError {
+                side: tmio_pump::Side::Local,
+                direction: tmio_pump::Direction::RemoteToLocal,
+                operation: tmio_pump::Operation::Write,
+                side_label: "upstream TCP server",
+                transferred: Transferred::default(),
+                source,
+            }));
+        }
+    }
+    let with_first = |moved: Transferred| Transferred {
+        remote_to_local: moved.remote_to_local + first,
+        ..moved
+    };
     let pump = Pump::new(upstream, stream)
         .stop_on(stop)
         .labels(SideLabels {
@@ -408,7 +457,7 @@ pub(crate) async fn pump_gateway_session(
             remote: "SRT caller",
         });
     match pump.run().await {
-        Ok(moved) => Ok(moved),
+        Ok(moved) => Ok(with_first(moved)),
         // The caller closed the SRT connection (its pusher ended): SRT has no half-close, so
         // what the upstream still says afterwards (nginx answers the unpublish) cannot reach it.
         // That is the session's normal end, not a failure.
@@ -420,9 +469,12 @@ pub(crate) async fn pump_gateway_session(
                     Some(tmio_transport::Error::PeerClosed { .. })
                 ) =>
         {
-            Ok(error.transferred)
+            Ok(with_first(error.transferred))
         }
-        Err(error) => Err(error.into()),
+        Err(mut error) => {
+            error.transferred = with_first(error.transferred);
+            Err(error.into())
+        }
     }
 }
 

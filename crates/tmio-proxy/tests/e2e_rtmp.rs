@@ -17,7 +17,9 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use tmio_proxy::{Gateway, GatewayEvent, Proxy, RunningGateway};
+use tmio_proxy::{
+    Gateway, GatewayEvent, PersistSettings, PersistentEvent, Proxy, RunningGateway, UpstreamConnect,
+};
 
 const NGINX: &str = "/usr/sbin/nginx";
 const RTMP_MODULE: &str = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
@@ -130,6 +132,11 @@ struct Nginx {
 
 impl Nginx {
     async fn start(dir: &Path) -> Nginx {
+        Nginx::start_with(dir, "").await
+    }
+
+    /// nginx with `server_directives` added to its RTMP server block (e.g. `timeout 2s;`).
+    async fn start_with(dir: &Path, server_directives: &str) -> Nginx {
         let mut last_failure = String::new();
         // A free port can be taken by someone else before nginx binds it: try a few.
         for _ in 0..3 {
@@ -147,6 +154,7 @@ impl Nginx {
                  rtmp {{\n\
                  \x20   server {{\n\
                  \x20       listen {addr};\n\
+                 \x20       {server_directives}\n\
                  \x20       application live {{\n\
                  \x20           live on;\n\
                  \x20           record all;\n\
@@ -438,4 +446,150 @@ async fn tencent_style_url_passes_through_untouched() {
     let log = pushed.nginx.log();
     let publish = format!("publish: name='test' args='{query}'");
     assert!(log.contains(&publish), "{publish} not in\n{log}");
+}
+
+/// Runs ffmpeg to the end of its push (bounded) and asserts it succeeded.
+async fn push_to_the_end(rtmp_url: &str, nginx: &Nginx) {
+    let mut ffmpeg = start_push(rtmp_url);
+    let status = ffmpeg.wait(FFMPEG_TIMEOUT, "ffmpeg").await;
+    let errors = ffmpeg
+        .0
+        .stderr
+        .take()
+        .map(|mut pipe| {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+            text
+        })
+        .unwrap_or_default();
+    assert!(
+        status.success(),
+        "ffmpeg failed ({status}): {errors}\nnginx:\n{}",
+        nginx.log()
+    );
+}
+
+/// A recording of about PUSH_SECONDS with h264 and aac that decodes without an error.
+fn assert_plays(recording: &Path, nginx: &Nginx) {
+    assert!(
+        recording.exists(),
+        "no recording at {}; nginx log:\n{}",
+        recording.display(),
+        nginx.log()
+    );
+    let (codecs, duration) = probe(recording);
+    assert!(codecs.iter().any(|c| c == "h264"), "streams: {codecs:?}");
+    assert!(codecs.iter().any(|c| c == "aac"), "streams: {codecs:?}");
+    assert!(
+        (PUSH_SECONDS - 1.0..=PUSH_SECONDS + 1.0).contains(&duration),
+        "recorded {duration} s, pushed {PUSH_SECONDS} s"
+    );
+    let (decoded, errors) = decode_errors(recording);
+    assert!(
+        decoded && errors.trim().is_empty(),
+        "decode errors: {errors}"
+    );
+}
+
+/// The case: a proxy connected over SRT idles longer than the RTMP server's timeout
+/// (nginx `timeout 2s;` here, 60 s by default) before its pusher comes. With the gateway opening
+/// the upstream at the first bytes, nginx sees nothing until the push, and the push records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_proxy_does_not_trip_the_rtmp_servers_timeout() {
+    if !tools_present() {
+        return;
+    }
+    let dir = TempDir::new("idle");
+    let nginx = Nginx::start_with(&dir.0, "timeout 2s;").await;
+    let mut gateway = Gateway::builder("srt://127.0.0.1:0")
+        .unwrap()
+        .upstream(&format!("tcp://{}", nginx.addr))
+        .unwrap()
+        .upstream_connect(UpstreamConnect::FirstBytes)
+        .start()
+        .await
+        .unwrap();
+    let remote = format!("srt://{}?streamid=#!::r=live/test", gateway.local_addr());
+    let mut proxy = Proxy::builder("tcp://127.0.0.1:0", &remote)
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    // Idle, with the SRT session up, for longer than nginx's timeout.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // One connection so far: the readiness probe of `Nginx::start`.
+    assert_eq!(
+        nginx.log().matches("client connected").count(),
+        1,
+        "{}",
+        nginx.log()
+    );
+    let port = proxy.local_addr().port();
+    push_to_the_end(&format!("rtmp://127.0.0.1:{port}/live/test"), &nginx).await;
+    let _ = tokio::time::timeout(Duration::from_secs(20), proxy.wait())
+        .await
+        .expect("the proxy did not finish within 20 s after ffmpeg closed");
+    let upstream_bytes = session_end(&mut gateway).await;
+    assert!(upstream_bytes > 20_000, "{upstream_bytes}");
+    nginx
+        .wait_for_log("disconnect", Duration::from_secs(10))
+        .await;
+    gateway.stop().await;
+    assert_plays(&nginx.record_dir.join("test.flv"), &nginx);
+}
+
+/// `start_persistent` (what `tmio proxy --persist` runs): two ffmpeg pushes in a row through one
+/// proxy, each its own SRT session and nginx connection, both recorded whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_ffmpeg_pushes_in_a_row_through_one_persistent_proxy() {
+    if !tools_present() {
+        return;
+    }
+    let dir = TempDir::new("persist");
+    let nginx = Nginx::start(&dir.0).await;
+    let mut gateway = Gateway::builder("srt://127.0.0.1:0")
+        .unwrap()
+        .upstream(&format!("tcp://{}", nginx.addr))
+        .unwrap()
+        .upstream_connect(UpstreamConnect::FirstBytes)
+        .start()
+        .await
+        .unwrap();
+    let remote = format!("srt://{}?streamid=#!::r=live/test", gateway.local_addr());
+    let mut proxy = Proxy::builder("tcp://127.0.0.1:0", &remote)
+        .unwrap()
+        .start_persistent(PersistSettings::default())
+        .await
+        .unwrap();
+    let port = proxy.local_addr().port();
+    for push in 1..=2u64 {
+        push_to_the_end(&format!("rtmp://127.0.0.1:{port}/live/test{push}"), &nginx).await;
+        let pushed = loop {
+            let event = tokio::time::timeout(Duration::from_secs(20), proxy.next_event())
+                .await
+                .expect("no end of the push within 20 s after ffmpeg closed")
+                .expect("the persistent proxy stopped");
+            match event {
+                PersistentEvent::PushEnded {
+                    push: p,
+                    transferred,
+                } if p == push => break transferred.local_to_remote,
+                PersistentEvent::PushFailed { error, .. } => panic!("push {push}: {error}"),
+                _ => {}
+            }
+        };
+        assert_eq!(session_end(&mut gateway).await, pushed, "push {push}");
+        let disconnects = usize::try_from(push).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while nginx.log().matches("disconnect").count() < disconnects {
+            assert!(Instant::now() < deadline, "{}", nginx.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let status = proxy.stop().await.unwrap();
+    assert_eq!((status.pushes, status.pushes_ended), (2, 2));
+    gateway.stop().await;
+    for push in 1..=2 {
+        assert_plays(&nginx.record_dir.join(format!("test{push}.flv")), &nginx);
+    }
 }

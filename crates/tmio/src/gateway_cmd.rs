@@ -1,8 +1,8 @@
 //! `tmio gateway LISTEN_URL UPSTREAM_URL`: the far side. An SRT listener whose sessions are
 //! pumped to TCP upstreams (RTMP servers), routed by the stream id's resource.
 
-use clap::Args;
-use tmio_proxy::{Gateway, GatewayEvent, ListenerLimits, RunningGateway};
+use clap::{builder::TypedValueParser as _, Args};
+use tmio_proxy::{Gateway, GatewayEvent, ListenerLimits, RunningGateway, UpstreamConnect};
 
 use crate::{
     args::{parse_option, parse_route, parse_route_passphrase},
@@ -48,6 +48,17 @@ pub struct GatewayArgs {
     #[arg(long, value_name = "N", default_value_t = ListenerLimits::default().max_handshakes_per_second,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_handshakes_per_second: u32,
+    /// When a session's upstream TCP connection opens. first-bytes (default): once the caller
+    /// is accepted and its first bytes arrive (pushers speak first, as RTMP's do): an idle
+    /// caller (a proxy waiting for its pusher) holds no upstream connection, so the RTMP
+    /// server's timeout does not trip, and a session without bytes never reaches it; an
+    /// unreachable upstream then closes the session. accept: during the handshake, after the
+    /// caller is authenticated; an unreachable upstream rejects it (2503). Use accept for an
+    /// upstream that speaks first.
+    #[arg(long, value_name = "WHEN", default_value = "first-bytes",
+          value_parser = clap::builder::PossibleValuesParser::new(["first-bytes", "accept"])
+              .map(|text| text.parse::<UpstreamConnect>().unwrap_or_default()))]
+    pub upstream_connect: UpstreamConnect,
 }
 
 impl GatewayArgs {
@@ -77,12 +88,24 @@ pub async fn run(args: GatewayArgs) -> Result<(), CommandError> {
     for (resource, passphrase) in &args.route_passphrases {
         builder = builder.route_passphrase(resource, passphrase)?;
     }
-    let mut gateway = builder.limits(args.limits()).start().await?;
+    let mut gateway = builder
+        .limits(args.limits())
+        .upstream_connect(args.upstream_connect)
+        .start()
+        .await?;
     announce(&format!("listening srt://{}", gateway.local_addr()))?;
     for (resource, url) in &args.routes {
         tracing::info!(resource, upstream = url, "route");
     }
     tracing::info!(upstream = args.upstream_url, "default upstream");
+    tracing::info!(
+        when = %args.upstream_connect,
+        "{}",
+        match args.upstream_connect {
+            UpstreamConnect::FirstBytes => "upstream connections open at each session's first bytes",
+            UpstreamConnect::Accept => "upstream connections open during each caller's handshake",
+        }
+    );
     for rule in &args.allow {
         tracing::info!(rule, "allow");
     }
@@ -144,6 +167,16 @@ pub fn log_event(event: &GatewayEvent) {
             stream_id = stream_id.as_deref().unwrap_or("(none)"),
             %upstream,
             "session started"
+        ),
+        GatewayEvent::UpstreamConnected {
+            id,
+            upstream,
+            waited,
+        } => tracing::info!(
+            session = id,
+            %upstream,
+            waited_s = waited.as_secs_f64(),
+            "upstream connected: the session's first bytes arrived"
         ),
         GatewayEvent::Rejected {
             peer,

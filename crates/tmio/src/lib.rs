@@ -1,7 +1,8 @@
 //! The `tmio` command as a library: its argument syntax, subcommands and exit statuses, so the
 //! binary (`src/main.rs`) only parses, sets up logging and a runtime, and dispatches.
 //!
-//! - `tmio proxy LOCAL_URL REMOTE_URL`: one pusher's TCP stream over SRT ([`proxy_cmd`]);
+//! - `tmio proxy LOCAL_URL REMOTE_URL`: one pusher's TCP stream over SRT, or with `--persist`
+//!   one pusher after another ([`proxy_cmd`]);
 //! - `tmio gateway LISTEN_URL UPSTREAM_URL`: SRT back to TCP servers ([`gateway_cmd`]);
 //! - `tmio demo`: both, a generated stream and a sink, in one process ([`demo`]);
 //! - `tmio url`: what tmio understands from a URL ([`url_cmd`]).
@@ -91,7 +92,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Take one pusher (RTMP encoder) on a local TCP port and push its stream over SRT.
+    /// Take one pusher (RTMP encoder) on a local TCP port and push its stream over SRT; with
+    /// --persist, pusher after pusher.
     #[command(after_help = LOG_HELP)]
     Proxy(proxy_cmd::ProxyArgs),
     /// Listen for SRT callers and pump each session to a TCP upstream (an RTMP server).

@@ -1,5 +1,5 @@
 //! `tmio proxy LOCAL_URL REMOTE_URL`: take one pusher on a local TCP port and push its bytes
-//! over SRT.
+//! over SRT; with `--persist`, pusher after pusher, reconnecting SRT with backoff.
 
 use std::{
     fs::{File, OpenOptions},
@@ -9,7 +9,10 @@ use std::{
 };
 
 use clap::Args;
-use tmio_proxy::{PerfStatsReader, Preset, Proxy, ProxyEvent, RunningProxy};
+use tmio_proxy::{
+    ConnectionStats, PerfStatsReader, PersistSettings, PersistentEvent, Preset, Proxy, ProxyEvent,
+    RunningPersistentProxy,
+};
 
 use crate::{
     args::{parse_interval, parse_option, parse_preset},
@@ -49,6 +52,20 @@ pub struct ProxyArgs {
     /// per interval). Given without --stats-json, the records go to stdout.
     #[arg(long, value_name = "FORMAT", value_enum)]
     pub stats_format: Option<StatsFormat>,
+    /// Keep running: take the next pusher after one ends, one at a time (a pusher arriving
+    /// during a push is refused: its connection is closed). Each push gets its own SRT session,
+    /// opened when the pusher arrives (an idle proxy holds none); a failed connection is retried
+    /// with backoff (0.5 s doubling to 10 s) for up to --persist-hold, then that pusher's
+    /// connection is closed. A push whose SRT session fails mid-way is cut: its pusher's
+    /// connection is closed and the log says how many of its bytes the proxy took and the
+    /// remote acknowledged. Runs until SIGINT/SIGTERM/SIGHUP.
+    #[arg(long)]
+    pub persist: bool,
+    /// With --persist: how long a pusher waits for its SRT session (retries included) before
+    /// its connection is closed.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_interval,
+          requires = "persist")]
+    pub persist_hold: Duration,
 }
 
 impl ProxyArgs {
@@ -137,20 +154,44 @@ struct StatsSinks {
 }
 
 impl StatsSinks {
-    fn report(&mut self, proxy: &RunningProxy) -> Result<(), CommandError> {
-        let stats = proxy.stats();
-        let figures = Figures::from_stats(&stats);
+    fn new(reader: PerfStatsReader, live_line: bool, records: Option<RecordsOut>) -> StatsSinks {
+        StatsSinks {
+            meter: RateMeter::new(),
+            reader,
+            live_line,
+            records,
+        }
+    }
+
+    /// One report: the live line (after `prefix`, e.g. `push 2 `) and a record (with `extra`
+    /// fields, e.g. the push number).
+    fn report(
+        &mut self,
+        stats: &ConnectionStats,
+        prefix: &str,
+        extra: &[(&str, serde_json::Value)],
+    ) -> Result<(), CommandError> {
+        let figures = Figures::from_stats(stats);
         let rate = self.meter.send_rate_mbps(&figures);
         if self.live_line {
             let mut stderr = std::io::stderr().lock();
             let columns = terminal_columns(&stderr);
+            let room = columns.saturating_sub(u16::try_from(prefix.len()).unwrap_or(u16::MAX));
             // The line is narrower than the terminal: `\r` returns to its start, and
             // `ESC [K` erases what a longer previous line left.
-            let _ = write!(stderr, "\r{}\x1b[K", display_line(&figures, rate, columns));
+            let _ = write!(
+                stderr,
+                "\r{prefix}{}\x1b[K",
+                display_line(&figures, rate, room)
+            );
             let _ = stderr.flush();
         }
         if let Some(records) = &mut self.records {
-            records.write(&record(&self.reader.read(), SystemTime::now()))?;
+            let mut record = record(&self.reader.read(), SystemTime::now());
+            for (name, value) in extra {
+                record.insert((*name).to_owned(), value.clone());
+            }
+            records.write(&record)?;
         }
         Ok(())
     }
@@ -164,6 +205,9 @@ impl StatsSinks {
 
 /// Runs the proxy until the pusher's session ends, a runtime error, or SIGINT/SIGTERM/SIGHUP (a graceful stop).
 pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
+    if args.persist {
+        return run_persistent(args).await;
+    }
     let mut signals = StopSignals::install()?;
     let mut builder = Proxy::builder(&args.local_url, &args.remote_url)?;
     if let Some(preset) = args.preset {
@@ -193,12 +237,11 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
         }
     };
     announce(&format!("listening tcp://{}", proxy.local_addr()))?;
-    let mut sinks = StatsSinks {
-        meter: RateMeter::new(),
-        reader: proxy.perf_stats_reader(),
-        live_line: std::io::stderr().is_terminal() && !records_on_terminal,
+    let mut sinks = StatsSinks::new(
+        proxy.perf_stats_reader(),
+        std::io::stderr().is_terminal() && !records_on_terminal,
         records,
-    };
+    );
     let stop = proxy.stop_token();
     let mut ticker = tokio::time::interval(args.stats_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -224,7 +267,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
                 stopping = true;
             }
             _ = ticker.tick() => {
-                if let Err(error) = sinks.report(&proxy) {
+                if let Err(error) = sinks.report(&proxy.stats(), "", &[]) {
                     sinks.end_live_line();
                     stop.cancel();
                     let _ = proxy.wait().await;
@@ -234,7 +277,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
         }
     }
     let result = proxy.wait().await;
-    let final_report = sinks.report(&proxy);
+    let final_report = sinks.report(&proxy.stats(), "", &[]);
     sinks.end_live_line();
     let moved = match result {
         // An encoder that exits without reading the server's last messages (ffmpeg does, after
@@ -270,6 +313,247 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
         }
     );
     Ok(())
+}
+
+/// `tmio proxy --persist`: pusher after pusher until a signal (see [`tmio_proxy::persist`]).
+async fn run_persistent(args: ProxyArgs) -> Result<(), CommandError> {
+    let mut signals = StopSignals::install()?;
+    let mut builder = Proxy::builder(&args.local_url, &args.remote_url)?;
+    if let Some(preset) = args.preset {
+        builder = builder.preset(preset)?;
+    }
+    for (name, value) in &args.options {
+        builder = builder.option(name, value)?;
+    }
+    let records_target = args.records_target();
+    let records_on_terminal =
+        records_target == Some(RecordsTarget::Stdout) && std::io::stdout().is_terminal();
+    let mut records = match records_target {
+        None => None,
+        Some(target) => Some(RecordsOut::open(
+            target,
+            args.stats_format.unwrap_or_default(),
+        )?),
+    };
+    let live_line = std::io::stderr().is_terminal() && !records_on_terminal;
+    let remote = builder.remote_url().to_string();
+    let settings = PersistSettings {
+        pusher_hold: args.persist_hold,
+        ..PersistSettings::default()
+    };
+    let mut proxy = builder.start_persistent(settings).await?;
+    tracing::info!(
+        %remote,
+        hold_s = settings.pusher_hold.as_secs_f64(),
+        "persistent: one push at a time, each over its own SRT session opened when the pusher \
+         arrives"
+    );
+    announce(&format!("listening tcp://{}", proxy.local_addr()))?;
+    let stop = proxy.stop_token();
+    let mut ticker = tokio::time::interval(args.stats_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    // The statistics of the push in progress, from its SRT session up to its end.
+    let mut current: Option<(u64, tmio_proxy::SrtMonitor, StatsSinks)> = None;
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            event = proxy.next_event() => {
+                let Some(event) = event else { break };
+                let status = proxy.status();
+                let extra = |push: u64| {
+                    [
+                        ("push", serde_json::Value::from(push)),
+                        ("reconnects", serde_json::Value::from(status.reconnects)),
+                    ]
+                };
+                let mut ended_session = None;
+                match &event {
+                    PersistentEvent::SrtConnected { push, session, .. } => {
+                        let reader = PerfStatsReader::new(session.clone());
+                        let sinks = StatsSinks::new(reader, live_line, records.take());
+                        current = Some((*push, session.clone(), sinks));
+                    }
+                    PersistentEvent::PushEnded { push, .. } | PersistentEvent::PushFailed { push, .. } => {
+                        if let Some((_, monitor, mut sinks)) = current.take() {
+                            let prefix = format!("push {push} ");
+                            if let Err(error) = sinks.report(&monitor.stats(), &prefix, &extra(*push)) {
+                                sinks.end_live_line();
+                                stop.cancel();
+                                let _ = proxy.wait().await;
+                                return Err(error);
+                            }
+                            sinks.end_live_line();
+                            records = sinks.records.take();
+                            ended_session = Some(monitor);
+                        }
+                    }
+                    _ => {}
+                }
+                log_persistent_event(&event, &proxy, ended_session.as_ref());
+            }
+            signal = signals.next() => {
+                if stopping {
+                    if let Some((_, _, sinks)) = &current {
+                        sinks.end_live_line();
+                    }
+                    return Err(CommandError::Interrupted { signal });
+                }
+                tracing::info!("{signal}: stopping gracefully (a push in progress is flushed)");
+                stop.cancel();
+                stopping = true;
+            }
+            _ = ticker.tick() => {
+                let status = proxy.status();
+                match &mut current {
+                    Some((push, monitor, sinks)) => {
+                        let prefix = format!("push {push} ");
+                        let extra = [
+                            ("push", serde_json::Value::from(*push)),
+                            ("reconnects", serde_json::Value::from(status.reconnects)),
+                        ];
+                        if let Err(error) = sinks.report(&monitor.stats(), &prefix, &extra) {
+                            sinks.end_live_line();
+                            stop.cancel();
+                            let _ = proxy.wait().await;
+                            return Err(error);
+                        }
+                    }
+                    _ if live_line => {
+                        let busy = status.pushes > status.pushes_ended + status.pushes_failed;
+                        let now = if busy {
+                            format!("push {}: connecting SRT", status.pushes)
+                        } else {
+                            format!("waiting for push {}", status.pushes + 1)
+                        };
+                        idle_line(&format!(
+                            "{now} | {} ended, {} failed, {} reconnects",
+                            status.pushes_ended, status.pushes_failed, status.reconnects,
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    if let Some((_, _, sinks)) = &current {
+        sinks.end_live_line();
+    }
+    let status = proxy.wait().await?;
+    tracing::info!(
+        pushes = status.pushes,
+        ended = status.pushes_ended,
+        failed = status.pushes_failed,
+        refused = status.pushers_refused,
+        connect_failures = status.connect_failures,
+        reconnects = status.reconnects,
+        "stopped"
+    );
+    Ok(())
+}
+
+/// The live line while no push is in progress (persistent proxy, stderr a terminal).
+fn idle_line(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let room = usize::from(terminal_columns(&stderr).max(2)) - 1;
+    let line: String = text.chars().take(room).collect();
+    let _ = write!(stderr, "\r{line}\x1b[K");
+    let _ = stderr.flush();
+}
+
+/// One log line per event of a persistent proxy; `ended_session` is the SRT session of the push
+/// an event ends.
+fn log_persistent_event(
+    event: &PersistentEvent,
+    proxy: &RunningPersistentProxy,
+    ended_session: Option<&tmio_proxy::SrtMonitor>,
+) {
+    match event {
+        PersistentEvent::PusherConnected { push, peer } => {
+            tracing::info!(push, %peer, "pusher connected: connecting SRT");
+        }
+        PersistentEvent::AcceptFailed { error } => {
+            tracing::warn!(%error, "accepting a pusher failed; accepting again in 0.1 s")
+        }
+        PersistentEvent::PusherRefused { peer, serving } => tracing::warn!(
+            %peer,
+            serving,
+            "pusher refused: a push is in progress (one at a time); its connection was closed"
+        ),
+        PersistentEvent::SrtConnectFailed {
+            push,
+            attempt,
+            error,
+            retry_in: Some(delay),
+        } => tracing::warn!(
+            push,
+            attempt,
+            retry_in_s = delay.as_secs_f64(),
+            side = %error.error_type(),
+            %error,
+            "SRT connection failed; retrying"
+        ),
+        PersistentEvent::SrtConnectFailed {
+            push,
+            attempt,
+            error,
+            retry_in: None,
+        } => tracing::error!(
+            push,
+            attempt,
+            side = %error.error_type(),
+            %error,
+            "SRT connection failed; gave up on this pusher and closed its connection (the next \
+             pusher tries again)"
+        ),
+        PersistentEvent::SrtConnected {
+            push,
+            attempt,
+            reconnect: true,
+            ..
+        } => tracing::info!(
+            push,
+            attempt,
+            reconnects = proxy.status().reconnects,
+            "SRT reconnected"
+        ),
+        PersistentEvent::SrtConnected { push, attempt, .. } => {
+            tracing::info!(push, attempt, "SRT connected")
+        }
+        PersistentEvent::PushEnded { push, transferred } => {
+            let dropped = ended_session
+                .map(|monitor| monitor.stats().packets_send_dropped)
+                .unwrap_or(0);
+            tracing::info!(
+                push,
+                pushed_bytes = transferred.local_to_remote,
+                returned_bytes = transferred.remote_to_local,
+                dropped_packets = dropped,
+                "{}",
+                if dropped == 0 {
+                    "push ended: every byte delivered; waiting for the next pusher"
+                } else {
+                    "push ended; live mode dropped packets that were too late; waiting for the \
+                     next pusher"
+                }
+            );
+        }
+        PersistentEvent::PushFailed {
+            push,
+            error,
+            received_bytes,
+            acknowledged_bytes,
+        } => tracing::warn!(
+            push,
+            side = %error.error_type(),
+            %error,
+            received_bytes,
+            acknowledged_bytes,
+            unacknowledged_bytes = received_bytes.saturating_sub(*acknowledged_bytes),
+            "push cut: its pusher's connection was closed; waiting for the next pusher"
+        ),
+        other => tracing::debug!(?other, "proxy event"),
+    }
 }
 
 /// Prints a readiness line on stdout and flushes it (scripts wait for it).

@@ -147,3 +147,38 @@ fn missing_arguments_and_unknown_subcommands() {
     assert_usage_error(&["proxy", "tcp://127.0.0.1:0"], &["REMOTE_URL"]);
     assert_usage_error(&["push"], &["push"]);
 }
+
+#[test]
+fn persist_and_upstream_connect_options() {
+    assert_usage_error(
+        &[
+            "proxy",
+            "tcp://127.0.0.1:0",
+            "srt://127.0.0.1:9000",
+            "--persist-hold",
+            "5",
+        ],
+        &["--persist"],
+    );
+    assert_usage_error(
+        &[
+            "proxy",
+            "--persist",
+            "tcp://127.0.0.1:0",
+            "srt://127.0.0.1:9000",
+            "--persist-hold",
+            "0",
+        ],
+        &["--persist-hold", "out of range"],
+    );
+    assert_usage_error(
+        &[
+            "gateway",
+            "srt://127.0.0.1:0",
+            "tcp://127.0.0.1:1",
+            "--upstream-connect",
+            "later",
+        ],
+        &["later", "first-bytes", "accept"],
+    );
+}

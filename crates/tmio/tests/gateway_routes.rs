@@ -1,6 +1,6 @@
 //! `tmio gateway --route`: sessions go to the upstream their stream id's resource names (the
 //! longest route wins), the rest to the default upstream; an unreachable upstream rejects the
-//! caller, whose proxy then exits 1 with a remote error.
+//! caller (with `--upstream-connect accept`), whose proxy then exits 1 with a remote error.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
@@ -77,10 +77,14 @@ fn unreachable_upstream_rejects_and_the_proxy_exits_remote() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
+    // With the upstream opened during the handshake, an unreachable one rejects the caller
+    // (gateway_first_bytes.rs covers the default, first-bytes).
     let mut gateway = Tmio::spawn(&[
         "gateway",
         "srt://127.0.0.1:0",
         &format!("tcp://127.0.0.1:{closed_port}"),
+        "--upstream-connect",
+        "accept",
     ]);
     let gateway_addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
     let mut proxy = Tmio::spawn(&[

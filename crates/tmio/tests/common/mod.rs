@@ -226,3 +226,118 @@ pub fn stream_bytes(len: usize, seed: u64) -> Vec<u8> {
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
+
+/// A TCP server standing in for the RTMP server that takes any number of connections, one
+/// after another or at once, and reads each to its end: one result per connection, in the order
+/// they were accepted.
+pub struct MultiSink {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Connections accepted so far.
+    pub accepted: Arc<std::sync::atomic::AtomicUsize>,
+    /// Bytes received so far on each connection, by acceptance order.
+    pub progress: Arc<Mutex<Vec<u64>>>,
+    /// Each connection's received bytes, by acceptance order, once it ended.
+    results: Arc<Mutex<Vec<Option<Vec<u8>>>>>,
+}
+
+impl MultiSink {
+    /// Binds on loopback and starts accepting.
+    pub fn start() -> MultiSink {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let progress = Arc::new(Mutex::new(Vec::new()));
+        let results = Arc::new(Mutex::new(Vec::new()));
+        let (count, progress_all, results_all) =
+            (accepted.clone(), progress.clone(), results.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let index = count.fetch_add(1, Ordering::SeqCst);
+                progress_all.lock().unwrap().push(0);
+                results_all.lock().unwrap().push(None);
+                let (progress, results) = (progress_all.clone(), results_all.clone());
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+                    let mut received = Vec::new();
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    while let Ok(n) = stream.read(&mut buffer) {
+                        if n == 0 {
+                            break;
+                        }
+                        received.extend_from_slice(&buffer[..n]);
+                        progress.lock().unwrap()[index] = received.len() as u64;
+                    }
+                    results.lock().unwrap()[index] = Some(received);
+                });
+            }
+        });
+        MultiSink {
+            addr,
+            accepted,
+            progress,
+            results,
+        }
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits (bounded) until connection `index` (0-based) has received at least `bytes`.
+    pub fn wait_for(&self, index: usize, bytes: u64, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let got = self.progress.lock().unwrap().get(index).copied();
+            if got.is_some_and(|got| got >= bytes) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "connection {index} of the sink got {got:?} of {bytes} bytes within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits (bounded) for connection `index` (0-based) to end and returns what it received.
+    pub fn received(&self, index: usize, within: Duration) -> Vec<u8> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(Some(bytes)) = self.results.lock().unwrap().get(index) {
+                return bytes.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "connection {index} of the sink did not end within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Waits (bounded) until `condition` holds, polling; panics naming `what` otherwise.
+pub fn wait_until(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?}: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The value of `name=` in the last log line of `log` that contains `marker`.
+pub fn log_field(log: &str, marker: &str, name: &str) -> Option<u64> {
+    let line = log.lines().rfind(|line| line.contains(marker))?;
+    let start = line.find(&format!(" {name}="))? + name.len() + 2;
+    line[start..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
