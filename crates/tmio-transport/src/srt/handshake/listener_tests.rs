@@ -492,61 +492,6 @@ fn malformed_conclusions_are_refused_with_a_reason() {
 }
 
 #[test]
-fn libsrt_group_members_are_read_and_refused_until_groups_are_served() {
-    use crate::srt::handshake::packet::{GroupExtension, GroupType};
-    for (case, kind) in [
-        ("group-broadcast", GroupType::Broadcast),
-        ("group-backup", GroupType::Backup),
-    ] {
-        let conclusions: Vec<Handshake> = vectors(case)
-            .into_iter()
-            .filter(|(from_caller, bytes)| {
-                *from_caller && crate::srt::handshake::packet::is_handshake(bytes)
-            })
-            .map(|(_, bytes)| Handshake::parse(&bytes).unwrap())
-            .filter(|hs| hs.kind == ShakeKind::Conclusion)
-            .collect();
-        assert_eq!(conclusions.len(), 2, "{case}: two members");
-        let groups: Vec<GroupExtension> = conclusions
-            .iter()
-            .map(|hs| {
-                hs.find(|e| match e {
-                    Extension::Group(g) => Some(g.clone()),
-                    _ => None,
-                })
-                .unwrap()
-            })
-            .collect();
-        // Both members name one group, of the case's type, and share the initial sequence.
-        assert_eq!(groups[0].group_id(), groups[1].group_id(), "{case}");
-        assert!(groups
-            .iter()
-            .all(|g| g.has_group_bit() && g.group_type() == kind));
-        assert_eq!(
-            conclusions[0].initial_sequence,
-            conclusions[1].initial_sequence
-        );
-        for groupconnect in [false, true] {
-            let now = Instant::now();
-            let mut core =
-                ListenerCore::new(&config(None), ListenerLimits::default(), groupconnect, now);
-            let from = addr(41000);
-            let mut induction = conclusions[0].clone();
-            induction.kind = ShakeKind::Induction;
-            induction.extensions.clear();
-            core.handle(now, from, induction);
-            let cookie = sent(&mut core)[0].0.cookie;
-            let mut conclusion = conclusions[0].clone();
-            conclusion.cookie = cookie;
-            core.handle(now, from, conclusion);
-            assert!(core.poll_request().is_none());
-            let answer = sent(&mut core).remove(0).0;
-            assert_eq!(answer.kind, ShakeKind::Rejection(1015), "{case}");
-        }
-    }
-}
-
-#[test]
 fn authenticate_checks_a_callers_key_before_it_is_accepted() {
     let now = Instant::now();
     let mut core = listener(None, ListenerLimits::default(), now);
@@ -603,4 +548,702 @@ fn authenticate_checks_a_callers_key_before_it_is_accepted() {
         core.authenticate(now, addr(5), None),
         Err(AcceptError::NotPending)
     );
+}
+
+// ---- Groups (libsrt's bonding) ----
+
+use crate::srt::handshake::{
+    packet::{GroupExtension, GroupType},
+    GroupMembership,
+};
+
+fn group_listener(passphrase: Option<&str>, limits: ListenerLimits, now: Instant) -> ListenerCore {
+    ListenerCore::new(&config(passphrase), limits, true, now)
+}
+
+fn on(ip: u8, port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, ip], port))
+}
+
+fn group_of_handshake(hs: &Handshake) -> Option<GroupExtension> {
+    hs.find(|e| match e {
+        Extension::Group(g) => Some(g.clone()),
+        _ => None,
+    })
+}
+
+/// A captured libsrt group case: each member's (caller address, induction, conclusion) and the
+/// listener's conclusion responses, in capture order.
+struct GroupCapture {
+    members: Vec<(SocketAddr, Handshake, Handshake)>,
+    responses: Vec<(SocketAddr, Handshake)>,
+}
+
+fn group_capture(case: &str) -> GroupCapture {
+    let path = format!(
+        "{}/tests/data/handshakes/{case}.hex",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut direction = None;
+    let mut members: Vec<(SocketAddr, Handshake, Handshake)> = Vec::new();
+    let mut inductions: Vec<(SocketAddr, Handshake)> = Vec::new();
+    let mut responses = Vec::new();
+    for line in text.lines() {
+        if let Some(comment) = line.strip_prefix("# ") {
+            // "caller->listener (127.0.0.2:36610 <-> 127.0.0.1:43167) ..."
+            let from_caller = comment.starts_with("caller->listener");
+            if from_caller || comment.starts_with("listener->caller") {
+                let caller: SocketAddr = comment
+                    .split(['(', ' '])
+                    .find_map(|word| word.parse().ok())
+                    .unwrap();
+                direction = Some((from_caller, caller));
+            }
+        } else if !line.starts_with('#') && !line.trim().is_empty() {
+            let bytes: Vec<u8> = (0..line.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&line[i..i + 2], 16).unwrap())
+                .collect();
+            let (from_caller, caller) = direction.unwrap();
+            if !crate::srt::handshake::packet::is_handshake(&bytes) {
+                continue;
+            }
+            let hs = Handshake::parse(&bytes).unwrap();
+            match (from_caller, hs.kind) {
+                (true, ShakeKind::Induction) => inductions.push((caller, hs)),
+                (true, ShakeKind::Conclusion) => {
+                    let induction = inductions
+                        .iter()
+                        .find(|(from, _)| *from == caller)
+                        .unwrap()
+                        .1
+                        .clone();
+                    members.push((caller, induction, hs));
+                }
+                (false, ShakeKind::Conclusion) => responses.push((caller, hs)),
+                _ => {}
+            }
+        }
+    }
+    GroupCapture { members, responses }
+}
+
+/// Feeds a captured member's induction and conclusion (with the core's cookie) from its address.
+fn feed_member(core: &mut ListenerCore, now: Instant, member: &(SocketAddr, Handshake, Handshake)) {
+    let (from, induction, conclusion) = member;
+    core.handle(now, *from, induction.clone());
+    let cookie = sent(core)
+        .into_iter()
+        .find(|(hs, to)| to == from && hs.kind == ShakeKind::Induction)
+        .unwrap()
+        .0
+        .cookie;
+    let mut conclusion = conclusion.clone();
+    conclusion.cookie = cookie;
+    core.handle(now, *from, conclusion);
+}
+
+/// The kinds of a handshake's extensions, in order.
+fn extension_kinds(hs: &Handshake) -> Vec<std::mem::Discriminant<Extension>> {
+    hs.extensions.iter().map(std::mem::discriminant).collect()
+}
+
+#[test]
+fn a_libsrt_group_member_is_accepted_and_the_second_joins_without_the_application() {
+    for (case, kind) in [
+        ("group-broadcast", GroupType::Broadcast),
+        ("group-backup", GroupType::Backup),
+    ] {
+        let capture = group_capture(case);
+        assert_eq!(capture.members.len(), 2, "{case}");
+        let now = Instant::now();
+        let mut core = group_listener(None, ListenerLimits::default(), now);
+        let (first, second) = (&capture.members[0], &capture.members[1]);
+        let caller_group = group_of_handshake(&first.2).unwrap();
+        // The first member: a request to the application, marked with its group.
+        feed_member(&mut core, now, first);
+        let request = core.poll_request().unwrap();
+        assert_eq!(request.peer, first.0);
+        assert_eq!(
+            request.group,
+            Some(GroupRequest {
+                peer_group_id: caller_group.group_id(),
+                kind,
+                weight: caller_group.weight(),
+            }),
+            "{case}"
+        );
+        let established = core.accept(now, first.0, None).unwrap();
+        assert_eq!(established.initial_sequence, first.2.initial_sequence);
+        let link = core.group_of(first.0, first.2.socket_id).unwrap();
+        assert_eq!(link.peer_group_id, caller_group.group_id());
+        assert_ne!(
+            link.local_group_id & GROUP_ID_BIT,
+            0,
+            "{case}: the group bit"
+        );
+        // The answer is laid out as libsrt's: HSRSP then GROUP, CONFIG set, the listener's
+        // group id, the type, flags 0 and the member's weight.
+        let answer = sent(&mut core).remove(0).0;
+        let libsrt_answer = &capture
+            .responses
+            .iter()
+            .find(|(to, _)| *to == first.0)
+            .unwrap()
+            .1;
+        assert_eq!(answer.kind, ShakeKind::Conclusion);
+        assert_eq!(
+            answer.extension_field, libsrt_answer.extension_field,
+            "{case}"
+        );
+        assert_eq!(
+            extension_kinds(&answer),
+            extension_kinds(libsrt_answer),
+            "{case}"
+        );
+        let ours = group_of_handshake(&answer).unwrap();
+        let theirs = group_of_handshake(libsrt_answer).unwrap();
+        assert_eq!(
+            ours.words[1], theirs.words[1],
+            "{case}: type, flags, weight"
+        );
+        assert_eq!(ours.group_id(), link.local_group_id);
+        // The second member joins the session: no request, a MemberJoined.
+        feed_member(&mut core, now, second);
+        assert!(core.poll_request().is_none(), "{case}: not asked again");
+        let joined = core.poll_joined().unwrap();
+        assert!(core.poll_joined().is_none());
+        assert_eq!(joined.session, link.local_group_id);
+        assert_eq!(joined.member.remote, second.0);
+        assert_eq!(joined.member.remote_socket_id, second.2.socket_id);
+        assert_eq!(joined.member.initial_sequence, established.initial_sequence);
+        assert_ne!(joined.member.local_socket_id, established.local_socket_id);
+        assert_eq!(
+            joined.link.weight,
+            group_of_handshake(&second.2).unwrap().weight()
+        );
+        assert_eq!(
+            core.group_of(second.0, second.2.socket_id),
+            Some(joined.link)
+        );
+        let answer = sent(&mut core).remove(0).0;
+        assert_eq!(answer.dest_socket_id, second.2.socket_id);
+        let group = group_of_handshake(&answer).unwrap();
+        assert_eq!(group.group_id(), link.local_group_id);
+        assert_eq!(group.weight(), joined.link.weight);
+        assert_eq!(core.sessions(), 1, "{case}: a group is one session");
+        // A repeated conclusion of the joined member gets the same answer again, no second join.
+        feed_member(&mut core, now, second);
+        assert!(core.poll_joined().is_none());
+        assert_eq!(
+            sent(&mut core)
+                .iter()
+                .filter(|(hs, _)| hs.kind == ShakeKind::Conclusion)
+                .count(),
+            1
+        );
+        // The group leaves with its last member.
+        core.session_ended(first.0, first.2.socket_id);
+        assert_eq!(core.sessions(), 1);
+        core.session_ended(second.0, second.2.socket_id);
+        assert_eq!(core.sessions(), 0);
+        assert!(core.groups.is_empty() && core.sessions_per_ip.is_empty());
+    }
+}
+
+#[test]
+fn group_members_are_refused_without_groupconnect() {
+    let capture = group_capture("group-broadcast");
+    let now = Instant::now();
+    let mut core = listener(None, ListenerLimits::default(), now);
+    feed_member(&mut core, now, &capture.members[0]);
+    assert!(core.poll_request().is_none());
+    let answer = sent(&mut core).pop().unwrap().0;
+    assert_eq!(answer.kind, ShakeKind::Rejection(1015));
+    // tmio's caller names the reason.
+    let membership = GroupMembership::new_group(GroupType::Broadcast);
+    let mut caller =
+        CallerHandshake::new_member(addr(9000), &config(None), now, membership).unwrap();
+    let result = run_members(&mut core, &mut [(&mut caller, on(2, 1))], now, |_| {
+        Some(None)
+    })
+    .0
+    .remove(0);
+    match result {
+        Some(Err(Error::Rejected { code, reason, .. })) => {
+            assert_eq!(code, 1015);
+            assert!(reason.contains("groupconnect=1"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Runs tmio callers (each from its address) against the core in simulated time until every one
+/// is done or 8 rounds passed; requests are answered by `decide` (as in [`connect`]). Returns
+/// each caller's result and every member that joined.
+fn run_members(
+    core: &mut ListenerCore,
+    callers: &mut [(&mut CallerHandshake, SocketAddr)],
+    now: Instant,
+    decide: impl Fn(&CallerRequest) -> Option<Option<&'static str>>,
+) -> (Vec<Option<Result<Established, Error>>>, Vec<MemberJoined>) {
+    let mut results: Vec<Option<Result<Established, Error>>> =
+        callers.iter().map(|_| None).collect();
+    let mut joined = Vec::new();
+    for round in 0..8 {
+        let at = now + Duration::from_millis(300 * round);
+        for (i, (caller, from)) in callers.iter_mut().enumerate() {
+            if results[i].is_some() {
+                continue;
+            }
+            while let Some(bytes) = caller.poll_transmit(at) {
+                core.handle(at, *from, Handshake::parse(&bytes).unwrap());
+            }
+        }
+        while let Some(request) = core.poll_request() {
+            match decide(&request) {
+                Some(passphrase) => {
+                    let _ = core.accept(at, request.peer, passphrase);
+                }
+                None => core.reject(at, request.peer, RejectReason::User(3403)),
+            }
+        }
+        joined.extend(std::iter::from_fn(|| core.poll_joined()));
+        for (hs, to) in sent(core) {
+            for (i, (caller, from)) in callers.iter_mut().enumerate() {
+                if *from == to && results[i].is_none() {
+                    if let Some(result) = caller.handle(at, hs.clone()) {
+                        results[i] = Some(result);
+                    }
+                }
+            }
+        }
+        if results.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    (results, joined)
+}
+
+#[test]
+fn two_tmio_members_make_one_session_with_a_groupconnect_listener() {
+    let now = Instant::now();
+    let limits = ListenerLimits {
+        max_sessions: 1,
+        max_sessions_per_ip: 1,
+        ..ListenerLimits::default()
+    };
+    let mut core = group_listener(Some(PASSPHRASE), limits, now);
+    let caller_config = SrtConfig {
+        stream_id: Some("#!::r=live/bonded,m=publish".into()),
+        ..config(Some(PASSPHRASE))
+    };
+    let membership = GroupMembership::new_group(GroupType::Backup);
+    let member = |weight| GroupMembership {
+        weight,
+        ..membership
+    };
+    let mut wifi =
+        CallerHandshake::new_member(addr(9000), &caller_config, now, member(100)).unwrap();
+    let mut cellular =
+        CallerHandshake::new_member(addr(9000), &caller_config, now, member(10)).unwrap();
+    // Both members call at once: the second waits with the first, then joins on accept.
+    let requests = std::cell::Cell::new(0);
+    let (results, joined) = run_members(
+        &mut core,
+        &mut [(&mut wifi, on(2, 5000)), (&mut cellular, on(3, 5000))],
+        now,
+        |request| {
+            requests.set(requests.get() + 1);
+            assert!(request.authenticated);
+            assert_eq!(request.group.unwrap().peer_group_id, membership.group_id);
+            Some(None)
+        },
+    );
+    assert_eq!(requests.get(), 1, "the application is asked once");
+    let sides: Vec<Established> = results.into_iter().map(|r| r.unwrap().unwrap()).collect();
+    assert_eq!(joined.len(), 1);
+    assert_eq!(joined[0].member.remote, on(3, 5000));
+    assert_eq!(joined[0].link.weight, 10);
+    for side in &sides {
+        assert_eq!(side.initial_sequence, membership.initial_sequence);
+        assert!(side.cipher.is_some());
+    }
+    let (wifi_link, cellular_link) = (wifi.group_link().unwrap(), cellular.group_link().unwrap());
+    assert_eq!(wifi_link.peer_group_id, cellular_link.peer_group_id);
+    assert_eq!(wifi_link.peer_group_id, joined[0].session);
+    assert_eq!((wifi_link.weight, cellular_link.weight), (100, 10));
+    let listener_link = core
+        .group_of(on(2, 5000), sides[0].local_socket_id)
+        .unwrap();
+    assert_eq!(listener_link.local_group_id, wifi_link.peer_group_id);
+    assert_eq!(listener_link.peer_group_id, membership.group_id);
+    assert_eq!(listener_link.kind, GroupType::Backup);
+    assert_eq!(core.sessions(), 1);
+    // The group counts once per source IP: each IP is at its limit of 1 now.
+    let single = connect(
+        &mut core,
+        &config(Some(PASSPHRASE)),
+        on(2, 6000),
+        now,
+        |_| Some(None),
+    );
+    assert!(
+        matches!(single, Some(Err(Error::Rejected { code: 2402, .. }))),
+        "{single:?}"
+    );
+    // A third member that already knows the listener's group joins; one told another id fails.
+    let mut third = CallerHandshake::new_member(
+        addr(9000),
+        &caller_config,
+        now,
+        GroupMembership {
+            peer_group_id: Some(wifi_link.peer_group_id),
+            ..member(50)
+        },
+    )
+    .unwrap();
+    let (results, joined) = run_members(&mut core, &mut [(&mut third, on(2, 5001))], now, |_| {
+        panic!("a member of an accepted group reached the application")
+    });
+    assert!(matches!(results[0], Some(Ok(_))), "{:?}", results[0]);
+    assert_eq!(joined.len(), 1);
+    let mut confused = CallerHandshake::new_member(
+        addr(9000),
+        &caller_config,
+        now,
+        GroupMembership {
+            peer_group_id: Some(wifi_link.peer_group_id ^ 1),
+            ..member(50)
+        },
+    )
+    .unwrap();
+    let (results, _) = run_members(&mut core, &mut [(&mut confused, on(2, 5002))], now, |_| {
+        Some(None)
+    });
+    match &results[0] {
+        Some(Err(Error::Handshake { reason, .. })) => {
+            assert!(reason.contains("other members are in"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // The application ends the session: the group leaves; the same group calling again is new.
+    assert!(core.group_ended(joined[0].session));
+    assert!(!core.group_ended(joined[0].session));
+    assert_eq!(core.sessions(), 0);
+    assert!(core.groups.is_empty() && core.sessions_per_ip.is_empty());
+    let mut again =
+        CallerHandshake::new_member(addr(9000), &caller_config, now, member(100)).unwrap();
+    let asked = std::cell::Cell::new(false);
+    let (results, _) = run_members(&mut core, &mut [(&mut again, on(2, 5003))], now, |_| {
+        asked.set(true);
+        Some(None)
+    });
+    assert!(asked.get() && matches!(results[0], Some(Ok(_))));
+}
+
+/// A tmio group's two members from 127.0.0.2/127.0.0.3; the first accepted, the second's
+/// outcome returned (its rejection code, or 0 when it joined).
+fn second_member_outcome(
+    core: &mut ListenerCore,
+    first: GroupMembership,
+    first_config: &SrtConfig,
+    second: GroupMembership,
+    second_config: &SrtConfig,
+    now: Instant,
+) -> i32 {
+    let mut a = CallerHandshake::new_member(addr(9000), first_config, now, first).unwrap();
+    let (results, _) = run_members(core, &mut [(&mut a, on(2, 7000))], now, |_| Some(None));
+    assert!(matches!(results[0], Some(Ok(_))), "{:?}", results[0]);
+    let mut b = CallerHandshake::new_member(addr(9000), second_config, now, second).unwrap();
+    let (results, joined) = run_members(core, &mut [(&mut b, on(3, 7000))], now, |_| {
+        panic!("asked about a later member")
+    });
+    match results.into_iter().next().flatten() {
+        Some(Ok(_)) => {
+            assert_eq!(joined.len(), 1);
+            0
+        }
+        Some(Err(Error::Rejected { code, .. })) => {
+            assert!(joined.is_empty());
+            code
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn later_members_that_do_not_fit_their_group_are_refused_with_a_reason() {
+    let now = Instant::now();
+    let limits = ListenerLimits::default();
+    let group = GroupMembership::new_group(GroupType::Broadcast);
+    let plain = config(None);
+    let outcome = |second: GroupMembership, second_config: &SrtConfig| {
+        let mut core = group_listener(None, limits, now);
+        second_member_outcome(&mut core, group, &plain, second, second_config, now)
+    };
+    assert_eq!(outcome(group, &plain), 0, "a fitting member joins");
+    let backup = GroupMembership {
+        kind: GroupType::Backup,
+        ..group
+    };
+    assert_eq!(outcome(backup, &plain), 1015, "another type");
+    let isn = GroupMembership {
+        initial_sequence: (group.initial_sequence + 1) & 0x7fff_ffff,
+        ..group
+    };
+    assert_eq!(
+        outcome(isn, &plain),
+        1015,
+        "another initial sequence number"
+    );
+    let sid = SrtConfig {
+        stream_id: Some("#!::r=other".into()),
+        ..config(None)
+    };
+    assert_eq!(outcome(group, &sid), 1015, "another stream id");
+    let flags = GroupMembership { flags: 1, ..group };
+    assert_eq!(outcome(flags, &plain), 1015, "SYNCONMSG");
+    assert_eq!(
+        outcome(group, &config(Some(PASSPHRASE))),
+        1011,
+        "encrypts, the group does not"
+    );
+    // A group accepted with the application's passphrase: members need the same one.
+    let mut core = group_listener(None, limits, now);
+    let mut a =
+        CallerHandshake::new_member(addr(9000), &config(Some(PASSPHRASE)), now, group).unwrap();
+    let (results, _) = run_members(&mut core, &mut [(&mut a, on(2, 1))], now, |_| {
+        Some(Some(PASSPHRASE))
+    });
+    assert!(matches!(results[0], Some(Ok(_))));
+    for (port, member_config, code) in [
+        (2, config(Some("another-passphrase")), 1010),
+        (3, config(None), 1011),
+    ] {
+        let mut b = CallerHandshake::new_member(addr(9000), &member_config, now, group).unwrap();
+        let (results, _) = run_members(&mut core, &mut [(&mut b, on(3, port))], now, |_| {
+            panic!("asked about a later member")
+        });
+        assert!(
+            matches!(results[0], Some(Err(Error::Rejected { code: c, .. })) if c == code),
+            "{:?}",
+            results[0]
+        );
+    }
+    let mut b =
+        CallerHandshake::new_member(addr(9000), &config(Some(PASSPHRASE)), now, group).unwrap();
+    let (results, joined) = run_members(&mut core, &mut [(&mut b, on(3, 4))], now, |_| None);
+    assert!(matches!(results[0], Some(Ok(_))) && joined.len() == 1);
+    assert!(joined[0].member.cipher.is_some());
+}
+
+#[test]
+fn a_group_has_at_most_eight_members() {
+    let now = Instant::now();
+    let mut core = group_listener(None, ListenerLimits::default(), now);
+    let group = GroupMembership::new_group(GroupType::Broadcast);
+    let mut codes = Vec::new();
+    for port in 1..=9u16 {
+        let mut member =
+            CallerHandshake::new_member(addr(9000), &config(None), now, group).unwrap();
+        let (results, _) = run_members(&mut core, &mut [(&mut member, on(2, port))], now, |_| {
+            Some(None)
+        });
+        codes.push(match results.into_iter().next().flatten() {
+            Some(Ok(_)) => 0,
+            Some(Err(Error::Rejected { code, .. })) => code,
+            other => panic!("{other:?}"),
+        });
+    }
+    assert_eq!(codes, [0, 0, 0, 0, 0, 0, 0, 0, 2402]);
+    assert_eq!(core.sessions(), 1);
+    assert_eq!(core.sessions_per_ip.get(&on(2, 0).ip()), Some(&1));
+}
+
+#[test]
+fn members_of_a_refused_or_expired_group_are_refused_with_its_reason() {
+    let now = Instant::now();
+    let group = GroupMembership::new_group(GroupType::Backup);
+    // The application refuses the first member: a member waiting with it and a later one get
+    // the same code, without a request.
+    let mut core = group_listener(None, ListenerLimits::default(), now);
+    let mut a = CallerHandshake::new_member(addr(9000), &config(None), now, group).unwrap();
+    let mut b = CallerHandshake::new_member(addr(9000), &config(None), now, group).unwrap();
+    let asked = std::cell::Cell::new(0);
+    let (results, _) = run_members(
+        &mut core,
+        &mut [(&mut a, on(2, 1)), (&mut b, on(3, 1))],
+        now,
+        |_| {
+            asked.set(asked.get() + 1);
+            None
+        },
+    );
+    assert_eq!(asked.get(), 1);
+    for result in &results {
+        assert!(
+            matches!(result, Some(Err(Error::Rejected { code: 3403, .. }))),
+            "{result:?}"
+        );
+    }
+    let mut c = CallerHandshake::new_member(addr(9000), &config(None), now, group).unwrap();
+    let (results, _) = run_members(&mut core, &mut [(&mut c, on(4, 1))], now, |_| {
+        panic!("a member of a refused group reached the application")
+    });
+    assert!(matches!(
+        results[0],
+        Some(Err(Error::Rejected { code: 3403, .. }))
+    ));
+    assert!(core.groups.is_empty());
+    // The application does not answer in time: 1016 for the first and every later member.
+    let mut core = group_listener(None, ListenerLimits::default(), now);
+    let mut a = CallerHandshake::new_member(addr(9000), &config(None), now, group).unwrap();
+    let induction = Handshake::parse(&a.poll_transmit(now).unwrap()).unwrap();
+    core.handle(now, on(2, 1), induction);
+    for (hs, _) in sent(&mut core) {
+        a.handle(now, hs);
+    }
+    core.handle(
+        now,
+        on(2, 1),
+        Handshake::parse(&a.poll_transmit(now).unwrap()).unwrap(),
+    );
+    assert!(core.poll_request().is_some());
+    let expiry = core.poll_timeout().unwrap();
+    core.handle_timeout(expiry);
+    assert_eq!(sent(&mut core)[0].0.kind, ShakeKind::Rejection(1016));
+    let mut late = CallerHandshake::new_member(addr(9000), &config(None), now, group).unwrap();
+    let (results, _) = run_members(&mut core, &mut [(&mut late, on(3, 1))], expiry, |_| {
+        panic!("a member of an expired group reached the application")
+    });
+    assert!(
+        matches!(results[0], Some(Err(Error::Rejected { code: 1016, .. }))),
+        "{:?}",
+        results[0]
+    );
+    // The refusal is forgotten after a while: the group may ask again.
+    let forgotten = expiry + REFUSED_GROUP_TTL + Duration::from_secs(3);
+    core.handle_timeout(forgotten);
+    assert!(core.refused_groups.is_empty() && core.poll_timeout().is_none());
+    let mut again =
+        CallerHandshake::new_member(addr(9000), &config(None), forgotten, group).unwrap();
+    let (results, _) = run_members(&mut core, &mut [(&mut again, on(4, 1))], forgotten, |_| {
+        Some(None)
+    });
+    assert!(matches!(results[0], Some(Ok(_))), "{:?}", results[0]);
+}
+
+#[test]
+fn a_tmio_member_conclusion_is_laid_out_as_libsrts() {
+    let capture = group_capture("group-broadcast");
+    let (_, _, libsrt) = &capture.members[0];
+    let theirs = group_of_handshake(libsrt).unwrap();
+    let now = Instant::now();
+    let membership = GroupMembership {
+        group_id: theirs.group_id(),
+        kind: GroupType::Broadcast,
+        flags: 0,
+        weight: theirs.weight(),
+        initial_sequence: libsrt.initial_sequence,
+        peer_group_id: None,
+    };
+    let mut caller =
+        CallerHandshake::new_member(addr(9000), &config(None), now, membership).unwrap();
+    caller.cookie = Some(libsrt.cookie);
+    let ours = Handshake::parse(&caller.poll_transmit(now).unwrap()).unwrap();
+    assert_eq!(ours.extension_field, libsrt.extension_field);
+    assert_eq!(ours.initial_sequence, libsrt.initial_sequence);
+    assert_eq!(extension_kinds(&ours), extension_kinds(libsrt));
+    let group_block = |hs: &Handshake| {
+        let bytes = hs.to_bytes();
+        let at = bytes.len() - 12;
+        bytes[at..].to_vec()
+    };
+    // The whole SRT_CMD_GROUP block, byte for byte: type 8, 2 words, id, type/flags/weight.
+    assert_eq!(group_block(&ours), group_block(libsrt));
+    assert_eq!(&group_block(libsrt)[..4], &[0, 8, 0, 2]);
+    // With a stream id and a passphrase: HSREQ, SID, GROUP, KMREQ as libsrt orders them.
+    let mut caller = CallerHandshake::new_member(
+        addr(9000),
+        &SrtConfig {
+            stream_id: Some("#!::r=live/test".into()),
+            ..config(Some(PASSPHRASE))
+        },
+        now,
+        membership,
+    )
+    .unwrap();
+    caller.cookie = Some(1);
+    let ours = Handshake::parse(&caller.poll_transmit(now).unwrap()).unwrap();
+    let names: Vec<&str> = ours
+        .extensions
+        .iter()
+        .map(|e| match e {
+            Extension::HandshakeRequest(_) => "HSREQ",
+            Extension::StreamId(_) => "SID",
+            Extension::Group(_) => "GROUP",
+            Extension::KeyMaterialRequest(_) => "KMREQ",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(names, ["HSREQ", "SID", "GROUP", "KMREQ"]);
+}
+
+#[test]
+fn a_member_answered_without_a_group_fails_with_a_clear_error() {
+    let now = Instant::now();
+    let mut core = group_listener(None, ListenerLimits::default(), now);
+    let membership = GroupMembership::new_group(GroupType::Broadcast);
+    let mut caller =
+        CallerHandshake::new_member(addr(9000), &config(None), now, membership).unwrap();
+    let induction = Handshake::parse(&caller.poll_transmit(now).unwrap()).unwrap();
+    core.handle(now, on(2, 1), induction);
+    for (hs, _) in sent(&mut core) {
+        caller.handle(now, hs);
+    }
+    core.handle(
+        now,
+        on(2, 1),
+        Handshake::parse(&caller.poll_transmit(now).unwrap()).unwrap(),
+    );
+    let request = core.poll_request().unwrap();
+    core.accept(now, request.peer, None).unwrap();
+    let mut answer = sent(&mut core).remove(0).0;
+    answer
+        .extensions
+        .retain(|e| !matches!(e, Extension::Group(_)));
+    match caller.handle(now, answer) {
+        Some(Err(Error::Handshake { reason, .. })) => {
+            assert!(reason.contains("without a group extension"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(caller.group_link().is_none());
+    // Invalid memberships are refused before anything is sent.
+    for membership in [
+        GroupMembership {
+            weight: 101,
+            ..membership
+        },
+        GroupMembership {
+            group_id: 0x1234,
+            ..membership
+        },
+        GroupMembership {
+            kind: GroupType::Other(3),
+            ..membership
+        },
+        GroupMembership {
+            initial_sequence: 0x8000_0000,
+            ..membership
+        },
+    ] {
+        let result = CallerHandshake::new_member(addr(9000), &config(None), now, membership);
+        assert!(
+            matches!(result, Err(Error::InvalidConfig { .. })),
+            "{membership:?}"
+        );
+    }
 }
