@@ -1247,3 +1247,177 @@ fn a_member_answered_without_a_group_fails_with_a_clear_error() {
         );
     }
 }
+
+// ---- Groups against libsrt itself (the bonding build's srt-test-live), over loopback UDP ----
+//
+// The sans-IO sides driven by a plain UDP loop: the handshake only (the data path does not take
+// members yet). Skipped with a message when scripts/build-libsrt-bonding.sh has not been run.
+
+/// How long a loop below waits at most for libsrt (a failure guard, not a measurement).
+const LIBSRT_DEADLINE: Duration = Duration::from_secs(10);
+
+fn loopback_socket(ip: u8, port: u16) -> std::net::UdpSocket {
+    let socket = std::net::UdpSocket::bind(on(ip, port)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(10)))
+        .unwrap();
+    socket
+}
+
+/// A received datagram, if one came within the socket's read timeout.
+fn receive(socket: &std::net::UdpSocket) -> Option<(Vec<u8>, SocketAddr)> {
+    let mut buf = vec![0u8; 2048];
+    let (len, from) = socket.recv_from(&mut buf).ok()?;
+    buf.truncate(len);
+    Some((buf, from))
+}
+
+#[test]
+fn tmio_members_are_accepted_by_a_libsrt_group_listener() {
+    use tmio_testkit::{free_loopback_udp_port, GroupUri, LibsrtGroupPeer, Sink};
+    let test = "tmio_members_are_accepted_by_a_libsrt_group_listener";
+    if !LibsrtGroupPeer::should_run(test).unwrap() {
+        return;
+    }
+    let port = free_loopback_udp_port().unwrap();
+    let mut libsrt = LibsrtGroupPeer::receiver(GroupUri::listener(port), Sink::Discard)
+        .spawn()
+        .unwrap();
+    libsrt.wait_for_listen(Duration::from_secs(5)).unwrap();
+    let remote = addr(port);
+    let membership = GroupMembership::new_group(GroupType::Backup);
+    let start = Instant::now();
+    let mut members: Vec<_> = [(2, 1), (3, 0)]
+        .into_iter()
+        .map(|(ip, weight)| {
+            let caller = CallerHandshake::new_member(
+                remote,
+                &config(None),
+                start,
+                GroupMembership {
+                    weight,
+                    ..membership
+                },
+            )
+            .unwrap();
+            (caller, loopback_socket(ip, 0), None)
+        })
+        .collect();
+    while start.elapsed() < LIBSRT_DEADLINE && members.iter().any(|m| m.2.is_none()) {
+        for (caller, socket, result) in members.iter_mut().filter(|m| m.2.is_none()) {
+            while let Some(bytes) = caller.poll_transmit(Instant::now()) {
+                socket.send_to(&bytes, remote).unwrap();
+            }
+            if let Some((bytes, from)) = receive(socket) {
+                if let Ok(crate::srt::wire::Datagram::Handshake(hs)) =
+                    crate::srt::wire::decode(&bytes, from)
+                {
+                    *result = caller.handle(Instant::now(), hs);
+                }
+            }
+        }
+    }
+    libsrt.stop().unwrap();
+    let links: Vec<GroupLink> = members
+        .iter()
+        .map(|(caller, _, result)| {
+            assert!(
+                matches!(result, Some(Ok(_))),
+                "{result:?}; libsrt: {}",
+                libsrt.stderr_text()
+            );
+            caller.group_link().unwrap()
+        })
+        .collect();
+    // libsrt put both members in one group of its own and repeated each member's weight.
+    assert_ne!(links[0].peer_group_id & GROUP_ID_BIT, 0);
+    assert_eq!(links[0].peer_group_id, links[1].peer_group_id);
+    assert_eq!((links[0].weight, links[1].weight), (1, 0));
+    for (_, _, result) in members {
+        let established = result.unwrap().unwrap();
+        assert_eq!(established.initial_sequence, membership.initial_sequence);
+    }
+}
+
+#[test]
+fn a_libsrt_group_callers_members_join_one_session_of_the_listener_core() {
+    use tmio_testkit::{
+        libsrt_group::GROUP_CHUNK, loopback_members, Feed, GroupType as LibsrtType, GroupUri,
+        LibsrtGroupPeer,
+    };
+    let test = "a_libsrt_group_callers_members_join_one_session_of_the_listener_core";
+    if !LibsrtGroupPeer::should_run(test).unwrap() {
+        return;
+    }
+    let socket = loopback_socket(1, 0);
+    let port = socket.local_addr().unwrap().port();
+    let start = Instant::now();
+    let mut core = group_listener(None, ListenerLimits::default(), start);
+    let uri = GroupUri::caller(LibsrtType::Broadcast, loopback_members(port, 2));
+    let feed = Feed::Paced {
+        data: std::sync::Arc::new(vec![7u8; 40 * GROUP_CHUNK]),
+        bytes_per_sec: 200_000,
+    };
+    let mut libsrt = LibsrtGroupPeer::sender(uri, feed).spawn().unwrap();
+    let mut requests = Vec::new();
+    let mut sessions = Vec::new();
+    let mut joined = Vec::new();
+    // Local socket ids of the member links that received a data packet from libsrt: libsrt
+    // sends data on a member only once it took the listener's answer.
+    let mut carrying = std::collections::BTreeSet::new();
+    while start.elapsed() < LIBSRT_DEADLINE && carrying.len() < 2 {
+        if let Some((bytes, from)) = receive(&socket) {
+            match crate::srt::wire::decode(&bytes, from) {
+                Ok(crate::srt::wire::Datagram::Handshake(hs)) => {
+                    core.handle(Instant::now(), from, hs)
+                }
+                _ if bytes.len() >= 16 && bytes[0] & 0x80 == 0 => {
+                    carrying.insert(u32::from_be_bytes([
+                        bytes[12], bytes[13], bytes[14], bytes[15],
+                    ]));
+                }
+                _ => {}
+            }
+        }
+        while let Some(request) = core.poll_request() {
+            let established = core.accept(Instant::now(), request.peer, None).unwrap();
+            sessions.push(established.local_socket_id);
+            requests.push(request);
+        }
+        while let Some(member) = core.poll_joined() {
+            sessions.push(member.member.local_socket_id);
+            joined.push(member);
+        }
+        while let Some((bytes, to)) = core.poll_transmit() {
+            socket.send_to(&bytes, to).unwrap();
+        }
+    }
+    libsrt.stop().unwrap();
+    let stderr = libsrt.stderr_text();
+    assert_eq!(
+        requests.len(),
+        1,
+        "one request for the group; libsrt: {stderr}"
+    );
+    let group = requests[0].group.unwrap();
+    assert_eq!(group.kind, GroupType::Broadcast);
+    assert_eq!(
+        joined.len(),
+        1,
+        "the second member joined; libsrt: {stderr}"
+    );
+    let first = core
+        .accepted
+        .keys()
+        .find(|(peer, _)| *peer == requests[0].peer)
+        .and_then(|&(peer, id)| core.group_of(peer, id))
+        .unwrap();
+    assert_eq!(joined[0].session, first.local_group_id);
+    assert_ne!(joined[0].member.remote.ip(), requests[0].peer.ip());
+    // Both member links carry libsrt's broadcast data: libsrt took both answers.
+    assert_eq!(
+        carrying,
+        sessions.into_iter().collect(),
+        "data on both members; libsrt: {stderr}"
+    );
+}
