@@ -1210,7 +1210,24 @@ fn a_member_answered_without_a_group_fails_with_a_clear_error() {
     );
     let request = core.poll_request().unwrap();
     core.accept(now, request.peer, None).unwrap();
-    let mut answer = sent(&mut core).remove(0).0;
+    let answer = sent(&mut core).remove(0).0;
+    // An answer of another group type is refused.
+    let mut other_type = answer.clone();
+    for extension in &mut other_type.extensions {
+        if let Extension::Group(g) = extension {
+            *g = GroupExtension::new(g.group_id(), GroupType::Backup, 0, g.weight());
+        }
+    }
+    let mut twin = CallerHandshake::new_member(addr(9000), &config(None), now, membership).unwrap();
+    twin.local_socket_id = caller.local_socket_id;
+    twin.cookie = caller.cookie;
+    match twin.handle(now, other_type) {
+        Some(Err(Error::Handshake { reason, .. })) => {
+            assert!(reason.contains("group type 2"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut answer = answer;
     answer
         .extensions
         .retain(|e| !matches!(e, Extension::Group(_)));
@@ -1420,4 +1437,23 @@ fn a_libsrt_group_callers_members_join_one_session_of_the_listener_core() {
         sessions.into_iter().collect(),
         "data on both members; libsrt: {stderr}"
     );
+}
+
+#[test]
+fn a_resent_conclusion_carries_the_same_key_material() {
+    let now = Instant::now();
+    let mut caller = CallerHandshake::new(addr(9000), &config(Some(PASSPHRASE)), now).unwrap();
+    caller.cookie = Some(1);
+    let first = caller.poll_transmit(now).unwrap();
+    let resend = caller
+        .poll_transmit(now + Duration::from_millis(250))
+        .unwrap();
+    let key_material = |bytes: &[u8]| {
+        Handshake::parse(bytes).unwrap().find(|e| match e {
+            Extension::KeyMaterialRequest(km) => Some(km.clone()),
+            _ => None,
+        })
+    };
+    assert!(key_material(&first).is_some());
+    assert_eq!(key_material(&first), key_material(&resend), "wrapped once");
 }

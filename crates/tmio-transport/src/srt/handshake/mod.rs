@@ -15,7 +15,7 @@ use std::{
 use srt_protocol::{
     connection::ConnectionSettings,
     options::{KeySize, Passphrase, SrtVersion},
-    packet::{Packet, RejectReason, SeqNumber, SrtHandshake, SrtShakeFlags},
+    packet::{KeyingMaterialMessage, Packet, RejectReason, SeqNumber, SrtHandshake, SrtShakeFlags},
     protocol::pending_connection::{rendezvous::Rendezvous, ConnectionReject, ConnectionResult},
     settings::{CipherSettings, KeyMaterialRefreshSettings, KeySettings},
 };
@@ -206,6 +206,9 @@ pub(crate) struct CallerHandshake {
     key_size: KeySize,
     key_length_given: bool,
     cipher: Option<CipherSettings>,
+    /// The key material of the conclusion, wrapped once (PBKDF2 is expensive): every resend
+    /// carries the same.
+    key_material: Option<KeyingMaterialMessage>,
     /// The cookie from the listener's induction answer, once it came.
     cookie: Option<i32>,
     started: Instant,
@@ -243,6 +246,7 @@ impl CallerHandshake {
             key_size: config.key_size(),
             key_length_given: config.key_length != 0,
             cipher: None,
+            key_material: None,
             cookie: None,
             started: now,
             next_send: now,
@@ -329,7 +333,10 @@ impl CallerHandshake {
             let cipher = self.cipher.get_or_insert_with(|| {
                 CipherSettings::new_random(&settings, &KeyMaterialRefreshSettings::default())
             });
-            if let Some(km) = cipher.wrap_keying_material() {
+            if self.key_material.is_none() {
+                self.key_material = cipher.wrap_keying_material();
+            }
+            if let Some(km) = self.key_material.clone() {
                 extension_field |= ext_flags::KMREQ;
                 extensions.push(Extension::KeyMaterialRequest(km));
             }
@@ -496,6 +503,17 @@ impl CallerHandshake {
                     return Err(fail(
                         "the listener's group id in its answer has no group bit",
                     ));
+                }
+                if theirs.group_type() != mine.kind {
+                    return Err(Error::Handshake {
+                        remote,
+                        reason: format!(
+                            "the listener answered with group type {}, this member's group is \
+                             of type {}",
+                            theirs.group_type().raw(),
+                            mine.kind.raw()
+                        ),
+                    });
                 }
                 if let Some(expected) = mine.peer_group_id {
                     if expected != theirs.group_id() {
