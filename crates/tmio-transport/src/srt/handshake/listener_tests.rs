@@ -1291,18 +1291,25 @@ fn receive(socket: &std::net::UdpSocket) -> Option<(Vec<u8>, SocketAddr)> {
 
 #[test]
 fn tmio_members_are_accepted_by_a_libsrt_group_listener() {
-    use tmio_testkit::{free_loopback_udp_port, GroupUri, LibsrtGroupPeer, Sink};
     let test = "tmio_members_are_accepted_by_a_libsrt_group_listener";
-    if !LibsrtGroupPeer::should_run(test).unwrap() {
+    if !tmio_testkit::LibsrtGroupPeer::should_run(test).unwrap() {
         return;
     }
+    tmio_members_to_libsrt(GroupType::Backup);
+    tmio_members_to_libsrt(GroupType::Broadcast);
+}
+
+/// tmio's two members of a `kind` group (127.0.0.2 weight 1, 127.0.0.3 weight 0) against
+/// libsrt's group listener.
+fn tmio_members_to_libsrt(kind: GroupType) {
+    use tmio_testkit::{free_loopback_udp_port, GroupUri, LibsrtGroupPeer, Sink};
     let port = free_loopback_udp_port().unwrap();
     let mut libsrt = LibsrtGroupPeer::receiver(GroupUri::listener(port), Sink::Discard)
         .spawn()
         .unwrap();
     libsrt.wait_for_listen(Duration::from_secs(5)).unwrap();
     let remote = addr(port);
-    let membership = GroupMembership::new_group(GroupType::Backup);
+    let membership = GroupMembership::new_group(kind);
     let start = Instant::now();
     let mut members: Vec<_> = [(2, 1), (3, 0)]
         .into_iter()
@@ -1340,7 +1347,7 @@ fn tmio_members_are_accepted_by_a_libsrt_group_listener() {
         .map(|(caller, _, result)| {
             assert!(
                 matches!(result, Some(Ok(_))),
-                "{result:?}; libsrt: {}",
+                "{kind:?}: {result:?}; libsrt: {}",
                 libsrt.stderr_text()
             );
             caller.group_link().unwrap()
@@ -1358,19 +1365,28 @@ fn tmio_members_are_accepted_by_a_libsrt_group_listener() {
 
 #[test]
 fn a_libsrt_group_callers_members_join_one_session_of_the_listener_core() {
-    use tmio_testkit::{
-        libsrt_group::GROUP_CHUNK, loopback_members, Feed, GroupType as LibsrtType, GroupUri,
-        LibsrtGroupPeer,
-    };
+    use tmio_testkit::GroupType as LibsrtType;
     let test = "a_libsrt_group_callers_members_join_one_session_of_the_listener_core";
-    if !LibsrtGroupPeer::should_run(test).unwrap() {
+    if !tmio_testkit::LibsrtGroupPeer::should_run(test).unwrap() {
         return;
     }
+    libsrt_members_to_core(LibsrtType::Broadcast, GroupType::Broadcast);
+    libsrt_members_to_core(LibsrtType::Backup, GroupType::Backup);
+}
+
+/// A libsrt group caller of `libsrt_kind` (members 127.0.0.2 with weight 1 and 127.0.0.3 with
+/// weight 0) against the core; broadcast: data on both links, backup: on the weight-1 one.
+fn libsrt_members_to_core(libsrt_kind: tmio_testkit::GroupType, kind: GroupType) {
+    use tmio_testkit::{
+        libsrt_group::GROUP_CHUNK, loopback_members, Feed, GroupUri, LibsrtGroupPeer,
+    };
     let socket = loopback_socket(1, 0);
     let port = socket.local_addr().unwrap().port();
     let start = Instant::now();
     let mut core = group_listener(None, ListenerLimits::default(), start);
-    let uri = GroupUri::caller(LibsrtType::Broadcast, loopback_members(port, 2));
+    let members = loopback_members(port, 2);
+    let members = vec![members[0].clone().weight(1), members[1].clone().weight(0)];
+    let uri = GroupUri::caller(libsrt_kind, members);
     let feed = Feed::Paced {
         data: std::sync::Arc::new(vec![7u8; 40 * GROUP_CHUNK]),
         bytes_per_sec: 200_000,
@@ -1382,7 +1398,8 @@ fn a_libsrt_group_callers_members_join_one_session_of_the_listener_core() {
     // Local socket ids of the member links that received a data packet from libsrt: libsrt
     // sends data on a member only once it took the listener's answer.
     let mut carrying = std::collections::BTreeSet::new();
-    while start.elapsed() < LIBSRT_DEADLINE && carrying.len() < 2 {
+    let wanted = if kind == GroupType::Broadcast { 2 } else { 1 };
+    while start.elapsed() < LIBSRT_DEADLINE && carrying.len() < wanted {
         if let Some((bytes, from)) = receive(&socket) {
             match crate::srt::wire::decode(&bytes, from) {
                 Ok(crate::srt::wire::Datagram::Handshake(hs)) => {
@@ -1411,18 +1428,16 @@ fn a_libsrt_group_callers_members_join_one_session_of_the_listener_core() {
     }
     libsrt.stop().unwrap();
     let stderr = libsrt.stderr_text();
-    assert_eq!(
-        requests.len(),
-        1,
-        "one request for the group; libsrt: {stderr}"
-    );
+    assert_eq!(requests.len(), 1, "{kind:?}: one request; libsrt: {stderr}");
     let group = requests[0].group.unwrap();
-    assert_eq!(group.kind, GroupType::Broadcast);
+    assert_eq!(joined.len(), 1, "{kind:?}: one join; libsrt: {stderr}");
+    // Either member may come first; each carries its own weight.
+    let weight_of = |peer: SocketAddr| u16::from(peer.ip() == on(2, 0).ip());
     assert_eq!(
-        joined.len(),
-        1,
-        "the second member joined; libsrt: {stderr}"
+        (group.kind, group.weight),
+        (kind, weight_of(requests[0].peer))
     );
+    assert_eq!(joined[0].link.weight, weight_of(joined[0].member.remote));
     let first = core
         .accepted
         .keys()
@@ -1431,11 +1446,20 @@ fn a_libsrt_group_callers_members_join_one_session_of_the_listener_core() {
         .unwrap();
     assert_eq!(joined[0].session, first.local_group_id);
     assert_ne!(joined[0].member.remote.ip(), requests[0].peer.ip());
-    // Both member links carry libsrt's broadcast data: libsrt took both answers.
+    // Broadcast: both member links carry libsrt's data, so libsrt took both answers. Backup:
+    // the weight-1 member (127.0.0.2) carries it.
+    let links = [
+        (requests[0].peer, sessions[0]),
+        (joined[0].member.remote, sessions[1]),
+    ];
+    let expected: std::collections::BTreeSet<u32> = links
+        .iter()
+        .filter(|(peer, _)| kind == GroupType::Broadcast || peer.ip() == on(2, 0).ip())
+        .map(|(_, id)| *id)
+        .collect();
     assert_eq!(
-        carrying,
-        sessions.into_iter().collect(),
-        "data on both members; libsrt: {stderr}"
+        carrying, expected,
+        "{kind:?}: data on the members; libsrt: {stderr}"
     );
 }
 
@@ -1456,4 +1480,51 @@ fn a_resent_conclusion_carries_the_same_key_material() {
     };
     assert!(key_material(&first).is_some());
     assert_eq!(key_material(&first), key_material(&resend), "wrapped once");
+}
+
+#[test]
+fn later_members_count_against_the_per_ip_and_rate_limits() {
+    let now = Instant::now();
+    let group = GroupMembership::new_group(GroupType::Broadcast);
+    let outcome = |core: &mut ListenerCore, from: SocketAddr| {
+        let mut member =
+            CallerHandshake::new_member(addr(9000), &config(None), now, group).unwrap();
+        let (results, _) = run_members(core, &mut [(&mut member, from)], now, |_| Some(None));
+        match results.into_iter().next().flatten() {
+            Some(Ok(_)) => 0,
+            Some(Err(Error::Rejected { code, .. })) => code,
+            other => panic!("{other:?}"),
+        }
+    };
+    // One session per source IP: a single caller holds 127.0.0.3's; the group holds 127.0.0.2's.
+    let limits = ListenerLimits {
+        max_sessions_per_ip: 1,
+        ..ListenerLimits::default()
+    };
+    let mut core = group_listener(None, limits, now);
+    assert!(matches!(
+        connect(&mut core, &config(None), on(3, 1), now, |_| Some(None)),
+        Some(Ok(_))
+    ));
+    assert_eq!(outcome(&mut core, on(2, 1)), 0, "the first member");
+    assert_eq!(
+        outcome(&mut core, on(3, 2)),
+        2402,
+        "a member from a full address"
+    );
+    assert_eq!(
+        outcome(&mut core, on(2, 2)),
+        0,
+        "a member from the group's own address"
+    );
+    assert_eq!(core.sessions(), 2);
+    // Every member takes a token of the handshake rate (each may cost a key unwrap).
+    let limits = ListenerLimits {
+        max_handshakes_per_second: 2,
+        ..ListenerLimits::default()
+    };
+    let mut core = group_listener(None, limits, now);
+    assert_eq!(outcome(&mut core, on(2, 1)), 0);
+    assert_eq!(outcome(&mut core, on(3, 1)), 0);
+    assert_eq!(outcome(&mut core, on(4, 1)), 1005);
 }
