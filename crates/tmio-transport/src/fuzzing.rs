@@ -2,7 +2,8 @@
 //!
 //! They feed arbitrary datagrams, under simulated time, into what a datagram from the network
 //! reaches: the decoder, the listener's handshake core (with a valid SYN cookie minted for
-//! conclusions when the input asks, so fuzzing gets past the cookie check), and an established
+//! conclusions when the input asks, so fuzzing gets past the cookie check), tmio's own group
+//! members (libsrt's bonding) into a `groupconnect` listener, and an established
 //! session's data path. Any panic is a finding.
 
 use std::{
@@ -17,7 +18,8 @@ use crate::srt::{
     connection::{Connection, ConnectionConfig, DeliveryMode, GroupMode, PathConfig, PathId},
     handshake::{
         listener::{ListenerCore, ListenerLimits},
-        packet::ShakeKind,
+        packet::{GroupType, Handshake, ShakeKind},
+        CallerHandshake, Established, GroupMembership,
     },
     wire::{self, Datagram},
 };
@@ -77,6 +79,11 @@ pub fn datagrams_into_listener(data: &[u8]) {
                 );
             }
         }
+        while let Some(joined) = core.poll_joined() {
+            if control & 0x04 != 0 {
+                core.group_ended(joined.session);
+            }
+        }
         if control & 0x08 != 0 {
             core.session_ended(from, u32::from(control));
         }
@@ -84,6 +91,192 @@ pub fn datagrams_into_listener(data: &[u8]) {
             core.handle_timeout(now);
         }
     }
+}
+
+/// One of tmio's callers in [`group_members_into_listener`]: its handshake, address and result.
+struct FuzzCaller {
+    handshake: CallerHandshake,
+    from: SocketAddr,
+    result: Option<Result<Established, crate::Error>>,
+}
+
+/// tmio's group members (and single callers, and arbitrary datagrams) into a `groupconnect`
+/// listener under simulated time. The input is a flags byte (bit 0: the listener has a
+/// passphrase; bit 1: `groupconnect` off; bit 2: callers may encrypt), then 3-byte steps: an operation with a time step,
+/// and two argument bytes choosing the member's address, group (three, one of them conflicting in
+/// type with another), weight, initial sequence, passphrase and stream id, or the application's
+/// answer, a session or group ending, timers, or a raw datagram. Besides never panicking it
+/// checks what both sides must agree on: a joined member is in the session its link names, with
+/// the group's initial sequence number, and a member's caller and the listener name each other's
+/// group ids. Returns how many members joined a session without a request (for tests).
+pub fn group_members_into_listener(data: &[u8]) -> usize {
+    const PASSPHRASES: [Option<&str>; 3] =
+        [None, Some("fuzzing-passphrase"), Some("other-passphrase")];
+    let Some((&flags, mut data)) = data.split_first() else {
+        return 0;
+    };
+    let config = SrtConfig {
+        passphrase: (flags & 1 == 1).then(|| "fuzzing-passphrase".to_owned()),
+        ..SrtConfig::default()
+    };
+    let limits = ListenerLimits {
+        max_sessions: 4,
+        max_sessions_per_ip: 3,
+        max_pending: 3,
+        max_handshakes_per_second: 50,
+    };
+    let mut joins = 0;
+    // Key derivation (PBKDF2) dominates an encrypted handshake: callers encrypt only in inputs
+    // whose flags ask for it (bit 2), two at most, which still covers the same and another
+    // passphrase and keeps the other inputs fast.
+    let mut encrypted_callers = if flags & 4 != 0 { 0 } else { 2 };
+    let groups = [
+        (0x4000_0001, GroupType::Broadcast, 1000),
+        (0x4000_0002, GroupType::Backup, 2000),
+        (0x4000_0001, GroupType::Backup, 1000),
+    ];
+    let start = Instant::now();
+    let mut now = start;
+    let mut core = ListenerCore::new(&config, limits, flags & 2 == 0, now);
+    let mut callers: Vec<FuzzCaller> = Vec::new();
+    let mut sessions: Vec<u32> = Vec::new();
+    while data.len() >= 3 {
+        let (op, a, b) = (data[0], data[1], data[2]);
+        data = &data[3..];
+        now += Duration::from_millis(u64::from(op & 0x0f) * 60);
+        let from = SocketAddr::from(([127, 0, 0, 1 + (a & 3)], 4000 + u16::from((a >> 2) & 3)));
+        match (op >> 4) % 7 {
+            0 if callers.len() < 16 => {
+                let (group_id, kind, isn) = groups[usize::from(b % 3)];
+                let mut passphrase = PASSPHRASES[usize::from((a >> 4) % 3)];
+                if passphrase.is_some() {
+                    encrypted_callers += 1;
+                    if encrypted_callers > 2 {
+                        passphrase = None;
+                    }
+                }
+                let caller_config = SrtConfig {
+                    passphrase: passphrase.map(str::to_owned),
+                    stream_id: (a & 0x40 != 0).then(|| "#!::r=fuzz".to_owned()),
+                    ..SrtConfig::default()
+                };
+                let membership = GroupMembership {
+                    group_id,
+                    flags: u8::from(b & 0x80 != 0 && b & 0x40 != 0),
+                    weight: u16::from((b >> 2) & 0x7f),
+                    initial_sequence: isn + u32::from(b >> 7),
+                    ..GroupMembership::new_group(kind)
+                };
+                let handshake = if a & 0x80 != 0 {
+                    CallerHandshake::new(from, &caller_config, now)
+                } else {
+                    CallerHandshake::new_member(from, &caller_config, now, membership)
+                };
+                if let Ok(handshake) = handshake {
+                    callers.push(FuzzCaller {
+                        handshake,
+                        from,
+                        result: None,
+                    });
+                }
+            }
+            1 => {
+                while let Some(request) = core.poll_request() {
+                    let passphrase = PASSPHRASES[usize::from(a % 3)];
+                    match b % 3 {
+                        0 => {
+                            let _ = core.accept(now, request.peer, passphrase);
+                        }
+                        1 => core.reject(
+                            now,
+                            request.peer,
+                            RejectReason::Core(CoreRejectReason::Peer),
+                        ),
+                        _ => {
+                            if core.authenticate(now, request.peer, passphrase).is_ok() {
+                                let _ = core.accept(now, request.peer, None);
+                            }
+                        }
+                    }
+                }
+            }
+            2 if core.poll_timeout().is_some_and(|at| at <= now) => core.handle_timeout(now),
+            3 => {
+                let done: Vec<(SocketAddr, u32)> = callers
+                    .iter()
+                    .filter_map(|c| match &c.result {
+                        Some(Ok(e)) => Some((c.from, e.local_socket_id)),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(&(peer, id)) = done.get(usize::from(a) % done.len().max(1)) {
+                    core.session_ended(peer, id);
+                }
+            }
+            4 => {
+                if let Some(&session) = sessions.get(usize::from(a) % sessions.len().max(1)) {
+                    core.group_ended(session);
+                }
+            }
+            5 => {
+                let len = usize::from(b).min(data.len());
+                let (datagram, rest) = data.split_at(len);
+                data = rest;
+                if let Ok(Datagram::Handshake(mut hs)) = wire::decode(datagram, from) {
+                    if hs.kind == ShakeKind::Conclusion && a & 0x20 == 0 {
+                        hs.cookie = core.valid_cookie(now, from);
+                    }
+                    core.handle(now, from, hs);
+                }
+            }
+            _ => {}
+        }
+        // Every caller's next handshake to the listener, every answer back to its callers.
+        for caller in callers.iter_mut().filter(|c| c.result.is_none()) {
+            while let Some(bytes) = caller.handshake.poll_transmit(now) {
+                if let Ok(hs) = Handshake::parse(&bytes) {
+                    core.handle(now, caller.from, hs);
+                }
+            }
+        }
+        while let Some((bytes, to)) = core.poll_transmit() {
+            let Ok(hs) = Handshake::parse(&bytes) else {
+                continue;
+            };
+            for caller in callers
+                .iter_mut()
+                .filter(|c| c.from == to && c.result.is_none())
+            {
+                caller.result = caller.handshake.handle(now, hs.clone());
+                if let (Some(Ok(established)), Some(link)) =
+                    (&caller.result, caller.handshake.group_link())
+                {
+                    let listener_side = core.group_of(caller.from, established.local_socket_id);
+                    if let Some(listener_side) = listener_side {
+                        assert_eq!(listener_side.local_group_id, link.peer_group_id);
+                        assert_eq!(listener_side.peer_group_id, link.local_group_id);
+                        assert_eq!(listener_side.kind, link.kind);
+                        assert_eq!(listener_side.weight, link.weight);
+                    }
+                }
+            }
+        }
+        while let Some(joined) = core.poll_joined() {
+            assert_eq!(joined.session, joined.link.local_group_id);
+            let link = core.group_of(joined.member.remote, joined.member.remote_socket_id);
+            assert_eq!(link, Some(joined.link));
+            let isn = groups
+                .iter()
+                .find(|g| g.0 == joined.link.peer_group_id)
+                .map(|g| g.2);
+            assert!(isn.is_some_and(|isn| joined.member.initial_sequence & !1 == isn));
+            if !sessions.contains(&joined.session) && sessions.len() < 16 {
+                sessions.push(joined.session);
+            }
+            joins += 1;
+        }
+    }
+    joins
 }
 
 /// Datagrams into an established session (reliable or live), with data flowing out.
@@ -159,6 +352,37 @@ pub fn datagrams_into_session(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn the_group_harness_holds_on_seeded_random_inputs() {
+        // The group_listener fuzz target's checks on every `cargo test`: 400 seeded inputs of 40
+        // steps, most of them well-formed members of two groups (no single callers, weights
+        // 0-60, the group's ISN, flags 0, no stream id) and answers, so that groups form and
+        // members join; one step in five is random bytes.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+        let mut joins = 0;
+        for _ in 0..400 {
+            let mut input = vec![rng.gen::<u8>() & 0x05];
+            for _ in 0..40 {
+                let step: [u8; 3] = if rng.gen_range(0..5) == 0 {
+                    rng.gen()
+                } else {
+                    let op = [0x00, 0x00, 0x10, 0x10, 0x20, 0x30, 0x40][rng.gen_range(0..7)];
+                    let a = rng.gen::<u8>() & 0x3f;
+                    let b = (rng.gen::<u8>() & 0x3c) | rng.gen_range(0..2);
+                    [op | (rng.gen::<u8>() & 0x07), a, b]
+                };
+                input.extend(step);
+            }
+            joins += group_members_into_listener(&input);
+        }
+        // 113 with this seed: a change that makes joins rare fails here.
+        assert!(
+            joins > 50,
+            "only {joins} members joined: the inputs miss the join path"
+        );
+    }
 
     #[test]
     fn the_harnesses_run_on_a_real_handshake_and_garbage() {
@@ -179,6 +403,15 @@ mod tests {
         }
         datagrams_into_listener(&input);
         datagrams_into_session(&input);
+        // Two group members, accepted, the second joins; a conflicting member; timers.
+        let two_members = [
+            0, 0x00, 0x05, 0x00, 0x00, 0x06, 0x00, 0x10, 0, 0, 0x20, 0, 0,
+        ];
+        assert_eq!(group_members_into_listener(&two_members), 1);
+        group_members_into_listener(&[
+            0, 0x00, 0x05, 0x00, 0x10, 0, 0, 0x00, 0x06, 0x00, 0x00, 0x07, 0x02, 0x20, 0, 0, 0x40,
+            0, 0, 0x30, 0, 0,
+        ]);
         let garbage = [0xffu8, 0xff, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         let mut input = vec![0u8, 1, 16, 0];
         input.extend(garbage);

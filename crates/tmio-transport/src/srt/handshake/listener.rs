@@ -15,6 +15,12 @@
 //!   unwraps with it. Each failure is answered with an SRT reject reason.
 //! - **Limits**: sessions in all, sessions per source IP, pending requests, new conclusions per
 //!   second; each reached limit is a reject reason and a log line.
+//! - **Groups** (libsrt's bonding, only with `groupconnect`): the first member of an unknown caller
+//!   group is a request like any caller's, marked with its group; once the application accepts
+//!   it, later members of that group are checked against it (type, initial sequence number,
+//!   stream id, encryption with the same passphrase) and join the session without asking the
+//!   application again ([`MemberJoined`]). The rules are in `docs/bonding.md` ("Handshake and
+//!   listener").
 
 use std::{
     collections::{hash_map::Entry, HashMap, VecDeque},
@@ -33,8 +39,8 @@ use srt_protocol::{
 };
 
 use super::packet::{
-    ext_flags, Extension, GroupType, Handshake, KeyMaterialAnswer, ShakeKind, MAX_STREAM_ID_BYTES,
-    SRT_MAGIC,
+    ext_flags, Extension, GroupExtension, GroupType, Handshake, KeyMaterialAnswer, ShakeKind,
+    GROUP_ID_BIT, MAX_STREAM_ID_BYTES, SRT_MAGIC,
 };
 use super::Established;
 use crate::srt::config::SrtConfig;
@@ -51,6 +57,11 @@ const PENDING_TTL: Duration = Duration::from_secs(10);
 const REJECTION_TTL: Duration = Duration::from_secs(3);
 /// Rejections remembered at most (older ones are forgotten first).
 const MAX_REMEMBERED_REJECTIONS: usize = 4096;
+/// Members one caller group may have at once (connected and waiting for the application).
+pub(crate) const MAX_GROUP_MEMBERS: usize = 8;
+/// How long a refused caller group is remembered: its later members are refused with the first
+/// member's reason instead of becoming a new request.
+const REFUSED_GROUP_TTL: Duration = Duration::from_secs(10);
 
 /// Limits a listener enforces on its callers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +98,44 @@ pub(crate) struct CallerRequest {
     pub key_bytes: u8,
     /// The caller's key material was already checked against the listener's passphrase.
     pub authenticated: bool,
+    /// The caller's group, when it is the first member of a group (libsrt's bonding).
+    pub group: Option<GroupRequest>,
+}
+
+/// A caller's group membership as its conclusion announces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GroupRequest {
+    /// The caller's group id (bit 30 set).
+    pub peer_group_id: u32,
+    /// Broadcast or backup.
+    pub kind: GroupType,
+    /// The member's weight (libsrt: 0-100 by convention, any 16-bit value on the wire).
+    pub weight: u16,
+}
+
+/// One member link of a group session, as its handshake settled it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GroupLink {
+    /// This side's group id (bit 30 set); on a listener it names the session the member is in.
+    pub local_group_id: u32,
+    /// The peer's group id (bit 30 set).
+    pub peer_group_id: u32,
+    /// Broadcast or backup.
+    pub kind: GroupType,
+    /// The member's weight.
+    pub weight: u16,
+}
+
+/// A later member of an accepted group joined its session (the application was not asked).
+#[derive(Debug)]
+pub(crate) struct MemberJoined {
+    /// The session it joins: the listener's group id, as [`ListenerCore::group_of`] names the
+    /// session's first member.
+    pub session: u32,
+    /// What the data path needs for this member link.
+    pub member: Established,
+    /// The member's group settings.
+    pub link: GroupLink,
 }
 
 /// Why an accepted caller could not be connected after all.
@@ -104,13 +153,90 @@ struct Pending {
     key_material: Option<KeyingMaterialMessage>,
     /// The cipher, when the listener's passphrase already unwrapped the caller's keys.
     cipher: Option<CipherSettings>,
+    /// The passphrase that made `cipher` (the listener's or the application's).
+    passphrase: Option<Passphrase>,
+    /// The caller's group, when it is a group's first member.
+    group: Option<GroupRequest>,
     since: Instant,
 }
 
 struct Accepted {
     local_socket_id: u32,
     reply: Vec<u8>,
+    /// The caller group this session is a member link of, with the member's settings.
+    group: Option<GroupRequest>,
 }
+
+/// A caller group the listener knows: its first member waits for the application, or the
+/// application accepted it and it is a session.
+struct CallerGroup {
+    kind: GroupType,
+    initial_sequence: u32,
+    stream_id: Option<String>,
+    /// The listener's id for this group (bit 30 set): the session's name.
+    local_group_id: u32,
+    state: GroupState,
+    /// Member links connected: (address, the caller's socket id).
+    members: Vec<(SocketAddr, u32)>,
+    /// Members that came while the first one waits for the application.
+    waiting: Vec<WaitingMember>,
+}
+
+impl CallerGroup {
+    /// Members connected, waiting, and the first one while it waits for the application.
+    fn member_count(&self) -> usize {
+        let first = usize::from(matches!(self.state, GroupState::Pending { .. }));
+        self.members.len() + self.waiting.len() + first
+    }
+
+    /// Whether a member (connected, waiting or first) comes from `ip`.
+    fn has_member_from(&self, ip: IpAddr) -> bool {
+        self.members.iter().any(|(peer, _)| peer.ip() == ip)
+            || self.waiting.iter().any(|w| w.from.ip() == ip)
+            || matches!(self.state, GroupState::Pending { first } if first.ip() == ip)
+    }
+
+    /// Why a later member cannot be in this group, if it cannot.
+    fn conflict(&self, hs: &Handshake, checked: &Checked) -> Option<Refusal> {
+        let group = RejectReason::Core(CoreRejectReason::Group);
+        let kind = checked.group.map(|g| g.kind);
+        if kind != Some(self.kind) {
+            return Some((group, "a group type other than the group's"));
+        }
+        if hs.initial_sequence != self.initial_sequence {
+            return Some((group, "an initial sequence number other than the group's"));
+        }
+        if hs.stream_id() != self.stream_id.as_deref() {
+            return Some((group, "a stream id other than the group's"));
+        }
+        None
+    }
+}
+
+enum GroupState {
+    /// The first member (from this address) waits for the application.
+    Pending { first: SocketAddr },
+    /// A session; later members must encrypt with this passphrase (none: not encrypt).
+    Accepted { passphrase: Option<Passphrase> },
+}
+
+struct WaitingMember {
+    from: SocketAddr,
+    conclusion: Handshake,
+    key_material: Option<KeyingMaterialMessage>,
+    cipher: Option<CipherSettings>,
+}
+
+/// What a conclusion that passed every check brings.
+struct Checked {
+    key_material: Option<KeyingMaterialMessage>,
+    /// The cipher, when the listener's passphrase unwrapped the key material.
+    cipher: Option<CipherSettings>,
+    group: Option<GroupRequest>,
+}
+
+/// A refusal, with the words for the log.
+type Refusal = (RejectReason, &'static str);
 
 struct Rejected {
     reply: Vec<u8>,
@@ -175,9 +301,17 @@ pub(crate) struct ListenerCore {
     sessions_per_ip: HashMap<IpAddr, usize>,
     rejected: HashMap<SocketAddr, Rejected>,
     rejected_order: VecDeque<(Instant, SocketAddr)>,
+    /// Single sessions plus accepted groups (a group is one session, whatever its members).
+    open_sessions: usize,
+    /// Caller groups by the caller's group id.
+    groups: HashMap<u32, CallerGroup>,
+    /// Caller groups refused recently (by the caller's group id), with the reason and until when.
+    refused_groups: HashMap<u32, (RejectReason, Instant)>,
+    refused_groups_order: VecDeque<(Instant, u32)>,
     rate: RateLimit,
     transmits: VecDeque<(Vec<u8>, SocketAddr)>,
     requests: VecDeque<CallerRequest>,
+    joined: VecDeque<MemberJoined>,
 }
 
 impl ListenerCore {
@@ -213,16 +347,21 @@ impl ListenerCore {
             sessions_per_ip: HashMap::new(),
             rejected: HashMap::new(),
             rejected_order: VecDeque::new(),
+            open_sessions: 0,
+            groups: HashMap::new(),
+            refused_groups: HashMap::new(),
+            refused_groups_order: VecDeque::new(),
             rate: RateLimit::new(limits.max_handshakes_per_second),
             transmits: VecDeque::new(),
             requests: VecDeque::new(),
+            joined: VecDeque::new(),
         }
     }
 
-    /// Sessions accepted and not yet ended.
+    /// Sessions accepted and not yet ended (a group counts once).
     #[cfg(test)]
     pub(crate) fn sessions(&self) -> usize {
-        self.accepted.len()
+        self.open_sessions
     }
 
     /// Callers waiting for the application.
@@ -242,15 +381,33 @@ impl ListenerCore {
         self.requests.pop_front()
     }
 
+    /// The next member that joined an accepted group's session. Changes after [`Self::handle`]
+    /// (a member of an accepted group) and [`Self::accept`] (members that came while the
+    /// group's first member waited).
+    pub(crate) fn poll_joined(&mut self) -> Option<MemberJoined> {
+        self.joined.pop_front()
+    }
+
+    /// The group of an accepted member link, `None` for a single caller (or one not accepted).
+    /// `local_group_id` names the session, as [`MemberJoined::session`] does.
+    pub(crate) fn group_of(&self, peer: SocketAddr, remote_socket_id: u32) -> Option<GroupLink> {
+        let member = self.accepted.get(&(peer, remote_socket_id))?.group?;
+        let group = self.groups.get(&member.peer_group_id)?;
+        Some(GroupLink {
+            local_group_id: group.local_group_id,
+            peer_group_id: member.peer_group_id,
+            kind: member.kind,
+            weight: member.weight,
+        })
+    }
+
     /// When [`Self::handle_timeout`] has something to expire. Changes when a caller becomes
     /// pending or is rejected.
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         let pending = self.pending_order.front().map(|(at, _)| *at + PENDING_TTL);
         let rejected = self.rejected_order.front().map(|(until, _)| *until);
-        match (pending, rejected) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let groups = self.refused_groups_order.front().map(|(until, _)| *until);
+        [pending, rejected, groups].into_iter().flatten().min()
     }
 
     /// Expires requests the application did not answer in time (the caller is refused with
@@ -273,6 +430,15 @@ impl ListenerCore {
             self.rejected_order.pop_front();
             if self.rejected.get(&peer).is_some_and(|r| r.until == until) {
                 self.rejected.remove(&peer);
+            }
+        }
+        while let Some(&(until, id)) = self.refused_groups_order.front() {
+            if until > now {
+                break;
+            }
+            self.refused_groups_order.pop_front();
+            if self.refused_groups.get(&id).is_some_and(|r| r.1 == until) {
+                self.refused_groups.remove(&id);
             }
         }
     }
@@ -348,6 +514,21 @@ impl ListenerCore {
             tracing::debug!(%from, "conclusion with a wrong SYN cookie dropped");
             return;
         }
+        let group_id = hs.find(|e| match e {
+            Extension::Group(g) if g.has_group_bit() => Some(g.group_id()),
+            _ => None,
+        });
+        if let (Some(id), true) = (group_id, self.serving.groups) {
+            if self.groups.contains_key(&id) {
+                self.handle_member(now, from, hs, id);
+                return;
+            }
+            if let Some(&(reason, _)) = self.refused_groups.get(&id) {
+                tracing::info!(%from, group_id = id, code = i32::from(reason), "group member refused: its group was refused");
+                self.reject_conclusion(now, from, &hs, reason);
+                return;
+            }
+        }
         if let Err((reason, why)) = self.admit(now, from) {
             tracing::warn!(%from, why, "caller refused: limit reached");
             self.reject_conclusion(now, from, &hs, reason);
@@ -358,20 +539,39 @@ impl ListenerCore {
                 tracing::info!(%from, why, "caller refused");
                 self.reject_conclusion(now, from, &hs, reason);
             }
-            Ok((key_material, cipher)) => {
+            Ok(checked) => {
                 let request = CallerRequest {
                     peer: from,
                     stream_id: hs.stream_id().map(str::to_owned),
-                    key_bytes: key_material.as_ref().map_or(0, key_bytes),
-                    authenticated: cipher.is_some(),
+                    key_bytes: checked.key_material.as_ref().map_or(0, key_bytes),
+                    authenticated: checked.cipher.is_some(),
+                    group: checked.group,
                 };
-                tracing::debug!(%from, stream_id = ?request.stream_id, "caller waiting for the application");
+                tracing::debug!(%from, stream_id = ?request.stream_id, group = ?request.group, "caller waiting for the application");
+                if let Some(group) = checked.group {
+                    let local_group_id = self.fresh_group_id();
+                    self.groups.insert(
+                        group.peer_group_id,
+                        CallerGroup {
+                            kind: group.kind,
+                            initial_sequence: hs.initial_sequence,
+                            stream_id: request.stream_id.clone(),
+                            local_group_id,
+                            state: GroupState::Pending { first: from },
+                            members: Vec::new(),
+                            waiting: Vec::new(),
+                        },
+                    );
+                }
+                let passphrase = checked.cipher.as_ref().and(self.serving.passphrase.clone());
                 self.pending.insert(
                     from,
                     Pending {
                         conclusion: hs,
-                        key_material,
-                        cipher,
+                        key_material: checked.key_material,
+                        cipher: checked.cipher,
+                        passphrase,
+                        group: checked.group,
                         since: now,
                     },
                 );
@@ -381,6 +581,136 @@ impl ListenerCore {
         }
     }
 
+    /// A conclusion from a member of a group the listener knows (accepted, or its first member
+    /// waiting for the application): checked against the group, then joined, kept waiting with
+    /// the first member, or refused.
+    fn handle_member(&mut self, now: Instant, from: SocketAddr, hs: Handshake, peer_group_id: u32) {
+        let Some(group) = self.groups.get(&peer_group_id) else {
+            return;
+        };
+        if group
+            .waiting
+            .iter()
+            .any(|w| w.from == from && w.conclusion.socket_id == hs.socket_id)
+        {
+            // A repeat while the group's first member waits for the application.
+            return;
+        }
+        let checked = self
+            .admit_member(now, from, peer_group_id)
+            .and_then(|()| self.check_conclusion(from, &hs))
+            .and_then(|checked| match self.groups.get(&peer_group_id) {
+                Some(group) => group.conflict(&hs, &checked).map_or(Ok(checked), Err),
+                None => Ok(checked),
+            });
+        let Some(group) = self.groups.get(&peer_group_id) else {
+            return;
+        };
+        let checked = match checked {
+            Ok(checked) => checked,
+            Err((reason, why)) => {
+                tracing::info!(%from, group_id = peer_group_id, why, "group member refused");
+                self.reject_conclusion(now, from, &hs, reason);
+                return;
+            }
+        };
+        let passphrase = match &group.state {
+            GroupState::Pending { .. } => {
+                tracing::debug!(%from, group_id = peer_group_id, "group member waits with the group's first member");
+                if let Some(group) = self.groups.get_mut(&peer_group_id) {
+                    group.waiting.push(WaitingMember {
+                        from,
+                        conclusion: hs,
+                        key_material: checked.key_material,
+                        cipher: checked.cipher,
+                    });
+                }
+                return;
+            }
+            GroupState::Accepted { passphrase } => passphrase.clone(),
+        };
+        self.join_member(
+            now,
+            peer_group_id,
+            passphrase.as_ref(),
+            WaitingMember {
+                from,
+                conclusion: hs,
+                key_material: checked.key_material,
+                cipher: checked.cipher,
+            },
+        );
+    }
+
+    /// Joins a checked member to an accepted group's session (its key material is checked
+    /// against the group's passphrase first), or refuses it.
+    fn join_member(
+        &mut self,
+        now: Instant,
+        peer_group_id: u32,
+        passphrase: Option<&Passphrase>,
+        member: WaitingMember,
+    ) {
+        let WaitingMember {
+            from,
+            conclusion: hs,
+            key_material,
+            cipher,
+        } = member;
+        let cipher = match (cipher, key_material, passphrase) {
+            (Some(cipher), _, _) => Ok(Some(cipher)),
+            (None, None, None) => Ok(None),
+            (None, Some(km), Some(passphrase)) => unwrap_keys(passphrase, &km).map(Some).ok_or((
+                CoreRejectReason::BadSecret,
+                "another passphrase than the group's",
+            )),
+            (None, Some(_), None) => Err((
+                CoreRejectReason::Unsecure,
+                "encrypts, the group's first member did not",
+            )),
+            (None, None, Some(_)) => Err((
+                CoreRejectReason::Unsecure,
+                "does not encrypt, the group's first member did",
+            )),
+        };
+        let cipher = match cipher {
+            Ok(cipher) => cipher,
+            Err((reason, why)) => {
+                tracing::info!(%from, group_id = peer_group_id, why, "group member refused");
+                self.reject_conclusion(now, from, &hs, RejectReason::Core(reason));
+                return;
+            }
+        };
+        let Some(request) = hs.find(|e| match e {
+            Extension::Group(g) => Some(GroupRequest {
+                peer_group_id,
+                kind: g.group_type(),
+                weight: g.weight(),
+            }),
+            _ => None,
+        }) else {
+            return;
+        };
+        let Some(local_group_id) = self.groups.get(&peer_group_id).map(|g| g.local_group_id) else {
+            return;
+        };
+        let member = self.conclude(now, from, &hs, cipher, Some((request, local_group_id)), now);
+        if let Some(group) = self.groups.get_mut(&peer_group_id) {
+            group.members.push((from, hs.socket_id));
+        }
+        tracing::debug!(%from, group_id = peer_group_id, session = local_group_id, "group member joined");
+        self.joined.push_back(MemberJoined {
+            session: local_group_id,
+            member,
+            link: GroupLink {
+                local_group_id,
+                peer_group_id,
+                kind: request.kind,
+                weight: request.weight,
+            },
+        });
+    }
+
     /// The limits, in the order they are cheapest to check.
     fn admit(
         &mut self,
@@ -388,7 +718,7 @@ impl ListenerCore {
         from: SocketAddr,
     ) -> Result<(), (RejectReason, &'static str)> {
         let limits = self.limits;
-        if self.accepted.len() + self.pending.len() >= limits.max_sessions as usize {
+        if self.open_sessions + self.pending.len() >= limits.max_sessions as usize {
             return Err((
                 RejectReason::Server(ServerRejectReason::Overload),
                 "max sessions",
@@ -418,15 +748,45 @@ impl ListenerCore {
         Ok(())
     }
 
-    /// Every check of a conclusion, in libsrt's order of concerns; on success the caller's key
-    /// material and, when the listener's passphrase unwrapped it, the cipher.
-    #[allow(clippy::type_complexity)]
-    fn check_conclusion(
-        &self,
+    /// The limits on a later member of a known group: members per group, sessions per source
+    /// IP (a group counts once per address it has members from), new callers per second.
+    fn admit_member(
+        &mut self,
+        now: Instant,
         from: SocketAddr,
-        hs: &Handshake,
-    ) -> Result<(Option<KeyingMaterialMessage>, Option<CipherSettings>), (RejectReason, &'static str)>
-    {
+        peer_group_id: u32,
+    ) -> Result<(), Refusal> {
+        let overload = RejectReason::Server(ServerRejectReason::Overload);
+        let ip = from.ip();
+        let (members, new_address) = match self.groups.get(&peer_group_id) {
+            Some(group) => (group.member_count(), !group.has_member_from(ip)),
+            None => (0, true),
+        };
+        if members >= MAX_GROUP_MEMBERS {
+            return Err((
+                overload,
+                "the group has the most members a group may have (8)",
+            ));
+        }
+        if new_address {
+            let from_ip = self.sessions_per_ip.get(&ip).copied().unwrap_or(0)
+                + self.pending.keys().filter(|p| p.ip() == ip).count();
+            if from_ip >= self.limits.max_sessions_per_ip as usize {
+                return Err((overload, "max sessions per source IP"));
+            }
+        }
+        if !self.rate.take(now) {
+            return Err((
+                RejectReason::Core(CoreRejectReason::Backlog),
+                "max new callers per second",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every check of a conclusion, in libsrt's order of concerns; on success the caller's key
+    /// material, the cipher when the listener's passphrase unwrapped it, and its group.
+    fn check_conclusion(&self, from: SocketAddr, hs: &Handshake) -> Result<Checked, Refusal> {
         let rogue = |why| Err((RejectReason::Core(CoreRejectReason::Rogue), why));
         if hs.version != 5 {
             return Err((
@@ -439,6 +799,7 @@ impl ListenerCore {
         }
         let mut hsreq = None;
         let mut key_material = None;
+        let mut group = None;
         for extension in &hs.extensions {
             match extension {
                 Extension::HandshakeRequest(req) => hsreq = Some(req),
@@ -473,29 +834,40 @@ impl ListenerCore {
                         "packet filters (FEC) are not supported",
                     ))
                 }
-                Extension::Group(group) => {
-                    let why = if !group.has_group_bit() {
-                        "a group id without the group bit"
+                Extension::Group(extension) => {
+                    let why = if !extension.has_group_bit() {
+                        Some("a group id without the group bit")
                     } else if !matches!(
-                        group.group_type(),
+                        extension.group_type(),
                         GroupType::Broadcast | GroupType::Backup
                     ) {
-                        "a group type other than broadcast or backup"
+                        Some("a group type other than broadcast or backup")
                     } else if !self.serving.groups {
-                        "group member, but the listener does not take groups (groupconnect=0)"
+                        Some("the listener does not accept groups (groupconnect=0)")
+                    } else if extension.flags() != 0 {
+                        Some("group flags tmio does not serve (message-number synchronisation)")
+                    } else if group.is_some() {
+                        Some("two group extensions")
                     } else {
-                        "bonded groups are not served yet"
+                        None
                     };
-                    tracing::debug!(
-                        %from,
-                        group_id = group.group_id(),
-                        kind = ?group.group_type(),
-                        flags = group.flags(),
-                        weight = group.weight(),
-                        why,
-                        "group member refused"
-                    );
-                    return Err((RejectReason::Core(CoreRejectReason::Group), why));
+                    if let Some(why) = why {
+                        tracing::debug!(
+                            %from,
+                            group_id = extension.group_id(),
+                            kind = ?extension.group_type(),
+                            flags = extension.flags(),
+                            weight = extension.weight(),
+                            why,
+                            "group member refused"
+                        );
+                        return Err((RejectReason::Core(CoreRejectReason::Group), why));
+                    }
+                    group = Some(GroupRequest {
+                        peer_group_id: extension.group_id(),
+                        kind: extension.group_type(),
+                        weight: extension.weight(),
+                    });
                 }
                 Extension::HandshakeResponse(_) | Extension::KeyMaterialResponse(_) => {
                     return rogue("a response extension in a request")
@@ -515,16 +887,23 @@ impl ListenerCore {
             }
             (Some(_), _) => {}
         }
+        let checked = |key_material, cipher| {
+            Ok(Checked {
+                key_material,
+                cipher,
+                group,
+            })
+        };
         match (&self.serving.passphrase, key_material) {
-            (None, None) => Ok((None, None)),
+            (None, None) => checked(None, None),
             // The application may still accept it with a passphrase of its own.
-            (None, Some(km)) => Ok((Some(km), None)),
+            (None, Some(km)) => checked(Some(km), None),
             (Some(_), None) => Err((
                 RejectReason::Core(CoreRejectReason::Unsecure),
                 "the listener has a passphrase, the caller none",
             )),
             (Some(passphrase), Some(km)) => match unwrap_keys(passphrase, &km) {
-                Some(cipher) => Ok((Some(km), Some(cipher))),
+                Some(cipher) => checked(Some(km), Some(cipher)),
                 None => {
                     tracing::debug!(%from, "key material does not unwrap with the passphrase");
                     Err((
@@ -594,6 +973,7 @@ impl ListenerCore {
             (Some(passphrase), Some(km)) => match unwrap_keys(&passphrase, km) {
                 Some(cipher) => {
                     pending.cipher = Some(cipher);
+                    pending.passphrase = Some(passphrase);
                     None
                 }
                 None => Some(RejectReason::Core(CoreRejectReason::BadSecret)),
@@ -613,7 +993,9 @@ impl ListenerCore {
 
     /// Accepts the waiting caller from `peer`: queues the answer and returns what the data path
     /// needs. `passphrase` serves a caller that encrypts when the listener itself has none; a
-    /// listener with a passphrase has already checked the caller's key with it.
+    /// listener with a passphrase has already checked the caller's key with it. For a group's
+    /// first member the group becomes a session ([`Self::group_of`] names it): members that came
+    /// while it waited join it now ([`Self::poll_joined`]), later ones as they come.
     pub(crate) fn accept(
         &mut self,
         now: Instant,
@@ -627,30 +1009,80 @@ impl ListenerCore {
             conclusion: hs,
             key_material,
             cipher,
+            passphrase: used_passphrase,
+            group,
             since,
         } = pending;
-        let cipher = match (cipher, key_material) {
-            (Some(cipher), _) => Some(cipher),
-            (None, None) => None,
+        let (cipher, used_passphrase) = match (cipher, key_material) {
+            (Some(cipher), _) => (Some(cipher), used_passphrase),
+            (None, None) => (None, None),
             (None, Some(km)) => {
-                let unwrapped = passphrase
-                    .and_then(|p| Passphrase::try_from(p.to_owned()).ok())
-                    .map(|p| unwrap_keys(&p, &km));
+                let passphrase = passphrase.and_then(|p| Passphrase::try_from(p.to_owned()).ok());
+                let unwrapped = passphrase.as_ref().map(|p| unwrap_keys(p, &km));
                 match unwrapped {
-                    Some(Some(cipher)) => Some(cipher),
+                    Some(Some(cipher)) => (Some(cipher), passphrase),
                     Some(None) => {
                         let reason = RejectReason::Core(CoreRejectReason::BadSecret);
-                        self.reject_conclusion(now, peer, &hs, reason);
+                        self.refuse(now, peer, &hs, group, reason);
                         return Err(AcceptError::Rejected(reason));
                     }
                     None => {
                         let reason = RejectReason::Core(CoreRejectReason::Unsecure);
-                        self.reject_conclusion(now, peer, &hs, reason);
+                        self.refuse(now, peer, &hs, group, reason);
                         return Err(AcceptError::Rejected(reason));
                     }
                 }
             }
         };
+        let Some(request) = group else {
+            self.open_sessions += 1;
+            return Ok(self.conclude(now, peer, &hs, cipher, None, since));
+        };
+        let peer_group_id = request.peer_group_id;
+        let Some(local_group_id) = self.groups.get(&peer_group_id).map(|g| g.local_group_id) else {
+            // Not reachable: a pending first member's group stays until it is answered.
+            let reason = RejectReason::Core(CoreRejectReason::Ipe);
+            self.reject_conclusion(now, peer, &hs, reason);
+            return Err(AcceptError::Rejected(reason));
+        };
+        self.open_sessions += 1;
+        let established = self.conclude(
+            now,
+            peer,
+            &hs,
+            cipher,
+            Some((request, local_group_id)),
+            since,
+        );
+        let waiting = match self.groups.get_mut(&peer_group_id) {
+            Some(group) => {
+                group.state = GroupState::Accepted {
+                    passphrase: used_passphrase.clone(),
+                };
+                group.members.push((peer, hs.socket_id));
+                std::mem::take(&mut group.waiting)
+            }
+            None => Vec::new(),
+        };
+        tracing::debug!(%peer, group_id = peer_group_id, session = local_group_id, waiting = waiting.len(), "group accepted");
+        for member in waiting {
+            self.join_member(now, peer_group_id, used_passphrase.as_ref(), member);
+        }
+        Ok(established)
+    }
+
+    /// Answers an accepted conclusion (with the group extension for a group member: the
+    /// listener's group id and the member's weight, as libsrt answers), remembers the answer for
+    /// repeats, counts the caller's address, and returns what the data path needs.
+    fn conclude(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        hs: &Handshake,
+        cipher: Option<CipherSettings>,
+        group: Option<(GroupRequest, u32)>,
+        since: Instant,
+    ) -> Established {
         let local_socket_id = self.fresh_socket_id();
         let hsreq = hs.find(|e| match e {
             Extension::HandshakeRequest(r) => Some(*r),
@@ -670,6 +1102,7 @@ impl ListenerCore {
             .as_ref()
             .and_then(CipherSettings::wrap_keying_material)
             .map(|km| Extension::KeyMaterialResponse(KeyMaterialAnswer::Material(km)));
+        // libsrt's order: HSRSP, congestion, group, KMRSP.
         let mut extension_field = ext_flags::HSREQ;
         let mut extensions = vec![Extension::HandshakeResponse(SrtHandshake {
             version: SrtVersion::CURRENT,
@@ -677,13 +1110,22 @@ impl ListenerCore {
             send_latency: self.serving.send_latency,
             recv_latency: self.serving.recv_latency,
         })];
-        if let Some(km) = key_material_answer {
-            extension_field |= ext_flags::KMREQ;
-            extensions.push(km);
-        }
         if let Some(name) = congestion {
             extension_field |= ext_flags::CONFIG;
             extensions.push(Extension::Congestion(name));
+        }
+        if let Some((request, local_group_id)) = group {
+            extension_field |= ext_flags::CONFIG;
+            extensions.push(Extension::Group(GroupExtension::new(
+                local_group_id,
+                request.kind,
+                0,
+                request.weight,
+            )));
+        }
+        if let Some(km) = key_material_answer {
+            extension_field |= ext_flags::KMREQ;
+            extensions.push(km);
         }
         let mss = hs.mss.min(self.serving.mss);
         let reply = Handshake {
@@ -703,16 +1145,27 @@ impl ListenerCore {
         }
         .to_bytes();
         self.transmits.push_back((reply.clone(), peer));
+        // A group counts once per source address it has members from.
+        let new_address = match group {
+            None => true,
+            Some((request, _)) => self
+                .groups
+                .get(&request.peer_group_id)
+                .is_none_or(|g| !g.members.iter().any(|(m, _)| m.ip() == peer.ip())),
+        };
+        if new_address {
+            *self.sessions_per_ip.entry(peer.ip()).or_insert(0) += 1;
+        }
         self.accepted.insert(
             (peer, hs.socket_id),
             Accepted {
                 local_socket_id,
                 reply,
+                group: group.map(|(request, _)| request),
             },
         );
-        *self.sessions_per_ip.entry(peer.ip()).or_insert(0) += 1;
         let rtt_guess = now.saturating_duration_since(since);
-        Ok(Established {
+        Established {
             remote: peer,
             local_socket_id,
             remote_socket_id: hs.socket_id,
@@ -724,24 +1177,121 @@ impl ListenerCore {
             recv_latency: self.serving.recv_latency.max(peer_send_latency),
             cipher,
             stream_id: hs.stream_id().map(str::to_owned),
-        })
-    }
-
-    /// Refuses the waiting caller from `peer` with `reason`.
-    pub(crate) fn reject(&mut self, now: Instant, peer: SocketAddr, reason: RejectReason) {
-        if let Some(pending) = self.pending.remove(&peer) {
-            self.reject_conclusion(now, peer, &pending.conclusion, reason);
         }
     }
 
-    /// A session accepted earlier has ended: its address and socket id are free again.
+    /// Refuses the waiting caller from `peer` with `reason` (a group's first member: its group
+    /// too, see [`Self::accept`]).
+    pub(crate) fn reject(&mut self, now: Instant, peer: SocketAddr, reason: RejectReason) {
+        if let Some(pending) = self.pending.remove(&peer) {
+            self.refuse(now, peer, &pending.conclusion, pending.group, reason);
+        }
+    }
+
+    /// Refuses a pending caller; for a group's first member, the members waiting with it are
+    /// refused with the same reason and the group is remembered as refused for a while, so its
+    /// later members are refused too instead of becoming a new request.
+    fn refuse(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        hs: &Handshake,
+        group: Option<GroupRequest>,
+        reason: RejectReason,
+    ) {
+        self.reject_conclusion(now, peer, hs, reason);
+        let Some(request) = group else {
+            return;
+        };
+        if let Some(group) = self.groups.remove(&request.peer_group_id) {
+            for member in group.waiting {
+                self.reject_conclusion(now, member.from, &member.conclusion, reason);
+            }
+        }
+        if self.refused_groups.len() >= MAX_REMEMBERED_REJECTIONS {
+            if let Some((_, oldest)) = self.refused_groups_order.pop_front() {
+                self.refused_groups.remove(&oldest);
+            }
+        }
+        let until = now + REFUSED_GROUP_TTL;
+        self.refused_groups
+            .insert(request.peer_group_id, (reason, until));
+        self.refused_groups_order
+            .push_back((until, request.peer_group_id));
+    }
+
+    /// A session (or one member link of a group session) accepted earlier has ended: its address
+    /// and socket id are free again. A group whose last member ended leaves the registry.
     pub(crate) fn session_ended(&mut self, peer: SocketAddr, remote_socket_id: u32) {
-        if self.accepted.remove(&(peer, remote_socket_id)).is_some() {
-            if let Entry::Occupied(mut count) = self.sessions_per_ip.entry(peer.ip()) {
-                *count.get_mut() -= 1;
-                if *count.get() == 0 {
-                    count.remove();
-                }
+        let Some(accepted) = self.accepted.remove(&(peer, remote_socket_id)) else {
+            return;
+        };
+        let Some(member) = accepted.group else {
+            self.open_sessions = self.open_sessions.saturating_sub(1);
+            self.address_gone(peer.ip());
+            return;
+        };
+        let Some(group) = self.groups.get_mut(&member.peer_group_id) else {
+            return;
+        };
+        group
+            .members
+            .retain(|&(p, id)| (p, id) != (peer, remote_socket_id));
+        let address_left = !group.members.iter().any(|(p, _)| p.ip() == peer.ip());
+        let empty = group.members.is_empty() && matches!(group.state, GroupState::Accepted { .. });
+        if address_left {
+            self.address_gone(peer.ip());
+        }
+        if empty {
+            self.groups.remove(&member.peer_group_id);
+            self.open_sessions = self.open_sessions.saturating_sub(1);
+        }
+    }
+
+    /// The application ended the group session `session` (the listener's group id): every
+    /// member link's address and socket id are free again and the group leaves the registry (a
+    /// member of the caller's group that comes later is a new request). `false` when no accepted
+    /// group has that id.
+    pub(crate) fn group_ended(&mut self, session: u32) -> bool {
+        let Some(peer_group_id) = self
+            .groups
+            .iter()
+            .find(|(_, g)| {
+                g.local_group_id == session && matches!(g.state, GroupState::Accepted { .. })
+            })
+            .map(|(id, _)| *id)
+        else {
+            return false;
+        };
+        let members = self
+            .groups
+            .get(&peer_group_id)
+            .map(|g| g.members.clone())
+            .unwrap_or_default();
+        for (peer, remote_socket_id) in members {
+            self.session_ended(peer, remote_socket_id);
+        }
+        // A group without members already left with its last one.
+        if self.groups.remove(&peer_group_id).is_some() {
+            self.open_sessions = self.open_sessions.saturating_sub(1);
+        }
+        true
+    }
+
+    fn address_gone(&mut self, ip: IpAddr) {
+        if let Entry::Occupied(mut count) = self.sessions_per_ip.entry(ip) {
+            *count.get_mut() -= 1;
+            if *count.get() == 0 {
+                count.remove();
+            }
+        }
+    }
+
+    fn fresh_group_id(&self) -> u32 {
+        loop {
+            let id = (rand::random::<u32>() & 0x3fff_ffff) | GROUP_ID_BIT;
+            if !self.groups.values().any(|g| g.local_group_id == id) {
+                return id;
             }
         }
     }

@@ -15,7 +15,7 @@ use std::{
 use srt_protocol::{
     connection::ConnectionSettings,
     options::{KeySize, Passphrase, SrtVersion},
-    packet::{Packet, RejectReason, SeqNumber, SrtHandshake, SrtShakeFlags},
+    packet::{KeyingMaterialMessage, Packet, RejectReason, SeqNumber, SrtHandshake, SrtShakeFlags},
     protocol::pending_connection::{rendezvous::Rendezvous, ConnectionReject, ConnectionResult},
     settings::{CipherSettings, KeyMaterialRefreshSettings, KeySettings},
 };
@@ -29,7 +29,11 @@ use crate::{
     },
     Error,
 };
-use packet::{ext_flags, Extension, Handshake, KeyMaterialAnswer, ShakeKind, SRT_MAGIC};
+use listener::GroupLink;
+use packet::{
+    ext_flags, Extension, GroupExtension, GroupType, Handshake, KeyMaterialAnswer, ShakeKind,
+    GROUP_ID_BIT, SRT_MAGIC,
+};
 
 /// How often an unanswered handshake packet is sent again (libsrt uses 250 ms).
 const HANDSHAKE_RESEND: Duration = Duration::from_millis(250);
@@ -113,9 +117,80 @@ impl Established {
     }
 }
 
+/// A caller's membership in a bonded group (libsrt's socket groups), for its conclusion's
+/// `SRT_CMD_GROUP` extension. Every member of one group carries the same `group_id`, `kind`,
+/// `flags` and `initial_sequence`; `weight` is the member's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GroupMembership {
+    /// The group's id: a socket id with bit 30 ([`GROUP_ID_BIT`]) set, one per tmio group.
+    pub group_id: u32,
+    /// Broadcast or backup.
+    pub kind: GroupType,
+    /// libsrt's group flags (1.5.1 knows `SYNCONMSG` = 1); tmio's groups send 0.
+    pub flags: u8,
+    /// The member's weight, 0-100 (backup: the higher is preferred).
+    pub weight: u16,
+    /// The group's initial sequence number, shared by every member (31 bits).
+    pub initial_sequence: u32,
+    /// The listener's group id, once an earlier member learned it: a listener answering this
+    /// member with another is refused (libsrt does the same).
+    pub peer_group_id: Option<u32>,
+}
+
+impl GroupMembership {
+    /// The membership of a new group of `kind`: a fresh group id and initial sequence number,
+    /// weight 0, no flags. Members clone it and set their weight.
+    pub(crate) fn new_group(kind: GroupType) -> GroupMembership {
+        GroupMembership {
+            group_id: (rand::random::<u32>() & 0x3fff_ffff) | GROUP_ID_BIT,
+            kind,
+            flags: 0,
+            weight: 0,
+            initial_sequence: rand::random::<u32>() & 0x7fff_ffff,
+            peer_group_id: None,
+        }
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let invalid = |option, value: String, reason| {
+            Err(Error::InvalidConfig {
+                option,
+                value,
+                reason,
+            })
+        };
+        if self.group_id & GROUP_ID_BIT == 0 {
+            return invalid(
+                "group id",
+                format!("{:#010x}", self.group_id),
+                "a group id has bit 30 (0x40000000) set",
+            );
+        }
+        if !matches!(self.kind, GroupType::Broadcast | GroupType::Backup) {
+            return invalid(
+                "type",
+                self.kind.raw().to_string(),
+                "broadcast (1) or backup (2)",
+            );
+        }
+        if self.weight > 100 {
+            return invalid("weight", self.weight.to_string(), "0 to 100");
+        }
+        if self.initial_sequence > 0x7fff_ffff {
+            return invalid(
+                "initial sequence number",
+                self.initial_sequence.to_string(),
+                "31 bits (0 to 2147483647)",
+            );
+        }
+        Ok(())
+    }
+}
+
 /// The caller's side of the handshake, sans-IO: induction, then conclusion, resent every
 /// 250 ms until answered; the listener's answer is checked (HSv5, socket ids, the SRT handshake
-/// response, key material) before the connection counts as established.
+/// response, key material, the group extension of a group member) before the connection counts
+/// as established.
 pub(crate) struct CallerHandshake {
     remote: SocketAddr,
     local_socket_id: u32,
@@ -131,10 +206,17 @@ pub(crate) struct CallerHandshake {
     key_size: KeySize,
     key_length_given: bool,
     cipher: Option<CipherSettings>,
+    /// The key material of the conclusion, wrapped once (PBKDF2 is expensive): every resend
+    /// carries the same.
+    key_material: Option<KeyingMaterialMessage>,
     /// The cookie from the listener's induction answer, once it came.
     cookie: Option<i32>,
     started: Instant,
     next_send: Instant,
+    /// This caller's group membership, when it is a group member.
+    group: Option<GroupMembership>,
+    /// The group settled with the listener, once its answer came.
+    group_link: Option<GroupLink>,
 }
 
 impl CallerHandshake {
@@ -164,10 +246,35 @@ impl CallerHandshake {
             key_size: config.key_size(),
             key_length_given: config.key_length != 0,
             cipher: None,
+            key_material: None,
             cookie: None,
             started: now,
             next_send: now,
+            group: None,
+            group_link: None,
         })
+    }
+
+    /// A member of a bonded group calling `remote`: as [`Self::new`], with the group's initial
+    /// sequence number and the group extension in its conclusion (libsrt's layout). The
+    /// listener's answer must carry its own group extension ([`Self::group_link`]).
+    pub(crate) fn new_member(
+        remote: SocketAddr,
+        config: &SrtConfig,
+        now: Instant,
+        membership: GroupMembership,
+    ) -> Result<Self, Error> {
+        membership.validate()?;
+        let mut caller = CallerHandshake::new(remote, config, now)?;
+        caller.initial_sequence = membership.initial_sequence;
+        caller.group = Some(membership);
+        Ok(caller)
+    }
+
+    /// The group this member settled with the listener (the listener's group id, the type and
+    /// this member's weight), once the handshake succeeded; `None` for a single caller.
+    pub(crate) fn group_link(&self) -> Option<GroupLink> {
+        self.group_link
     }
 
     /// The next handshake to send, when it is due. Changes with time and after
@@ -226,7 +333,10 @@ impl CallerHandshake {
             let cipher = self.cipher.get_or_insert_with(|| {
                 CipherSettings::new_random(&settings, &KeyMaterialRefreshSettings::default())
             });
-            if let Some(km) = cipher.wrap_keying_material() {
+            if self.key_material.is_none() {
+                self.key_material = cipher.wrap_keying_material();
+            }
+            if let Some(km) = self.key_material.clone() {
                 extension_field |= ext_flags::KMREQ;
                 extensions.push(Extension::KeyMaterialRequest(km));
             }
@@ -235,6 +345,23 @@ impl CallerHandshake {
         if let Some(sid) = &self.stream_id {
             extension_field |= ext_flags::CONFIG;
             extensions.push(Extension::StreamId(sid.clone()));
+        }
+        if let Some(group) = &self.group {
+            extension_field |= ext_flags::CONFIG;
+            extensions.push(Extension::Group(GroupExtension::new(
+                group.group_id,
+                group.kind,
+                group.flags,
+                group.weight,
+            )));
+        }
+        // libsrt's order: HSREQ, stream id, group, KMREQ.
+        if let Some(position) = extensions
+            .iter()
+            .position(|e| matches!(e, Extension::KeyMaterialRequest(_)))
+        {
+            let km = extensions.remove(position);
+            extensions.push(km);
         }
         Handshake {
             timestamp,
@@ -271,9 +398,15 @@ impl CallerHandshake {
         }
         match (hs.kind, self.cookie) {
             (ShakeKind::Rejection(code), _) => {
-                let (reason, code) = describe_reject(
+                let (mut reason, code) = describe_reject(
                     RejectReason::try_from(code).unwrap_or(RejectReason::User(code)),
                 );
+                if code == 1015 && self.group.is_some() {
+                    reason.push_str(
+                        ": the listener refused this group member (a libsrt listener does so \
+                         without groupconnect=1)",
+                    );
+                }
                 Some(Err(Error::Rejected {
                     remote,
                     reason,
@@ -347,6 +480,60 @@ impl CallerHandshake {
         }
         if hs.socket_id == 0 {
             return Err(fail("the listener's answer has no socket id"));
+        }
+        let answered_group = hs.find(|e| match e {
+            Extension::Group(g) => Some(g.clone()),
+            _ => None,
+        });
+        match (&self.group, answered_group) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(fail(
+                    "the listener answered with a group extension, but tmio is no group member",
+                ))
+            }
+            (Some(_), None) => {
+                return Err(fail(
+                    "the listener answered this group member without a group extension: it \
+                     does not serve groups (a libsrt without bonding answers so)",
+                ))
+            }
+            (Some(mine), Some(theirs)) => {
+                if !theirs.has_group_bit() {
+                    return Err(fail(
+                        "the listener's group id in its answer has no group bit",
+                    ));
+                }
+                if theirs.group_type() != mine.kind {
+                    return Err(Error::Handshake {
+                        remote,
+                        reason: format!(
+                            "the listener answered with group type {}, this member's group is \
+                             of type {}",
+                            theirs.group_type().raw(),
+                            mine.kind.raw()
+                        ),
+                    });
+                }
+                if let Some(expected) = mine.peer_group_id {
+                    if expected != theirs.group_id() {
+                        return Err(Error::Handshake {
+                            remote,
+                            reason: format!(
+                                "the listener put this member in its group {:#010x}, the \
+                                 group's other members are in {expected:#010x}",
+                                theirs.group_id()
+                            ),
+                        });
+                    }
+                }
+                self.group_link = Some(GroupLink {
+                    local_group_id: mine.group_id,
+                    peer_group_id: theirs.group_id(),
+                    kind: mine.kind,
+                    weight: mine.weight,
+                });
+            }
         }
         let mss = hs.mss.clamp(listener::MIN_PEER_MSS, self.mss);
         Ok(Established {

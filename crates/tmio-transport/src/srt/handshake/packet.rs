@@ -129,8 +129,8 @@ impl GroupType {
         }
     }
 
-    #[cfg(test)]
-    fn raw(self) -> u8 {
+    /// The type's number on the wire.
+    pub(crate) fn raw(self) -> u8 {
         match self {
             GroupType::Broadcast => 1,
             GroupType::Backup => 2,
@@ -141,7 +141,6 @@ impl GroupType {
 
 impl GroupExtension {
     /// A member's membership: its group's id (the group bit is set here), type, flags, weight.
-    #[cfg(test)]
     pub(crate) fn new(group_id: u32, kind: GroupType, flags: u8, weight: u16) -> GroupExtension {
         let word = u32::from(kind.raw()) << 24 | u32::from(flags) << 16 | u32::from(weight);
         GroupExtension {
