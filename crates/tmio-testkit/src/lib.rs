@@ -4,8 +4,9 @@
 //!   duplicates, rate-limits and blacks out datagrams, per direction; its decisions come from
 //!   the sans-IO [`Impairment`], testable with simulated time. Also shipped as the `tmio-relay`
 //!   binary.
-//! - [`NetnsLink`] (Linux, root): two network namespaces joined by a veth pair, with kernel
-//!   loss (nftables) and rate limits (tc tbf), and a way to run tokio code inside them.
+//! - [`NetnsLinks`] (Linux, root): two network namespaces joined by one to four veth pairs,
+//!   each with kernel loss (nftables), rate limits (tc tbf), cuts (link down or 100 % drop) and
+//!   drop counters, and ways to run code inside them; [`NetnsLink`] is its one-link case.
 //! - [`LibsrtPeer`] (Linux): Debian's `srt-live-transmit` as a paced sender or a receiver
 //!   writing to a file, caller or listener, with a bounded lifetime and captured stderr.
 //! - [`LibsrtGroupPeer`] (Linux): libsrt socket groups (broadcast, backup) as a group caller
@@ -60,5 +61,5 @@ pub use libsrt_group::{
     loopback_members, GroupNode, GroupType, GroupUri, LibsrtGroupPeer, LibsrtGroupPeerBuilder,
 };
 #[cfg(target_os = "linux")]
-pub use netns::{NetnsLink, Side};
+pub use netns::{Cut, NetnsLink, NetnsLinks, Side, VethLink};
 pub use relay::{Direction, LossyUdpRelay, RelayConfig, RelayHandle, RelayStats};
