@@ -11,6 +11,9 @@
 //!   writing to a file, caller or listener, with a bounded lifetime and captured stderr.
 //! - [`LibsrtGroupPeer`] (Linux): libsrt socket groups (broadcast, backup) as a group caller
 //!   or group listener, through `srt-test-live` from scripts/build-libsrt-bonding.sh.
+//! - [`reliability`] (Linux): the fault matrix, a stream through the real `tmio proxy` and
+//!   `tmio gateway` under one fault per cell (the `tmio-reliability` binary, `cargo xtask
+//!   reliability`).
 //!
 //! Nothing here touches an address other than loopback or addresses inside namespaces the kit
 //! creates and removes itself. `docs/testkit.md` has the details and the caveats.
@@ -49,6 +52,8 @@ pub mod netns;
 mod peer_process;
 pub mod relay;
 pub mod relay_args;
+#[cfg(target_os = "linux")]
+pub mod reliability;
 
 pub use error::Error;
 pub use impairment::{
