@@ -156,6 +156,29 @@ fn document(config: &MatrixConfig, reports: &[CellReport], skipped: &[String]) -
     ));
     text.push_str("## Results\n\n");
     text.push_str(&markdown_table(reports));
+    let observations: Vec<String> = reports
+        .iter()
+        .filter(|report| {
+            report.complete
+                && report
+                    .gateway_session
+                    .as_deref()
+                    .is_some_and(|line| line.contains("session failed"))
+        })
+        .map(|report| {
+            format!(
+                "- `{}`: every byte arrived and the proxy exited 0, but the gateway logged the \
+                 session as failed by its peer idle timeout: no Shutdown from the caller reached \
+                 it, so it closed the upstream connection ~5 s after the last byte.",
+                report.name
+            )
+        })
+        .collect();
+    if !observations.is_empty() {
+        text.push_str("\n## Observations (generated)\n\n");
+        text.push_str(&observations.join("\n"));
+        text.push('\n');
+    }
     text.push_str("\nExpectations: ");
     let mut seen = Vec::new();
     for report in reports {
