@@ -304,6 +304,10 @@ pub struct CellReport {
     pub proxy_rss_kib: u64,
     /// Peak resident memory of the gateway, KiB.
     pub gateway_rss_kib: u64,
+    /// The proxy's resident memory at its last sample before it exited (or was stopped), KiB.
+    pub proxy_rss_end_kib: u64,
+    /// The gateway's resident memory once the session is over, just before it is stopped, KiB.
+    pub gateway_rss_end_kib: u64,
     /// From the pusher's connection to the end of the cell.
     pub elapsed: Duration,
     /// Whether the cell ended at its timeout.
@@ -927,7 +931,7 @@ pub fn run_cell(config: &MatrixConfig, cell: &Cell) -> Result<CellReport, Error>
         deadline,
     )?;
 
-    let (mut proxy_rss, mut gateway_rss) = (0u64, 0u64);
+    let (mut proxy_rss, mut gateway_rss, mut proxy_rss_end) = (0u64, 0u64, 0u64);
     let mut fault_done = false;
     let mut proxy_status = None;
     let mut timed_out = false;
@@ -936,7 +940,11 @@ pub fn run_cell(config: &MatrixConfig, cell: &Cell) -> Result<CellReport, Error>
     // After the proxy exits the sink and the pusher get a few seconds to finish.
     let mut grace_until: Option<Instant> = None;
     loop {
-        proxy_rss = proxy_rss.max(rss_kib(proxy.pid()));
+        let proxy_now = rss_kib(proxy.pid());
+        if proxy_now > 0 {
+            proxy_rss_end = proxy_now;
+        }
+        proxy_rss = proxy_rss.max(proxy_now);
         gateway_rss = gateway_rss.max(rss_kib(gateway.pid()));
         if !fault_done && delivered.load(Ordering::Relaxed) >= FAULT_AFTER_BYTES {
             fault_done = true;
@@ -987,6 +995,7 @@ pub fn run_cell(config: &MatrixConfig, cell: &Cell) -> Result<CellReport, Error>
     while !sink.is_finished() && Instant::now() < gateway_stop_deadline {
         std::thread::sleep(POLL);
     }
+    let gateway_rss_end = rss_kib(gateway.pid());
     let _ = gateway.stop(Duration::from_secs(5));
     let mut evidence = Vec::new();
     if let Place::Namespaces(link) = &place {
@@ -1030,6 +1039,8 @@ pub fn run_cell(config: &MatrixConfig, cell: &Cell) -> Result<CellReport, Error>
         sink_end: sink_result.end,
         proxy_rss_kib: proxy_rss,
         gateway_rss_kib: gateway_rss,
+        proxy_rss_end_kib: proxy_rss_end,
+        gateway_rss_end_kib: gateway_rss_end,
         elapsed,
         timed_out,
         verdict: Ok(()),
@@ -1116,10 +1127,15 @@ fn mib(kib: u64) -> String {
     format!("{:.1}", kib as f64 / 1024.0)
 }
 
+/// `peak (end)` in MiB.
+fn peak_and_end(peak_kib: u64, end_kib: u64) -> String {
+    format!("{} ({})", mib(peak_kib), mib(end_kib))
+}
+
 /// The report's table: one row per cell.
 pub fn markdown_table(reports: &[CellReport]) -> String {
     let mut table = String::from(
-        "| cell | fault | fault counters | sent | delivered | sha256 | proxy exit | error raised (side) | gateway session | RSS proxy / gateway (MiB, peak) | time (s) | verdict |\n|---|---|---|---:|---:|---|---:|---|---|---:|---:|---|\n",
+        "| cell | fault | fault counters | sent | delivered | sha256 | proxy exit | error raised (side) | gateway session | RSS proxy / gateway, MiB: peak (end) | time (s) | verdict |\n|---|---|---|---:|---:|---|---:|---|---|---:|---:|---|\n",
     );
     for report in reports {
         let sha = if report.complete {
@@ -1155,8 +1171,8 @@ pub fn markdown_table(reports: &[CellReport]) -> String {
             exit,
             cell_text(&report.proxy_error),
             cell_text(&report.gateway_session),
-            mib(report.proxy_rss_kib),
-            mib(report.gateway_rss_kib),
+            peak_and_end(report.proxy_rss_kib, report.proxy_rss_end_kib),
+            peak_and_end(report.gateway_rss_kib, report.gateway_rss_end_kib),
             report.elapsed.as_secs_f64(),
             verdict
         ));
@@ -1205,6 +1221,8 @@ mod tests {
             sink_end: "EOF".into(),
             proxy_rss_kib: 1,
             gateway_rss_kib: 1,
+            proxy_rss_end_kib: 1,
+            gateway_rss_end_kib: 1,
             elapsed: Duration::from_secs(1),
             timed_out: false,
             verdict: Ok(()),

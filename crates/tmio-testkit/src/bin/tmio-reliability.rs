@@ -151,7 +151,8 @@ fn document(config: &MatrixConfig, reports: &[CellReport], skipped: &[String]) -
          exactly) or `DIFFERS`; *proxy exit* = its status (`killed` = still running at the end); \
          *error raised* = the proxy's `tmio: error (side): …` line; *gateway session* = the \
          gateway's last `session failed`/`session ended` log line; *RSS* = peak resident memory \
-         sampled every 50 ms; *time* = from the pusher's connection to the end of the cell.\n\n",
+         sampled every 50 ms, and (in brackets) at the end: the proxy's last sample before it \
+         exited, the gateway's once the session was over; *time* = from the pusher's connection to the end of the cell.\n\n",
         RSS_LIMIT_KIB / 1024
     ));
     text.push_str("## Results\n\n");
