@@ -1127,9 +1127,13 @@ fn mib(kib: u64) -> String {
     format!("{:.1}", kib as f64 / 1024.0)
 }
 
-/// `peak (end)` in MiB.
+/// `peak (end)` in MiB; `(—)` when the process was gone at the end (killed).
 fn peak_and_end(peak_kib: u64, end_kib: u64) -> String {
-    format!("{} ({})", mib(peak_kib), mib(end_kib))
+    if end_kib == 0 {
+        format!("{} (—)", mib(peak_kib))
+    } else {
+        format!("{} ({})", mib(peak_kib), mib(end_kib))
+    }
 }
 
 /// The report's table: one row per cell.
