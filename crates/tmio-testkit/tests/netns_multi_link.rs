@@ -1,6 +1,7 @@
 //! `NetnsLinks`: two namespaces joined by two and three veth pairs. UDP crosses each link both
 //! ways; a cut link (down, or 100 % drop) carries nothing while the others carry everything,
-//! and comes back on restore; loss set on one link hits only that link, near the asked rate.
+//! and comes back on restore; loss or a rate limit set on one link hits only that link (loss
+//! near the asked rate).
 //! (nftables' `numgen random` cannot be seeded: the loss bounds are > 5 sigma wide.)
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -156,4 +157,27 @@ fn a_relay_inside_a_namespace_may_forward_over_a_link() {
         })
         .unwrap();
     assert_eq!(receiver.join().unwrap().unwrap().0, 10);
+}
+
+#[test]
+fn a_rate_limit_on_one_link_spares_the_other() {
+    if !NetnsLinks::should_run("a_rate_limit_on_one_link_spares_the_other").unwrap() {
+        return;
+    }
+    let links = NetnsLinks::new(2).unwrap();
+    // 1 Mbit/s: tbf holds a 16 kB burst plus 100 ms of queue, so of 1000 back-to-back
+    // 1000-byte datagrams only a few dozen pass (as in netns_rate_limit.rs).
+    links.set_rate(1, 1_000_000).unwrap();
+    let receiver = spawn_receiver(&links, 1, Side::B, 1000, Duration::from_millis(700));
+    send_from(&links, 1, Side::A, 1000, 1000, 0);
+    let limited = receiver.join().unwrap().unwrap().0;
+    eprintln!("1 Mbit/s on link 1: {limited} of 1000 received");
+    assert!(limited > 0 && limited < 200, "{limited}");
+    let receiver = spawn_receiver(&links, 0, Side::B, 1000, Duration::from_secs(1));
+    send_from(&links, 0, Side::A, 1000, 1000, 20);
+    assert_eq!(receiver.join().unwrap().unwrap().0, 1000);
+    links.clear_rate(1).unwrap();
+    let receiver = spawn_receiver(&links, 1, Side::B, 1000, Duration::from_secs(1));
+    send_from(&links, 1, Side::A, 1000, 1000, 20);
+    assert_eq!(receiver.join().unwrap().unwrap().0, 1000);
 }
