@@ -12,7 +12,7 @@
 # their own nginx, with their own config, on loopback ports.
 set -euo pipefail
 
-APT_PACKAGES=(srt-tools ffmpeg nginx libnginx-mod-rtmp iproute2 nftables gcc g++ valgrind)
+APT_PACKAGES=(srt-tools ffmpeg nginx libnginx-mod-rtmp iproute2 nftables ethtool gcc g++ valgrind)
 # The commands the tests call, and the package each comes from (checked after installing).
 REQUIRED_COMMANDS=(
     "srt-live-transmit:srt-tools"
@@ -22,6 +22,7 @@ REQUIRED_COMMANDS=(
     "nginx:nginx"
     "ip:iproute2"
     "nft:nftables"
+    "ethtool:ethtool"
     "cc:gcc"
     "c++:g++"
     "valgrind:valgrind"

@@ -18,6 +18,10 @@ tasks:
          run the #[ignore]d long tests (cargo test --workspace --release -- --ignored)
   bench  [--dry-run]
          run the criterion benchmarks, then benches/peers.sh if it exists
+  reliability [--fast] [--dry-run]
+         the fault matrix (loss x delay, reorder, duplication, blackout, killed processes, gone
+         or slow upstream) through release builds of tmio proxy and gateway; writes
+         docs/reliability.md (--fast: the default tests' subset, report on stdout, no file)
   release [--no-install] [--fuzz-seconds N] [--dry-run] VERSION
          bump every crate to VERSION (semver, newer than now; CHANGELOG.md needs a `## VERSION`
          section), run the checks of `test`, cargo package and cargo publish --dry-run of every
@@ -60,6 +64,11 @@ pub enum Task {
     Soak,
     /// Run the benchmarks.
     Bench,
+    /// Run the fault matrix.
+    Reliability {
+        /// Only the fast subset, report on stdout.
+        fast: bool,
+    },
     /// Bump, check, package and tag a release.
     Release(ReleaseOptions),
 }
@@ -122,6 +131,17 @@ where
         "bench" => {
             flags.parse("bench", &mut dry_run, |_, _| Ok(false))?;
             Task::Bench
+        }
+        "reliability" => {
+            let mut fast = false;
+            flags.parse("reliability", &mut dry_run, |flag, _| match flag {
+                "--fast" => {
+                    fast = true;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            })?;
+            Task::Reliability { fast }
         }
         "test" => {
             let mut options = TestOptions::default();
@@ -359,6 +379,14 @@ mod tests {
     fn simple_tasks_parse_to_their_variant() {
         assert_eq!(parse(&["deps"]).unwrap().task, Task::Deps);
         assert_eq!(parse(&["soak"]).unwrap().task, Task::Soak);
+        assert_eq!(
+            parse(&["reliability"]).unwrap().task,
+            Task::Reliability { fast: false }
+        );
+        assert_eq!(
+            parse(&["reliability", "--fast"]).unwrap().task,
+            Task::Reliability { fast: true }
+        );
         assert_eq!(parse(&["bench"]).unwrap().task, Task::Bench);
         assert_eq!(parse(&["help"]).unwrap().task, Task::Help);
         assert_eq!(parse(&["--help"]).unwrap().task, Task::Help);

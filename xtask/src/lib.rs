@@ -3,7 +3,7 @@
 //!
 //! Tasks: `deps` (runs `scripts/install-deps.sh`), `test` (the one test command of the README and
 //! of CI: deps, fmt, clippy, tests, fuzzers), `fuzz`, `soak` (the `#[ignore]`d long tests) and
-//! `bench`, and `release` (version bump, checks, packaging, tag). Every task accepts `--dry-run`,
+//! `bench`, `reliability` (the fault matrix, writes docs/reliability.md), and `release` (version bump, checks, packaging, tag). Every task accepts `--dry-run`,
 //! which prints the commands it would run and runs nothing; `release --dry-run` instead runs the
 //! checks and packaging and changes nothing. The crate is std-only so that it builds in seconds
 //! on a fresh machine.
@@ -67,6 +67,7 @@ pub fn run(invocation: &Invocation) -> Result<(), Error> {
         }
         Task::Soak => tasks::soak::run(&shell),
         Task::Bench => tasks::bench::run(&shell),
+        Task::Reliability { fast } => tasks::reliability::run(&shell, *fast),
         // `release --dry-run` runs the checks and packaging for real and changes nothing, so
         // its shell executes; the flag goes to the task instead.
         Task::Release(options) => tasks::release::run(

@@ -29,8 +29,8 @@ pub enum Error {
     /// A loss percentage outside `[0, 100]`.
     #[error("loss percentage must be in [0, 100], got {0}")]
     InvalidPercent(f64),
-    /// The relay only talks to loopback addresses.
-    #[error("{0} is not a loopback address; the relay only binds and forwards on loopback")]
+    /// The relay only talks to loopback addresses (or any inside a test namespace).
+    #[error("{0} is not a loopback address; the relay only binds and forwards on loopback (or inside a tmio-test namespace)")]
     NotLoopback(SocketAddr),
     /// A socket could not be created or bound.
     #[error("cannot bind UDP socket on {addr}: {source}")]
@@ -47,6 +47,17 @@ pub enum Error {
         arg: String,
         /// Why it was rejected.
         reason: String,
+    },
+    /// A link count outside 1..=[`crate::netns::MAX_LINKS`].
+    #[error("a namespace pair takes 1 to 4 veth links, not {0}")]
+    InvalidLinkCount(usize),
+    /// A link index past the last link.
+    #[error("no link {link}: there are {links}")]
+    NoSuchLink {
+        /// The index asked for.
+        link: usize,
+        /// How many links there are.
+        links: usize,
     },
     /// Network namespaces cannot be used on this machine.
     #[error("network namespaces unavailable: {0}")]

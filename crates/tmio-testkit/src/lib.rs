@@ -4,12 +4,16 @@
 //!   duplicates, rate-limits and blacks out datagrams, per direction; its decisions come from
 //!   the sans-IO [`Impairment`], testable with simulated time. Also shipped as the `tmio-relay`
 //!   binary.
-//! - [`NetnsLink`] (Linux, root): two network namespaces joined by a veth pair, with kernel
-//!   loss (nftables) and rate limits (tc tbf), and a way to run tokio code inside them.
+//! - [`NetnsLinks`] (Linux, root): two network namespaces joined by one to four veth pairs,
+//!   each with kernel loss (nftables), rate limits (tc tbf), cuts (link down or 100 % drop) and
+//!   drop counters, and ways to run code inside them; [`NetnsLink`] is its one-link case.
 //! - [`LibsrtPeer`] (Linux): Debian's `srt-live-transmit` as a paced sender or a receiver
 //!   writing to a file, caller or listener, with a bounded lifetime and captured stderr.
 //! - [`LibsrtGroupPeer`] (Linux): libsrt socket groups (broadcast, backup) as a group caller
 //!   or group listener, through `srt-test-live` from scripts/build-libsrt-bonding.sh.
+//! - [`reliability`] (Linux): the fault matrix, a stream through the real `tmio proxy` and
+//!   `tmio gateway` under one fault per cell (the `tmio-reliability` binary, `cargo xtask
+//!   reliability`).
 //!
 //! Nothing here touches an address other than loopback or addresses inside namespaces the kit
 //! creates and removes itself. `docs/testkit.md` has the details and the caveats.
@@ -48,6 +52,8 @@ pub mod netns;
 mod peer_process;
 pub mod relay;
 pub mod relay_args;
+#[cfg(target_os = "linux")]
+pub mod reliability;
 
 pub use error::Error;
 pub use impairment::{
@@ -60,5 +66,5 @@ pub use libsrt_group::{
     loopback_members, GroupNode, GroupType, GroupUri, LibsrtGroupPeer, LibsrtGroupPeerBuilder,
 };
 #[cfg(target_os = "linux")]
-pub use netns::{NetnsLink, Side};
+pub use netns::{Cut, NetnsLink, NetnsLinks, Side, VethLink};
 pub use relay::{Direction, LossyUdpRelay, RelayConfig, RelayHandle, RelayStats};

@@ -1,17 +1,27 @@
-//! [`NetnsLink`]: two network namespaces joined by a veth pair, with kernel loss (nftables) and
-//! rate limits (tc tbf). Linux only; needs root and the `ip`, `nft` and `tc` commands.
+//! Network namespaces for tests. Linux only; needs root and the `ip`, `nft` and `tc` commands
+//! (`ethtool`, when installed, turns GRO off explicitly; it is off by default on veth).
+//!
+//! - [`NetnsLinks`]: two namespaces joined by N veth pairs (1 to [`MAX_LINKS`]), each pair with
+//!   its own /30 in 10.0.0.0/8 and its own interface names (`veth0-a`/`veth0-b`, `veth1-a`…);
+//!   per link and direction nftables loss, tbf rate, cuts (`ip link set down`, or 100 % drop),
+//!   restore, and counters of what the rules dropped. For bonded groups: one path per link.
+//! - [`NetnsLink`]: the one-link case (the same implementation, link 0 of a [`NetnsLinks`]).
 //!
 //! Names are `tmio-test-<pid>-<n>-a` / `-b`; the veth ends are created directly inside the
-//! namespaces (`veth-a`, `veth-b`), so nothing appears in the caller's namespace. Addresses are a
-//! /30 in 10.0.0.0/8 chosen from the pid and counter; they exist only inside the two namespaces.
-//! Everything is deleted on drop (deleting a namespace deletes its veth end and rules).
+//! namespaces, so nothing appears in the caller's namespace, and the addresses exist only inside
+//! the two namespaces. Every veth end has `gso_max_segs 1` and GRO off, so one datagram is one
+//! packet for the rules (one drop is one datagram). Everything is deleted on drop (deleting a
+//! namespace deletes its veth ends and rules); [`NetnsLinks::cleanup_stale`] removes those of
+//! dead processes.
 //!
-//! Code runs inside a namespace in one of two ways:
-//! - a process: [`NetnsLink::exec_in`] gives an `ip netns exec NS program` [`Command`];
-//! - a thread: [`NetnsLink::enter_on_thread`] / [`NetnsLink::run_in`] spawn a std thread, `setns`
-//!   it into the namespace and run a future on a current-thread tokio runtime built there. Sockets
-//!   belong to the namespace of the thread that creates them, so create them inside the future;
-//!   do not use `spawn_blocking` (its pool threads live in the original namespace).
+//! Code runs inside a namespace in one of three ways:
+//! - a process: [`NetnsLinks::exec_in`] gives an `ip netns exec NS program` [`Command`];
+//! - a tokio thread: [`NetnsLinks::enter_on_thread`] / [`NetnsLinks::run_in`] spawn a std
+//!   thread, `setns` it into the namespace and run a future on a current-thread tokio runtime
+//!   built there. Sockets belong to the namespace of the thread that creates them, so create
+//!   them inside the future; do not use `spawn_blocking` (its pool threads live in the original
+//!   namespace);
+//! - a plain thread: [`NetnsLinks::spawn_thread_in`] (blocking std sockets).
 
 use std::fs::File;
 use std::future::Future;
@@ -51,18 +61,60 @@ impl Side {
 
 /// Prefix of every namespace this module creates.
 pub const NAMESPACE_PREFIX: &str = "tmio-test-";
+/// Most veth pairs one [`NetnsLinks`] may have.
+pub const MAX_LINKS: usize = 4;
 const NETNS_DIR: &str = "/run/netns";
-const NFT_TABLE: &str = "tmio";
 
 static LINK_COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// Two namespaces joined by a veth pair. Dropping it deletes both namespaces.
+/// How [`NetnsLinks::cut`] takes a link out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cut {
+    /// `ip link set down` on both veth ends: sends on it fail (no route), nothing arrives.
+    LinkDown,
+    /// An nftables rule in each namespace drops every packet arriving on the link (UDP, ICMP,
+    /// TCP alike); the interfaces stay up, so senders see nothing wrong.
+    DropAll,
+}
+
+/// One veth pair of a [`NetnsLinks`]: its interface names and addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VethLink {
+    index: usize,
+    interfaces: [String; 2],
+    addrs: [Ipv4Addr; 2],
+}
+
+impl VethLink {
+    /// Which link this is (0-based).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The veth end's name inside that side's namespace (`veth<i>-a`, `veth<i>-b`).
+    pub fn interface(&self, side: Side) -> &str {
+        &self.interfaces[side.index()]
+    }
+
+    /// That side's address on this link (`.1` for A, `.2` for B of the link's /30).
+    pub fn addr(&self, side: Side) -> Ipv4Addr {
+        self.addrs[side.index()]
+    }
+}
+
+/// Two namespaces joined by one or more veth pairs. Dropping it deletes both namespaces.
+#[derive(Debug)]
+pub struct NetnsLinks {
+    namespaces: [String; 2],
+    links: Vec<VethLink>,
+    removed: bool,
+}
+
+/// Two namespaces joined by one veth pair: link 0 of a [`NetnsLinks`]. Dropping it deletes
+/// both namespaces.
 #[derive(Debug)]
 pub struct NetnsLink {
-    namespaces: [String; 2],
-    interfaces: [&'static str; 2],
-    addrs: [Ipv4Addr; 2],
-    removed: bool,
+    links: NetnsLinks,
 }
 
 fn command_line(program: &str, args: &[&str]) -> String {
@@ -115,7 +167,44 @@ fn pid_is_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-impl NetnsLink {
+fn ethtool_available() -> bool {
+    run("ethtool", &["--version"], None).is_ok()
+}
+
+/// The addresses of link `index` of the set numbered `set`: a /30 per link inside 10.0.0.0/8,
+/// [`MAX_LINKS`] blocks per set (2^22 blocks in all). Only links of one set must differ: each
+/// set lives in its own namespaces.
+fn link_addrs(set: u32, index: usize) -> [Ipv4Addr; 2] {
+    let block = (set
+        .wrapping_mul(MAX_LINKS as u32)
+        .wrapping_add(index as u32))
+        & ((1 << 22) - 1);
+    let network = (10u32 << 24) | (block << 2);
+    [Ipv4Addr::from(network + 1), Ipv4Addr::from(network + 2)]
+}
+
+fn loss_table(link: usize) -> String {
+    format!("tmio-loss{link}")
+}
+
+fn cut_table(link: usize) -> String {
+    format!("tmio-cut{link}")
+}
+
+/// An nft script that (re)creates `table inet NAME` with one input-chain `rule`, or only
+/// removes the table when `rule` is `None`. Declaring then deleting first makes the script work
+/// whether or not the table existed.
+fn nft_table_script(name: &str, rule: Option<&str>) -> String {
+    let mut script = format!("table inet {name} {{}}\ndelete table inet {name}\n");
+    if let Some(rule) = rule {
+        script.push_str(&format!(
+            "table inet {name} {{\n  chain input {{\n    type filter hook input priority 0; policy accept;\n    {rule}\n  }}\n}}\n"
+        ));
+    }
+    script
+}
+
+impl NetnsLinks {
     /// Whether this machine lets us create namespaces: root, the `ip`, `nft` and `tc` commands,
     /// and a trial `ip netns add` / `del`. The error says what is missing.
     pub fn available() -> Result<(), String> {
@@ -155,66 +244,84 @@ impl NetnsLink {
         }
     }
 
-    /// Creates the two namespaces, the veth pair, the addresses, and brings every interface up
-    /// (`lo` included). On failure whatever was created is removed.
-    pub fn new() -> Result<Self, Error> {
+    /// Creates the two namespaces and `count` veth pairs (1 to [`MAX_LINKS`]) with their
+    /// addresses, and brings every interface up (`lo` included). On failure whatever was
+    /// created is removed.
+    pub fn new(count: usize) -> Result<Self, Error> {
+        if !(1..=MAX_LINKS).contains(&count) {
+            return Err(Error::InvalidLinkCount(count));
+        }
         let pid = std::process::id();
         let counter = LINK_COUNTER.fetch_add(1, Ordering::Relaxed);
         let base = format!("{NAMESPACE_PREFIX}{pid}-{counter}");
-        // A /30 per link inside 10.0.0.0/8: 2^22 blocks, 64 per pid before wrapping.
-        let block = (pid.wrapping_mul(64).wrapping_add(counter)) & ((1 << 22) - 1);
-        let network = (10u32 << 24) | (block << 2);
-        let mut link = Self {
+        let set = pid.wrapping_mul(64).wrapping_add(counter);
+        let links = (0..count)
+            .map(|index| VethLink {
+                index,
+                interfaces: [format!("veth{index}-a"), format!("veth{index}-b")],
+                addrs: link_addrs(set, index),
+            })
+            .collect();
+        let mut created = Self {
             namespaces: [format!("{base}-a"), format!("{base}-b")],
-            interfaces: ["veth-a", "veth-b"],
-            addrs: [Ipv4Addr::from(network + 1), Ipv4Addr::from(network + 2)],
+            links,
             removed: true,
         };
-        run("ip", &["netns", "add", &link.namespaces[0]], None)?;
-        if let Err(error) = run("ip", &["netns", "add", &link.namespaces[1]], None) {
-            let _ = run("ip", &["netns", "del", &link.namespaces[0]], None);
+        run("ip", &["netns", "add", &created.namespaces[0]], None)?;
+        if let Err(error) = run("ip", &["netns", "add", &created.namespaces[1]], None) {
+            let _ = run("ip", &["netns", "del", &created.namespaces[0]], None);
             return Err(error);
         }
-        link.removed = false;
+        created.removed = false;
         // From here on, Drop cleans up if a step fails.
-        let [ns_a, ns_b] = &link.namespaces;
-        let [if_a, if_b] = link.interfaces;
-        run(
-            "ip",
-            &[
-                "link", "add", if_a, "netns", ns_a, "type", "veth", "peer", "name", if_b, "netns",
-                ns_b,
-            ],
-            None,
-        )?;
+        let ethtool = ethtool_available();
         for side in [Side::A, Side::B] {
-            let ns = link.namespace(side);
-            let cidr = format!("{}/30", link.addr(side));
             run(
                 "ip",
-                &["-n", ns, "addr", "add", &cidr, "dev", link.interface(side)],
+                &["-n", created.namespace(side), "link", "set", "lo", "up"],
                 None,
             )?;
+        }
+        for link in &created.links {
+            let [ns_a, ns_b] = &created.namespaces;
+            let [if_a, if_b] = &link.interfaces;
             run(
                 "ip",
-                // gso_max_segs 1: the veth cuts GSO batches into datagrams, so nftables drops
-                // and counts datagrams as a wire would.
                 &[
-                    "-n",
-                    ns,
-                    "link",
-                    "set",
-                    link.interface(side),
-                    "gso_max_segs",
-                    "1",
-                    "up",
+                    "link", "add", if_a, "netns", ns_a, "type", "veth", "peer", "name", if_b,
+                    "netns", ns_b,
                 ],
                 None,
             )?;
-            run("ip", &["-n", ns, "link", "set", "lo", "up"], None)?;
+            for side in [Side::A, Side::B] {
+                let ns = created.namespace(side);
+                let dev = link.interface(side);
+                let cidr = format!("{}/30", link.addr(side));
+                run("ip", &["-n", ns, "addr", "add", &cidr, "dev", dev], None)?;
+                // gso_max_segs 1: the veth cuts GSO batches into datagrams, so nftables drops
+                // and counts datagrams as a wire would.
+                run(
+                    "ip",
+                    &["-n", ns, "link", "set", dev, "gso_max_segs", "1", "up"],
+                    None,
+                )?;
+                if ethtool {
+                    // GRO off (the veth default here): no merging on the receiving side either.
+                    run(
+                        "ip",
+                        &["netns", "exec", ns, "ethtool", "-K", dev, "gro", "off"],
+                        None,
+                    )?;
+                }
+            }
         }
-        tracing::debug!(a = %link.namespaces[0], b = %link.namespaces[1], "netns link created");
-        Ok(link)
+        tracing::debug!(
+            a = %created.namespaces[0],
+            b = %created.namespaces[1],
+            links = created.links.len(),
+            "netns links created"
+        );
+        Ok(created)
     }
 
     /// The namespace's name (for `ip netns exec`, `/run/netns/NAME`).
@@ -222,73 +329,82 @@ impl NetnsLink {
         &self.namespaces[side.index()]
     }
 
-    /// The veth end's name inside that side's namespace.
-    pub fn interface(&self, side: Side) -> &str {
-        self.interfaces[side.index()]
+    /// Every link, in order.
+    pub fn links(&self) -> &[VethLink] {
+        &self.links
     }
 
-    /// That side's address on the link.
-    pub fn addr(&self, side: Side) -> Ipv4Addr {
-        self.addrs[side.index()]
+    /// Link `index`, or [`Error::NoSuchLink`].
+    pub fn link(&self, index: usize) -> Result<&VethLink, Error> {
+        self.links.get(index).ok_or(Error::NoSuchLink {
+            link: index,
+            links: self.links.len(),
+        })
     }
 
-    /// Drops `percent` % of the UDP datagrams arriving at `side` (nftables `numgen random` in an
-    /// input chain of `side`'s namespace, 0.01 % resolution). 0 removes the rule.
-    pub fn set_loss_toward(&self, side: Side, percent: f64) -> Result<(), Error> {
+    fn nft(&self, side: Side, script: &str) -> Result<(), Error> {
+        run(
+            "ip",
+            &["netns", "exec", self.namespace(side), "nft", "-f", "-"],
+            Some(script),
+        )
+        .map(|_| ())
+    }
+
+    /// Drops `percent` % of the UDP datagrams arriving at `side` over link `link` (nftables
+    /// `numgen random` in an input chain of `side`'s namespace, matched by the link's
+    /// interface; 0.01 % resolution). 0 removes the rule. Other links are not affected.
+    pub fn set_loss_toward(&self, link: usize, side: Side, percent: f64) -> Result<(), Error> {
         if !(0.0..=100.0).contains(&percent) {
             return Err(Error::InvalidPercent(percent));
         }
-        let ns = self.namespace(side);
-        // Declaring then deleting the table makes the script work whether or not it existed.
-        let mut script = format!("table inet {NFT_TABLE} {{}}\ndelete table inet {NFT_TABLE}\n");
+        let dev = self.link(link)?.interface(side);
         let threshold = (percent * 100.0).round() as u32;
-        if threshold > 0 {
-            script.push_str(&format!(
-                "table inet {NFT_TABLE} {{\n  chain input {{\n    type filter hook input priority 0; policy accept;\n    meta l4proto udp numgen random mod 10000 < {threshold} counter drop\n  }}\n}}\n"
-            ));
-        }
-        run(
-            "ip",
-            &["netns", "exec", ns, "nft", "-f", "-"],
-            Some(&script),
-        )?;
-        Ok(())
+        let rule = (threshold > 0).then(|| {
+            format!("iifname \"{dev}\" meta l4proto udp numgen random mod 10000 < {threshold} counter drop")
+        });
+        self.nft(side, &nft_table_script(&loss_table(link), rule.as_deref()))
     }
 
-    /// UDP datagrams dropped so far by the loss rule toward `side` (0 when no rule is set).
-    /// The counter restarts whenever `set_loss*` replaces the rule.
-    pub fn dropped_toward(&self, side: Side) -> Result<u64, Error> {
+    /// Drops `percent` % of the UDP datagrams in each direction of link `link`.
+    pub fn set_loss(&self, link: usize, percent: f64) -> Result<(), Error> {
+        self.set_loss_toward(link, Side::A, percent)?;
+        self.set_loss_toward(link, Side::B, percent)
+    }
+
+    /// Packets dropped so far on their way into `side` over link `link`: by the loss rule
+    /// (which restarts its count whenever `set_loss*` replaces it) plus by a [`Cut::DropAll`]
+    /// (which restarts at each cut). 0 when no rule is set.
+    pub fn dropped_toward(&self, link: usize, side: Side) -> Result<u64, Error> {
+        self.link(link)?;
         let ns = self.namespace(side);
-        match run(
-            "ip",
-            &[
-                "netns", "exec", ns, "nft", "list", "table", "inet", NFT_TABLE,
-            ],
-            None,
-        ) {
-            Ok(listing) => Ok(parse_counter_packets(&listing)),
-            // No table: no loss rule, nothing dropped.
-            Err(Error::CommandFailed { .. }) => Ok(0),
-            Err(other) => Err(other),
+        let mut dropped = 0;
+        for table in [loss_table(link), cut_table(link)] {
+            match run(
+                "ip",
+                &["netns", "exec", ns, "nft", "list", "table", "inet", &table],
+                None,
+            ) {
+                Ok(listing) => dropped += parse_counter_packets(&listing),
+                // No table: no rule, nothing dropped.
+                Err(Error::CommandFailed { .. }) => {}
+                Err(other) => return Err(other),
+            }
         }
+        Ok(dropped)
     }
 
-    /// Drops `percent` % of the UDP datagrams in each direction.
-    pub fn set_loss(&self, percent: f64) -> Result<(), Error> {
-        self.set_loss_toward(Side::A, percent)?;
-        self.set_loss_toward(Side::B, percent)
-    }
-
-    /// Limits what `side` sends to `bits_per_sec` with a token bucket (`tc qdisc replace dev veth
-    /// root tbf`): burst is 10 ms of traffic (at least 16 KB), queueing at most 100 ms.
-    pub fn set_rate_from(&self, side: Side, bits_per_sec: u64) -> Result<(), Error> {
+    /// Limits what `side` sends over link `link` to `bits_per_sec` with a token bucket (`tc
+    /// qdisc replace dev veth root tbf`): burst is 10 ms of traffic (at least 16 KB), queueing
+    /// at most 100 ms.
+    pub fn set_rate_from(&self, link: usize, side: Side, bits_per_sec: u64) -> Result<(), Error> {
         if bits_per_sec == 0 {
             return Err(Error::InvalidRate(0));
         }
         let rate = format!("{bits_per_sec}bit");
         let burst = (bits_per_sec / 8 / 100).max(16_000).to_string();
         let ns = self.namespace(side);
-        let dev = self.interface(side);
+        let dev = self.link(link)?.interface(side);
         run(
             "ip",
             &[
@@ -300,16 +416,17 @@ impl NetnsLink {
         Ok(())
     }
 
-    /// Limits both directions to `bits_per_sec`.
-    pub fn set_rate(&self, bits_per_sec: u64) -> Result<(), Error> {
-        self.set_rate_from(Side::A, bits_per_sec)?;
-        self.set_rate_from(Side::B, bits_per_sec)
+    /// Limits both directions of link `link` to `bits_per_sec`.
+    pub fn set_rate(&self, link: usize, bits_per_sec: u64) -> Result<(), Error> {
+        self.set_rate_from(link, Side::A, bits_per_sec)?;
+        self.set_rate_from(link, Side::B, bits_per_sec)
     }
 
-    /// Removes the rate limits of both directions.
-    pub fn clear_rate(&self) -> Result<(), Error> {
+    /// Removes the rate limits of both directions of link `link`.
+    pub fn clear_rate(&self, link: usize) -> Result<(), Error> {
+        let veth = self.link(link)?;
         for side in [Side::A, Side::B] {
-            let (ns, dev) = (self.namespace(side), self.interface(side));
+            let (ns, dev) = (self.namespace(side), veth.interface(side));
             // `del` fails when no root qdisc was set; that is the state we want.
             let _ = run(
                 "ip",
@@ -322,6 +439,86 @@ impl NetnsLink {
         Ok(())
     }
 
+    /// Takes link `link` out in both directions, the way `how` says; [`restore`](Self::restore)
+    /// brings it back. Loss and rate settings are kept.
+    pub fn cut(&self, link: usize, how: Cut) -> Result<(), Error> {
+        let veth = self.link(link)?;
+        for side in [Side::A, Side::B] {
+            match how {
+                Cut::LinkDown => {
+                    run(
+                        "ip",
+                        &[
+                            "-n",
+                            self.namespace(side),
+                            "link",
+                            "set",
+                            veth.interface(side),
+                            "down",
+                        ],
+                        None,
+                    )?;
+                }
+                Cut::DropAll => {
+                    let rule = format!("iifname \"{}\" counter drop", veth.interface(side));
+                    self.nft(side, &nft_table_script(&cut_table(link), Some(&rule)))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Undoes any [`cut`](Self::cut) of link `link` (both kinds; a link not cut is left as it
+    /// is): the drop rules are removed and both ends set up.
+    pub fn restore(&self, link: usize) -> Result<(), Error> {
+        let veth = self.link(link)?;
+        for side in [Side::A, Side::B] {
+            self.nft(side, &nft_table_script(&cut_table(link), None))?;
+            run(
+                "ip",
+                &[
+                    "-n",
+                    self.namespace(side),
+                    "link",
+                    "set",
+                    veth.interface(side),
+                    "up",
+                ],
+                None,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Whether both ends of link `link` are administratively up (`ip link show`).
+    pub fn is_up(&self, link: usize) -> Result<bool, Error> {
+        let veth = self.link(link)?;
+        for side in [Side::A, Side::B] {
+            let listing = run(
+                "ip",
+                &[
+                    "-n",
+                    self.namespace(side),
+                    "-o",
+                    "link",
+                    "show",
+                    "dev",
+                    veth.interface(side),
+                ],
+                None,
+            )?;
+            let flags = listing
+                .split_once('<')
+                .and_then(|(_, rest)| rest.split_once('>'))
+                .map(|(flags, _)| flags)
+                .unwrap_or("");
+            if !flags.split(',').any(|flag| flag == "UP") {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// `ip netns exec NS program`: add arguments, stdio, then spawn.
     pub fn exec_in(&self, side: Side, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut command = Command::new("ip");
@@ -329,6 +526,30 @@ impl NetnsLink {
             .args(["netns", "exec", self.namespace(side)])
             .arg(program);
         command
+    }
+
+    /// Spawns a std thread that enters `side`'s namespace and runs `f` there (blocking code:
+    /// std sockets created inside `f` belong to the namespace).
+    pub fn spawn_thread_in<F, T>(
+        &self,
+        side: Side,
+        f: F,
+    ) -> Result<JoinHandle<Result<T, Error>>, Error>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let namespace = self.namespace(side).to_owned();
+        std::thread::Builder::new()
+            .name(format!("netns-{namespace}"))
+            .spawn(move || {
+                enter_namespace(&namespace)?;
+                Ok(f())
+            })
+            .map_err(|source| Error::Runtime {
+                what: "namespace thread",
+                source,
+            })
     }
 
     /// Spawns a thread that enters `side`'s namespace, builds a current-thread tokio runtime and
@@ -440,6 +661,165 @@ impl NetnsLink {
     }
 }
 
+impl Drop for NetnsLinks {
+    fn drop(&mut self) {
+        if let Err(error) = self.remove_namespaces() {
+            tracing::warn!(%error, "could not remove test namespaces");
+        }
+    }
+}
+
+impl NetnsLink {
+    /// See [`NetnsLinks::available`].
+    pub fn available() -> Result<(), String> {
+        NetnsLinks::available()
+    }
+
+    /// See [`NetnsLinks::should_run`].
+    pub fn should_run(test: &str) -> Result<bool, Error> {
+        NetnsLinks::should_run(test)
+    }
+
+    /// Creates the two namespaces, the veth pair (`veth0-a`, `veth0-b`), the addresses, and
+    /// brings every interface up (`lo` included). On failure whatever was created is removed.
+    pub fn new() -> Result<Self, Error> {
+        Ok(Self {
+            links: NetnsLinks::new(1)?,
+        })
+    }
+
+    /// The link set behind this link (link 0): cuts, threads, and everything indexed by link.
+    pub fn as_links(&self) -> &NetnsLinks {
+        &self.links
+    }
+
+    fn veth(&self) -> &VethLink {
+        // `new` made exactly one link.
+        &self.links.links[0]
+    }
+
+    /// The namespace's name (for `ip netns exec`, `/run/netns/NAME`).
+    pub fn namespace(&self, side: Side) -> &str {
+        self.links.namespace(side)
+    }
+
+    /// The veth end's name inside that side's namespace.
+    pub fn interface(&self, side: Side) -> &str {
+        self.veth().interface(side)
+    }
+
+    /// That side's address on the link.
+    pub fn addr(&self, side: Side) -> Ipv4Addr {
+        self.veth().addr(side)
+    }
+
+    /// See [`NetnsLinks::set_loss_toward`].
+    pub fn set_loss_toward(&self, side: Side, percent: f64) -> Result<(), Error> {
+        self.links.set_loss_toward(0, side, percent)
+    }
+
+    /// See [`NetnsLinks::dropped_toward`].
+    pub fn dropped_toward(&self, side: Side) -> Result<u64, Error> {
+        self.links.dropped_toward(0, side)
+    }
+
+    /// Drops `percent` % of the UDP datagrams in each direction.
+    pub fn set_loss(&self, percent: f64) -> Result<(), Error> {
+        self.links.set_loss(0, percent)
+    }
+
+    /// See [`NetnsLinks::set_rate_from`].
+    pub fn set_rate_from(&self, side: Side, bits_per_sec: u64) -> Result<(), Error> {
+        self.links.set_rate_from(0, side, bits_per_sec)
+    }
+
+    /// Limits both directions to `bits_per_sec`.
+    pub fn set_rate(&self, bits_per_sec: u64) -> Result<(), Error> {
+        self.links.set_rate(0, bits_per_sec)
+    }
+
+    /// Removes the rate limits of both directions.
+    pub fn clear_rate(&self) -> Result<(), Error> {
+        self.links.clear_rate(0)
+    }
+
+    /// See [`NetnsLinks::cut`].
+    pub fn cut(&self, how: Cut) -> Result<(), Error> {
+        self.links.cut(0, how)
+    }
+
+    /// See [`NetnsLinks::restore`].
+    pub fn restore(&self) -> Result<(), Error> {
+        self.links.restore(0)
+    }
+
+    /// `ip netns exec NS program`: add arguments, stdio, then spawn.
+    pub fn exec_in(&self, side: Side, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        self.links.exec_in(side, program)
+    }
+
+    /// See [`NetnsLinks::enter_on_thread`].
+    pub fn enter_on_thread<F, Fut, T>(
+        &self,
+        side: Side,
+        f: F,
+    ) -> Result<JoinHandle<Result<T, Error>>, Error>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = T>,
+        T: Send + 'static,
+    {
+        self.links.enter_on_thread(side, f)
+    }
+
+    /// See [`NetnsLinks::run_in`].
+    pub fn run_in<F, Fut, T>(&self, side: Side, f: F) -> Result<T, Error>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = T>,
+        T: Send + 'static,
+    {
+        self.links.run_in(side, f)
+    }
+
+    /// Deletes both namespaces now, reporting failures (drop does the same, silently).
+    pub fn remove(self) -> Result<(), Error> {
+        self.links.remove()
+    }
+
+    /// See [`NetnsLinks::cleanup_stale`].
+    pub fn cleanup_stale() -> Result<Vec<String>, Error> {
+        NetnsLinks::cleanup_stale()
+    }
+
+    /// Whether a namespace of that name exists (`/run/netns/NAME`).
+    pub fn namespace_exists(name: &str) -> bool {
+        NetnsLinks::namespace_exists(name)
+    }
+}
+
+/// Whether the calling thread is inside one of the `tmio-test-*` namespaces this module creates
+/// (its `/proc/thread-self/ns/net` is the same namespace as one of `/run/netns/tmio-test-*`).
+/// Every address there is private to the test, so the relay may forward to them.
+pub fn current_thread_in_test_namespace() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(own) = std::fs::metadata("/proc/thread-self/ns/net") else {
+        return false;
+    };
+    let Ok(entries) = std::fs::read_dir(NETNS_DIR) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(NAMESPACE_PREFIX)
+            && std::fs::metadata(entry.path())
+                .map(|meta| meta.dev() == own.dev() && meta.ino() == own.ino())
+                .unwrap_or(false)
+    })
+}
+
 /// Sums the `counter packets N` fields of an `nft list` output.
 fn parse_counter_packets(listing: &str) -> u64 {
     let words: Vec<&str> = listing.split_whitespace().collect();
@@ -461,14 +841,6 @@ fn enter_namespace(namespace: &str) -> Result<(), Error> {
         .map_err(|errno| enter_err(std::io::Error::from(errno)))
 }
 
-impl Drop for NetnsLink {
-    fn drop(&mut self) {
-        if let Err(error) = self.remove_namespaces() {
-            tracing::warn!(%error, "could not remove test namespaces");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,6 +850,34 @@ mod tests {
         let listing = "table inet tmio {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tmeta l4proto udp numgen random mod 10000 < 2000 counter packets 412 bytes 90640 drop\n\t}\n}\n";
         assert_eq!(parse_counter_packets(listing), 412);
         assert_eq!(parse_counter_packets("table inet tmio {}"), 0);
+    }
+
+    #[test]
+    fn links_of_one_set_get_distinct_slash_30s() {
+        let addrs: Vec<_> = (0..MAX_LINKS)
+            .map(|i| link_addrs(4_194_303 * 64 + 63, i))
+            .collect();
+        for (i, pair) in addrs.iter().enumerate() {
+            assert_eq!(pair[0].octets()[0], 10);
+            assert_eq!(u32::from(pair[1]) - u32::from(pair[0]), 1);
+            assert_eq!(u32::from(pair[0]) & 3, 1, "{pair:?} is .1/.2 of a /30");
+            for other in &addrs[i + 1..] {
+                assert_ne!(u32::from(pair[0]) >> 2, u32::from(other[0]) >> 2);
+            }
+        }
+    }
+
+    #[test]
+    fn nft_scripts_replace_or_remove_one_table() {
+        let script = nft_table_script("tmio-loss1", Some("iifname \"veth1-b\" counter drop"));
+        assert!(script.starts_with("table inet tmio-loss1 {}\ndelete table inet tmio-loss1\n"));
+        assert!(script.contains("hook input"));
+        assert!(script.contains("iifname \"veth1-b\" counter drop"));
+        let removal = nft_table_script("tmio-cut0", None);
+        assert_eq!(
+            removal,
+            "table inet tmio-cut0 {}\ndelete table inet tmio-cut0\n"
+        );
     }
 
     #[test]

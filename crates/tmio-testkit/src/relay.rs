@@ -34,9 +34,11 @@ pub enum Direction {
 /// How to start a relay.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RelayConfig {
-    /// Client-facing address to bind; must be loopback (port 0 picks a free one).
+    /// Client-facing address to bind; must be loopback (port 0 picks a free one), unless the
+    /// relay starts on a thread inside a `tmio-test-*` namespace (see `NetnsLinks`), where
+    /// every address is the test's own.
     pub listen: SocketAddr,
-    /// Where client datagrams go; must be loopback.
+    /// Where client datagrams go; must be loopback (same exception as `listen`).
     pub upstream: SocketAddr,
     /// Seed of both directions' random generators.
     pub seed: u64,
@@ -141,15 +143,27 @@ pub struct LossyUdpRelay;
 impl LossyUdpRelay {
     /// Binds the sockets and spawns the relay task on the current tokio runtime.
     pub async fn start(config: RelayConfig) -> Result<RelayHandle, Error> {
+        // Inside a namespace of `NetnsLinks` every address is the test's own.
+        #[cfg(target_os = "linux")]
+        let in_test_namespace = crate::netns::current_thread_in_test_namespace();
+        #[cfg(not(target_os = "linux"))]
+        let in_test_namespace = false;
         for addr in [config.listen, config.upstream] {
-            if !addr.ip().is_loopback() {
+            if !addr.ip().is_loopback() && !in_test_namespace {
                 return Err(Error::NotLoopback(addr));
             }
         }
         let to_upstream = Impairment::new(config.to_upstream.clone(), config.seed, 0)?;
         let to_client = Impairment::new(config.to_client.clone(), config.seed, 1)?;
         let client_socket = bind_udp(config.listen, config.socket_buffer_bytes)?;
-        let upstream_bind = SocketAddr::new(config.listen.ip(), 0);
+        // Toward a non-loopback upstream (inside a test namespace) the kernel picks the source
+        // address of the route: a socket on loopback could not reach it.
+        let upstream_bind_ip = match config.upstream.ip() {
+            ip if ip.is_loopback() => config.listen.ip(),
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        };
+        let upstream_bind = SocketAddr::new(upstream_bind_ip, 0);
         let upstream_socket = bind_udp(upstream_bind, config.socket_buffer_bytes)?;
         let local_addr = client_socket.local_addr().map_err(|source| Error::Bind {
             addr: config.listen,

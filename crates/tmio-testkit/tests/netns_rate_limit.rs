@@ -17,8 +17,14 @@ fn a_burst_above_the_rate_is_cut_down() {
     // 1 Mbit/s = 125 kB/s: tbf holds a 16 kB burst plus 100 ms (12.5 kB) of queue, so of a
     // 1 MB burst only a few dozen 1000-byte datagrams get through.
     link.set_rate(1_000_000).unwrap();
-    let receiver = spawn_receiver(&link, Side::B, 1000, Duration::from_millis(700));
-    send_from(&link, Side::A, 1000, 1000, 0);
+    let receiver = spawn_receiver(
+        link.as_links(),
+        0,
+        Side::B,
+        1000,
+        Duration::from_millis(700),
+    );
+    send_from(link.as_links(), 0, Side::A, 1000, 1000, 0);
     let (limited, _) = receiver.join().unwrap().unwrap();
     eprintln!("1 Mbit/s burst: {limited} of 1000 received");
     assert!(limited > 0, "some datagrams pass");
@@ -28,8 +34,8 @@ fn a_burst_above_the_rate_is_cut_down() {
     );
 
     link.clear_rate().unwrap();
-    let receiver = spawn_receiver(&link, Side::B, 1000, Duration::from_secs(1));
-    send_from(&link, Side::A, 1000, 1000, 20);
+    let receiver = spawn_receiver(link.as_links(), 0, Side::B, 1000, Duration::from_secs(1));
+    send_from(link.as_links(), 0, Side::A, 1000, 1000, 20);
     let (unlimited, _) = receiver.join().unwrap().unwrap();
     assert_eq!(unlimited, 1000);
 }

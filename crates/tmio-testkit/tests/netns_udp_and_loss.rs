@@ -19,15 +19,27 @@ fn udp_crosses_the_link_then_loses_about_twenty_percent() {
     let link = NetnsLink::new().unwrap();
     assert!(link.addr(Side::A).is_private());
 
-    let receiver = spawn_receiver(&link, Side::B, DATAGRAMS, Duration::from_secs(1));
-    send_from(&link, Side::A, DATAGRAMS, 200, 50);
+    let receiver = spawn_receiver(
+        link.as_links(),
+        0,
+        Side::B,
+        DATAGRAMS,
+        Duration::from_secs(1),
+    );
+    send_from(link.as_links(), 0, Side::A, DATAGRAMS, 200, 50);
     let (clean, bytes) = receiver.join().unwrap().unwrap();
     assert_eq!(clean, DATAGRAMS, "no loss configured");
     assert_eq!(bytes, DATAGRAMS * 200);
 
     link.set_loss(20.0).unwrap();
-    let receiver = spawn_receiver(&link, Side::B, DATAGRAMS, Duration::from_secs(1));
-    send_from(&link, Side::A, DATAGRAMS, 200, 50);
+    let receiver = spawn_receiver(
+        link.as_links(),
+        0,
+        Side::B,
+        DATAGRAMS,
+        Duration::from_secs(1),
+    );
+    send_from(link.as_links(), 0, Side::A, DATAGRAMS, 200, 50);
     let (lossy, _) = receiver.join().unwrap().unwrap();
     // The rule's counter saw exactly the datagrams that did not arrive (warm-up aside).
     let counted = link.dropped_toward(Side::B).unwrap();
@@ -43,8 +55,14 @@ fn udp_crosses_the_link_then_loses_about_twenty_percent() {
     );
 
     // The other direction is impaired too, and removing the loss restores a clean link.
-    let receiver = spawn_receiver(&link, Side::A, DATAGRAMS, Duration::from_secs(1));
-    send_from(&link, Side::B, DATAGRAMS, 200, 50);
+    let receiver = spawn_receiver(
+        link.as_links(),
+        0,
+        Side::A,
+        DATAGRAMS,
+        Duration::from_secs(1),
+    );
+    send_from(link.as_links(), 0, Side::B, DATAGRAMS, 200, 50);
     let (reverse, _) = receiver.join().unwrap().unwrap();
     assert!(
         (1500..=1700).contains(&reverse),
@@ -53,8 +71,14 @@ fn udp_crosses_the_link_then_loses_about_twenty_percent() {
 
     link.set_loss(0.0).unwrap();
     assert_eq!(link.dropped_toward(Side::B).unwrap(), 0);
-    let receiver = spawn_receiver(&link, Side::B, DATAGRAMS, Duration::from_secs(1));
-    send_from(&link, Side::A, DATAGRAMS, 200, 50);
+    let receiver = spawn_receiver(
+        link.as_links(),
+        0,
+        Side::B,
+        DATAGRAMS,
+        Duration::from_secs(1),
+    );
+    send_from(link.as_links(), 0, Side::A, DATAGRAMS, 200, 50);
     assert_eq!(receiver.join().unwrap().unwrap().0, DATAGRAMS);
 
     assert!(matches!(

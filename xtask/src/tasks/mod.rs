@@ -4,6 +4,7 @@ pub mod bench;
 pub mod deps;
 pub mod fuzz;
 pub mod release;
+pub mod reliability;
 pub mod soak;
 pub mod test;
 
