@@ -5,10 +5,10 @@
 //! apart by destination socket id, plus the handshakes of callers not yet accepted.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     net::SocketAddr,
     sync::{Arc, Mutex, MutexGuard, Weak},
-    task::Waker,
+    task::{Poll, Waker},
     time::{Duration, Instant},
 };
 
@@ -22,12 +22,13 @@ use crate::{
     srt::{
         config::SrtConfig,
         connection::{
-            CloseReason, Connection, ConnectionConfig, ConnectionState, DeliveryMode, PathId,
-            Transmit,
+            CloseReason, Connection, ConnectionConfig, ConnectionState, DeliveryMode, GroupMode,
+            PathConfig, PathEvent, PathId, Transmit,
         },
+        group::{mode_of, LinkEvent, PathReport},
         handshake::{
             self, describe_reject,
-            listener::{AcceptError, CallerRequest, ListenerCore, ListenerLimits},
+            listener::{AcceptError, CallerRequest, ListenerCore, ListenerLimits, MemberJoined},
             Established,
         },
         udp::{BatchIo, GsoBatch},
@@ -39,6 +40,39 @@ use crate::{
 /// Datagrams read from the socket (at least, whole `recvmmsg` calls) before the connections get
 /// to transmit again.
 const RECV_BATCH: usize = 64;
+
+/// Link events a stream keeps for the application (the oldest go first when it does not read
+/// them).
+const MAX_LINK_EVENTS: usize = 256;
+
+/// Where one path of a connection goes: which of the endpoint's sockets sends its packets, to
+/// which address, and the socket ids that name it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PathRoute {
+    pub(crate) path: PathId,
+    pub(crate) local_socket_id: u32,
+    pub(crate) remote_socket_id: u32,
+    pub(crate) remote: SocketAddr,
+    /// Index into the endpoint's sockets.
+    pub(crate) socket: usize,
+    pub(crate) local: SocketAddr,
+}
+
+/// A caller group's later member, as its handshake ended.
+#[derive(Debug)]
+pub(crate) enum MemberOutcome {
+    Connected {
+        member: usize,
+        socket: UdpSocket,
+        established: Box<Established>,
+        weight: u8,
+    },
+    Failed {
+        member: usize,
+        remote: SocketAddr,
+        reason: String,
+    },
+}
 
 /// What the application side and the driver task share for one connection.
 pub(crate) struct ConnShared {
@@ -65,6 +99,12 @@ pub(crate) struct ConnInner {
     pub(crate) linger: Duration,
     /// No longer routed by the driver.
     pub(crate) detached: bool,
+    /// Where each path goes (the first path first).
+    pub(crate) routes: Vec<PathRoute>,
+    /// Link events not yet read by the application.
+    pub(crate) link_events: VecDeque<LinkEvent>,
+    /// A listener's group session: the listener's group id.
+    pub(crate) group_session: Option<u32>,
 }
 
 impl ConnInner {
@@ -72,6 +112,34 @@ impl ConnInner {
     /// (live mode's time for the tail to be acknowledged or become too late).
     pub(crate) fn close_time(&self) -> Duration {
         self.linger.max(self.conn.close_grace())
+    }
+
+    fn route(&self, path: PathId) -> Option<&PathRoute> {
+        self.routes.iter().find(|route| route.path == path)
+    }
+
+    fn push_link_event(&mut self, event: LinkEvent) {
+        if self.link_events.len() >= MAX_LINK_EVENTS {
+            self.link_events.pop_front();
+        }
+        self.link_events.push_back(event);
+    }
+
+    /// Every path with its addresses and statistics.
+    pub(crate) fn path_reports(&self, now: Instant) -> Vec<PathReport> {
+        self.conn
+            .path_stats(now)
+            .into_iter()
+            .filter_map(|stats| {
+                let route = self.route(stats.path)?;
+                Some(PathReport {
+                    path: stats.path.0,
+                    remote: route.remote,
+                    local: route.local,
+                    stats,
+                })
+            })
+            .collect()
     }
 }
 
@@ -288,14 +356,11 @@ fn accept_error(peer: SocketAddr, error: AcceptError) -> Error {
     }
 }
 
-/// The driver of one UDP socket.
-pub(crate) struct Endpoint {
+/// One UDP socket of an endpoint: a listener's or single caller's only one, or one member link
+/// of a caller group.
+struct SocketIo {
     socket: Arc<UdpSocket>,
     local: SocketAddr,
-    shared: Arc<EndpointShared>,
-    conns: HashMap<u32, Arc<ConnShared>>,
-    listener: Option<ListenerPart>,
-    out: Vec<u8>,
     /// Batched sends and receives on the socket.
     io: BatchIo,
     /// Datagrams gathered for the next send; kept when the kernel had no room, and sent first
@@ -305,6 +370,57 @@ pub(crate) struct Endpoint {
     blocked: bool,
     /// A datagram taken from a connection that did not fit the blocked batch.
     overflow: Option<(Vec<u8>, SocketAddr)>,
+}
+
+impl SocketIo {
+    fn new(socket: UdpSocket) -> Result<SocketIo, Error> {
+        let local = socket.local_addr().map_err(|source| Error::LocalIo {
+            context: "reading the UDP socket's local address",
+            source,
+        })?;
+        let io = batch_io(&socket)?;
+        Ok(SocketIo {
+            socket: Arc::new(socket),
+            local,
+            io,
+            batch: GsoBatch::new(),
+            blocked: false,
+            overflow: None,
+        })
+    }
+
+    /// The socket is writable again: sends the kept batch, then the datagram that did not fit.
+    fn retry_blocked(&mut self) {
+        if !flush(&self.io, &self.socket, &mut self.batch) {
+            return;
+        }
+        if let Some((datagram, to)) = self.overflow.take() {
+            self.batch.push(&datagram, to);
+            if !flush(&self.io, &self.socket, &mut self.batch) {
+                return;
+            }
+        }
+        self.blocked = false;
+    }
+}
+
+/// The driver of one UDP socket (a listener's, a single caller's), or of the sockets of a caller
+/// group's member links.
+pub(crate) struct Endpoint {
+    /// The first is the one the endpoint was made with; a caller group adds one per member.
+    sockets: Vec<SocketIo>,
+    local: SocketAddr,
+    shared: Arc<EndpointShared>,
+    /// Connections by their first path's local socket id.
+    conns: HashMap<u32, Arc<ConnShared>>,
+    /// Later paths' local socket ids → the key of their connection in `conns`.
+    members: HashMap<u32, u32>,
+    /// A listener's group sessions: the listener's group id → the key in `conns`.
+    sessions: HashMap<u32, u32>,
+    listener: Option<ListenerPart>,
+    /// A caller group's later members, as their handshakes end.
+    member_outcomes: Option<mpsc::UnboundedReceiver<MemberOutcome>>,
+    out: Vec<u8>,
     /// Packets of the current receive round, kept to reuse the allocation.
     received: Vec<(Datagram, SocketAddr)>,
     /// Tests only: make the task panic on its next turn, to test the watcher.
@@ -335,36 +451,90 @@ fn flush(io: &BatchIo, socket: &UdpSocket, batch: &mut GsoBatch) -> bool {
     true
 }
 
+/// Logs a path event with its path's addresses.
+fn log_path_event(event: &PathEvent, route: Option<&PathRoute>) {
+    let remote = route.map(|r| r.remote);
+    let local = route.map(|r| r.local);
+    match event {
+        PathEvent::Added(path) => {
+            tracing::info!(%path, ?remote, ?local, "SRT group: path added")
+        }
+        PathEvent::Activated(path) => {
+            tracing::info!(%path, ?remote, ?local, "SRT group: path now carries the data")
+        }
+        PathEvent::Unstable { path, silent_for } => {
+            tracing::warn!(%path, ?remote, ?local, silent_ms = silent_for.as_millis() as u64, "SRT group: path unstable")
+        }
+        PathEvent::Broken { path, idle } => {
+            tracing::warn!(%path, ?remote, ?local, idle_ms = idle.as_millis() as u64, "SRT group: path broken")
+        }
+    }
+}
+
 impl Endpoint {
+    fn with_socket(socket: UdpSocket, listener: Option<ListenerPart>) -> Result<Endpoint, Error> {
+        let socket = SocketIo::new(socket)?;
+        Ok(Endpoint {
+            local: socket.local,
+            sockets: vec![socket],
+            shared: EndpointShared::new(),
+            conns: HashMap::new(),
+            members: HashMap::new(),
+            sessions: HashMap::new(),
+            listener,
+            member_outcomes: None,
+            out: Vec::with_capacity(1500),
+            received: Vec::new(),
+            #[cfg(test)]
+            panic_on_next_turn: false,
+        })
+    }
+
     /// A driver for a socket whose single connection has just finished its handshake.
     pub(crate) fn for_connection(
         socket: UdpSocket,
         established: handshake::Established,
         config: &SrtConfig,
     ) -> Result<(Endpoint, Arc<ConnShared>), Error> {
-        let local = socket.local_addr().map_err(|source| Error::LocalIo {
-            context: "reading the UDP socket's local address",
-            source,
-        })?;
-        let shared = EndpointShared::new();
-        let io = batch_io(&socket)?;
-        let mut endpoint = Endpoint {
-            socket: Arc::new(socket),
-            local,
-            shared,
-            conns: HashMap::new(),
-            listener: None,
-            out: Vec::with_capacity(1500),
-            io,
-            batch: GsoBatch::new(),
-            blocked: false,
-            overflow: None,
-            received: Vec::new(),
-            #[cfg(test)]
-            panic_on_next_turn: false,
-        };
+        let mut endpoint = Endpoint::with_socket(socket, None)?;
         let conn = endpoint.open(&established, config, Instant::now());
         Ok((endpoint, conn))
+    }
+
+    /// Makes this single caller's endpoint the driver of a caller group: later members arrive on
+    /// `outcomes`.
+    pub(crate) fn with_members(
+        mut self,
+        outcomes: mpsc::UnboundedReceiver<MemberOutcome>,
+    ) -> Endpoint {
+        self.member_outcomes = Some(outcomes);
+        self
+    }
+
+    /// Sets a caller group's mode and its first member's weight, and records what happened to
+    /// the members so far (`failures`) and the first member's connection.
+    pub(crate) fn start_group(
+        &mut self,
+        conn: &Arc<ConnShared>,
+        mode: GroupMode,
+        member: usize,
+        weight: u8,
+        failures: Vec<LinkEvent>,
+        now: Instant,
+    ) {
+        let mut inner = conn.lock();
+        inner.conn.set_group_mode(now, mode);
+        inner.conn.set_path_weight(now, PathId::FIRST, weight);
+        for event in failures {
+            inner.push_link_event(event);
+        }
+        let local = self.local;
+        inner.push_link_event(LinkEvent::MemberConnected {
+            member,
+            path: PathId::FIRST,
+            remote: conn.remote,
+            local,
+        });
     }
 
     /// A driver for a listening socket; requests arrive on the returned channel.
@@ -374,36 +544,18 @@ impl Endpoint {
         limits: ListenerLimits,
         groups: bool,
     ) -> Result<(Endpoint, mpsc::Receiver<PendingRequest>), Error> {
-        let local = socket.local_addr().map_err(|source| Error::LocalIo {
-            context: "reading the UDP socket's local address",
-            source,
-        })?;
         config.validate()?;
         let core = ListenerCore::new(&config, limits, groups, Instant::now());
         let (requests, requests_rx) = mpsc::channel((limits.max_pending as usize).max(1));
         let (commands_tx, commands) = mpsc::unbounded_channel();
-        let io = batch_io(&socket)?;
-        let endpoint = Endpoint {
-            socket: Arc::new(socket),
-            local,
-            shared: EndpointShared::new(),
-            conns: HashMap::new(),
-            listener: Some(ListenerPart {
-                config,
-                core,
-                requests,
-                commands_tx,
-                commands,
-            }),
-            out: Vec::with_capacity(1500),
-            io,
-            batch: GsoBatch::new(),
-            blocked: false,
-            overflow: None,
-            received: Vec::new(),
-            #[cfg(test)]
-            panic_on_next_turn: false,
+        let listener = ListenerPart {
+            config,
+            core,
+            requests,
+            commands_tx,
+            commands,
         };
+        let endpoint = Endpoint::with_socket(socket, Some(listener))?;
         Ok((endpoint, requests_rx))
     }
 
@@ -426,6 +578,14 @@ impl Endpoint {
         conn.set_shutdown_delay(shutdown_delay(settings.send_latency));
         // 28 bytes of IP and UDP header and 16 of SRT header: what the peer may put in a packet.
         conn.set_max_peer_payload(settings.mss.saturating_sub(44));
+        let route = PathRoute {
+            path: PathId::FIRST,
+            local_socket_id: settings.local_socket_id,
+            remote_socket_id: settings.remote_socket_id,
+            remote: settings.remote,
+            socket: 0,
+            local: self.local,
+        };
         let shared = Arc::new(ConnShared {
             inner: Mutex::new(ConnInner {
                 conn,
@@ -437,6 +597,9 @@ impl Endpoint {
                 failure: None,
                 linger: config.linger,
                 detached: false,
+                routes: vec![route],
+                link_events: VecDeque::new(),
+                group_session: None,
             }),
             remote: settings.remote,
             remote_socket_id: settings.remote_socket_id,
@@ -455,10 +618,104 @@ impl Endpoint {
         shared
     }
 
+    /// Adds a member link to the connection `key` as a new path sent from socket `socket`.
+    fn add_member(
+        &mut self,
+        key: u32,
+        member: &Established,
+        weight: u8,
+        socket: usize,
+        now: Instant,
+    ) -> Option<PathId> {
+        let conn = self.conns.get(&key)?;
+        let local = self.sockets.get(socket).map_or(self.local, |s| s.local);
+        let mut inner = conn.lock();
+        if matches!(inner.conn.state(), ConnectionState::Closed(_)) {
+            return None;
+        }
+        let path = inner.conn.add_path(
+            now,
+            PathConfig {
+                local_socket_id: SocketId(member.local_socket_id),
+                remote_socket_id: SocketId(member.remote_socket_id),
+                peer_flow_window: member.peer_flow_window,
+                weight,
+            },
+        );
+        inner.routes.push(PathRoute {
+            path,
+            local_socket_id: member.local_socket_id,
+            remote_socket_id: member.remote_socket_id,
+            remote: member.remote,
+            socket,
+            local,
+        });
+        drop(inner);
+        self.members.insert(member.local_socket_id, key);
+        Some(path)
+    }
+
+    /// A caller group's later member finished (or failed) its handshake.
+    fn handle_member_outcome(&mut self, outcome: MemberOutcome, now: Instant) {
+        let Some(key) = self.conns.keys().next().copied() else {
+            return;
+        };
+        match outcome {
+            MemberOutcome::Connected {
+                member,
+                socket,
+                established,
+                weight,
+            } => {
+                let socket = match SocketIo::new(socket) {
+                    Ok(socket) => socket,
+                    Err(error) => {
+                        tracing::warn!(member, %error, "group member socket unusable");
+                        return;
+                    }
+                };
+                let local = socket.local;
+                self.sockets.push(socket);
+                let index = self.sockets.len() - 1;
+                let remote = established.remote;
+                match self.add_member(key, &established, weight, index, now) {
+                    Some(path) => {
+                        tracing::info!(member, %path, %remote, %local, weight, "group member connected");
+                        if let Some(conn) = self.conns.get(&key) {
+                            conn.lock().push_link_event(LinkEvent::MemberConnected {
+                                member,
+                                path,
+                                remote,
+                                local,
+                            });
+                        }
+                    }
+                    None => {
+                        self.sockets.pop();
+                    }
+                }
+            }
+            MemberOutcome::Failed {
+                member,
+                remote,
+                reason,
+            } => {
+                tracing::warn!(member, %remote, reason, "group member could not connect");
+                if let Some(conn) = self.conns.get(&key) {
+                    conn.lock().push_link_event(LinkEvent::MemberFailed {
+                        member,
+                        remote,
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+
     /// Runs until every connection is finished and, for a listener, the listener is dropped.
     pub(crate) async fn run(mut self) {
-        let socket = self.socket.clone();
         let shared = self.shared.clone();
+        let mut handles: Vec<Arc<UdpSocket>> = Vec::new();
         loop {
             #[cfg(test)]
             #[allow(clippy::panic)]
@@ -479,29 +736,66 @@ impl Endpoint {
                     None => std::future::pending::<()>().await,
                 }
             };
-            let blocked = self.blocked;
+            if handles.len() != self.sockets.len() {
+                handles = self.sockets.iter().map(|s| s.socket.clone()).collect();
+            }
+            let blocked: Vec<bool> = self.sockets.iter().map(|s| s.blocked).collect();
+            let any_blocked = blocked.iter().any(|b| *b);
+            let readable = std::future::poll_fn(|cx| {
+                for (index, socket) in handles.iter().enumerate() {
+                    if let Poll::Ready(result) = socket.poll_recv_ready(cx) {
+                        return Poll::Ready((index, result));
+                    }
+                }
+                Poll::Pending
+            });
+            let writable = std::future::poll_fn(|cx| {
+                for (index, socket) in handles.iter().enumerate() {
+                    if blocked.get(index).copied().unwrap_or(false) {
+                        if let Poll::Ready(result) = socket.poll_send_ready(cx) {
+                            return Poll::Ready((index, result));
+                        }
+                    }
+                }
+                Poll::Pending
+            });
             let commands = async {
                 match self.listener.as_mut() {
                     Some(listener) => listener.commands.recv().await,
                     None => std::future::pending().await,
                 }
             };
+            let has_outcomes = self.member_outcomes.is_some();
+            let outcomes = async {
+                match self.member_outcomes.as_mut() {
+                    Some(outcomes) => outcomes.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                readable = socket.readable() => {
+                (index, readable) = readable => {
                     if let Err(source) = readable {
                         self.fail_all(Error::LocalIo { context: "waiting for the UDP socket", source });
                         continue;
                     }
-                    self.receive_batch(&socket);
+                    self.receive_batch(index);
                 }
-                writable = socket.writable(), if blocked => {
+                (index, writable) = writable, if any_blocked => {
                     if writable.is_ok() {
-                        self.retry_blocked();
+                        if let Some(socket) = self.sockets.get_mut(index) {
+                            socket.retry_blocked();
+                        }
                     }
                 }
                 command = commands => {
                     if let Some(command) = command {
                         self.handle_command(command, Instant::now());
+                    }
+                }
+                outcome = outcomes, if has_outcomes => {
+                    match outcome {
+                        Some(outcome) => self.handle_member_outcome(outcome, Instant::now()),
+                        None => self.member_outcomes = None,
                     }
                 }
                 _ = shared.wake.notified() => {}
@@ -572,60 +866,71 @@ impl Endpoint {
         }
     }
 
-    /// Gathers what every connection may send now into GSO batches and sends them, until the
-    /// connections have nothing more or the kernel has no room.
+    /// Gathers what every connection may send now into GSO batches (one per socket) and sends
+    /// them, until the connections have nothing more or the kernel has no room on a socket.
     fn transmit_all(&mut self, now: Instant) {
-        if self.blocked {
+        if self.sockets.iter().any(|s| s.blocked) {
             return;
         }
         let Endpoint {
-            socket,
+            sockets,
             conns,
             out,
-            io,
-            batch,
-            overflow,
             ..
         } = self;
-        let max_segments = io.max_segments();
-        let mut blocked = false;
         'conns: for conn in conns.values() {
             let mut inner = conn.lock();
-            // One path per connection here: every transmit goes to the connection's peer.
-            while let Some(Transmit { packet, .. }) = inner.conn.poll_transmit(now) {
-                if batch.push_packet(&packet, conn.remote, max_segments, out) {
+            while let Some(Transmit { path, packet }) = inner.conn.poll_transmit(now) {
+                // Each path's packets leave from its member's socket to its member's peer.
+                let (index, to) = match inner.route(path) {
+                    Some(route) => (route.socket, route.remote),
+                    None => (0, conn.remote),
+                };
+                let Some(socket) = sockets.get_mut(index) else {
+                    continue;
+                };
+                let max_segments = socket.io.max_segments();
+                if socket.batch.push_packet(&packet, to, max_segments, out) {
                     continue;
                 }
                 // It did not fit (`out` holds it): send the batch, start the next one with it.
-                if !flush(io, socket, batch) {
-                    *overflow = Some((out.clone(), conn.remote));
-                    blocked = true;
+                if !flush(&socket.io, &socket.socket, &mut socket.batch) {
+                    socket.overflow = Some((out.clone(), to));
+                    socket.blocked = true;
                     break 'conns;
                 }
-                batch.push(out, conn.remote);
+                socket.batch.push(out, to);
             }
         }
-        self.blocked = blocked || !flush(&self.io, &self.socket, &mut self.batch);
-    }
-
-    /// The socket is writable again: sends the kept batch, then the datagram that did not fit.
-    fn retry_blocked(&mut self) {
-        if !flush(&self.io, &self.socket, &mut self.batch) {
-            return;
-        }
-        if let Some((datagram, to)) = self.overflow.take() {
-            self.batch.push(&datagram, to);
-            if !flush(&self.io, &self.socket, &mut self.batch) {
-                return;
+        for socket in sockets.iter_mut() {
+            if !socket.blocked && !flush(&socket.io, &socket.socket, &mut socket.batch) {
+                socket.blocked = true;
             }
         }
-        self.blocked = false;
     }
 
     fn wake_application(&mut self, now: Instant) {
         let mut gone = Vec::new();
+        let mut members_gone = Vec::new();
         for (id, conn) in &self.conns {
             let mut inner = conn.lock();
+            while let Some(event) = inner.conn.poll_event() {
+                let route = match &event {
+                    PathEvent::Added(path) | PathEvent::Activated(path) => inner.route(*path),
+                    PathEvent::Unstable { path, .. } | PathEvent::Broken { path, .. } => {
+                        inner.route(*path)
+                    }
+                }
+                .copied();
+                log_path_event(&event, route.as_ref());
+                if let (PathEvent::Broken { .. }, Some(route), Some(_)) =
+                    (&event, route, inner.group_session)
+                {
+                    // A group member link is gone: the listener frees its slot.
+                    members_gone.push((route.remote, route.remote_socket_id));
+                }
+                inner.push_link_event(LinkEvent::Path(event));
+            }
             let closed =
                 matches!(inner.conn.state(), ConnectionState::Closed(_)) || inner.failure.is_some();
             if closed || inner.conn.readable_bytes() > 0 {
@@ -652,12 +957,28 @@ impl Endpoint {
                 inner.close_deadline = Some(now + inner.close_time());
             }
         }
+        if let Some(listener) = &mut self.listener {
+            for (peer, remote_socket_id) in members_gone {
+                listener.core.session_ended(peer, remote_socket_id);
+            }
+        }
         for id in gone {
-            if let Some(conn) = self.conns.remove(&id) {
-                if let Some(listener) = &mut self.listener {
-                    listener
+            let Some(conn) = self.conns.remove(&id) else {
+                continue;
+            };
+            self.members.retain(|_, key| *key != id);
+            let session = conn.lock().group_session;
+            if let Some(session) = session {
+                self.sessions.remove(&session);
+            }
+            if let Some(listener) = &mut self.listener {
+                match session {
+                    Some(session) => {
+                        listener.core.group_ended(session);
+                    }
+                    None => listener
                         .core
-                        .session_ended(conn.remote, conn.remote_socket_id);
+                        .session_ended(conn.remote, conn.remote_socket_id),
                 }
             }
         }
@@ -672,7 +993,10 @@ impl Endpoint {
         }
     }
 
-    fn receive_batch(&mut self, socket: &UdpSocket) {
+    fn receive_batch(&mut self, index: usize) {
+        let Some(socket) = self.sockets.get(index).map(|s| s.socket.clone()) else {
+            return;
+        };
         let now = Instant::now();
         let mut received = std::mem::take(&mut self.received);
         let mut datagrams = 0;
@@ -681,7 +1005,10 @@ impl Endpoint {
             if datagrams >= RECV_BATCH {
                 break;
             }
-            let result = self.io.receive(socket, |datagram, from| {
+            let Some(io) = self.sockets.get_mut(index).map(|s| &mut s.io) else {
+                break;
+            };
+            let result = io.receive(&socket, |datagram, from| {
                 match wire::decode(datagram, from) {
                     Ok(packet) => received.push((packet, from)),
                     Err(error) => {
@@ -695,23 +1022,29 @@ impl Endpoint {
                 // ICMP errors reported on the socket; the path may come back.
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
                 Err(source) => {
-                    self.fail_all(Error::LocalIo {
-                        context: "receiving from the UDP socket",
-                        source,
-                    });
+                    if index == 0 {
+                        self.fail_all(Error::LocalIo {
+                            context: "receiving from the UDP socket",
+                            source,
+                        });
+                    } else {
+                        // A member's socket failed: that path goes silent and breaks; the group
+                        // goes on.
+                        tracing::warn!(socket = index, error = %source, "group member socket failed");
+                    }
                     break;
                 }
             }
             for (packet, from) in received.drain(..) {
-                self.dispatch(packet, from, now);
+                self.dispatch(packet, from, index, now);
             }
         }
         self.received = received;
     }
 
-    fn dispatch(&mut self, datagram: Datagram, from: SocketAddr, now: Instant) {
+    fn dispatch(&mut self, datagram: Datagram, from: SocketAddr, socket: usize, now: Instant) {
         match datagram {
-            Datagram::Packet(packet) => self.route(packet, from, now),
+            Datagram::Packet(packet) => self.route(packet, from, socket, now),
             Datagram::Handshake(hs) => {
                 // A caller's endpoint has finished its handshake: late repeats need no answer.
                 if let Some(listener) = &mut self.listener {
@@ -725,26 +1058,42 @@ impl Endpoint {
         }
     }
 
-    fn route(&mut self, packet: Packet, from: SocketAddr, now: Instant) {
+    fn route(&mut self, packet: Packet, from: SocketAddr, socket: usize, now: Instant) {
         let dest = packet.dest_sockid().0;
-        if let Some(conn) = self.conns.get(&dest) {
-            // Only the peer the connection was made with may speak to it.
-            if conn.remote == from {
-                conn.lock().conn.handle_packet(now, PathId::FIRST, packet);
-            }
+        let key = self.members.get(&dest).copied().unwrap_or(dest);
+        let Some(conn) = self.conns.get(&key) else {
+            return;
+        };
+        let mut inner = conn.lock();
+        // Only the peer each path was made with, on that path's socket, may speak on it.
+        let path = inner
+            .routes
+            .iter()
+            .find(|r| r.local_socket_id == dest && r.remote == from && r.socket == socket)
+            .map(|r| r.path);
+        if let Some(path) = path {
+            inner.conn.handle_packet(now, path, packet);
         }
     }
 
-    /// Sends what the listener core has to send and hands its requests to the application.
+    /// Sends what the listener core has to send, hands its requests to the application and adds
+    /// the members that joined group sessions as paths.
     fn serve_listener(&mut self, now: Instant) {
         let Some(listener) = self.listener.as_mut() else {
             return;
         };
+        let Some(socket) = self.sockets.first().map(|s| s.socket.clone()) else {
+            return;
+        };
+        let mut joined = Vec::new();
         loop {
             while let Some((bytes, to)) = listener.core.poll_transmit() {
-                if let Err(e) = self.socket.try_send_to(&bytes, to) {
+                if let Err(e) = socket.try_send_to(&bytes, to) {
                     tracing::debug!(%to, error = %e, "handshake send failed");
                 }
+            }
+            while let Some(member) = listener.core.poll_joined() {
+                joined.push(member);
             }
             let Some(caller) = listener.core.poll_request() else {
                 break;
@@ -758,6 +1107,43 @@ impl Endpoint {
                 tracing::warn!(%peer, "caller refused: the application's accept queue is full");
                 let reason = RejectReason::Core(CoreRejectReason::Backlog);
                 listener.core.reject(now, peer, reason);
+            }
+        }
+        for member in joined {
+            self.join_member(member, now);
+        }
+    }
+
+    /// A later member of an accepted group joined: it becomes a path of the group's connection.
+    fn join_member(&mut self, joined: MemberJoined, now: Instant) {
+        let MemberJoined {
+            session,
+            member,
+            link,
+        } = joined;
+        let weight = u8::try_from(link.weight.min(100)).unwrap_or(100);
+        let added = self
+            .sessions
+            .get(&session)
+            .copied()
+            .and_then(|key| Some((key, self.add_member(key, &member, weight, 0, now)?)));
+        match added {
+            Some((key, path)) => {
+                tracing::info!(session = format_args!("{session:#010x}"), %path, remote = %member.remote, weight, "group member joined");
+                if let Some(conn) = self.conns.get(&key) {
+                    conn.lock().push_link_event(LinkEvent::MemberJoined {
+                        path,
+                        remote: member.remote,
+                    });
+                }
+            }
+            None => {
+                tracing::debug!(session = format_args!("{session:#010x}"), remote = %member.remote, "member of a group session that has ended");
+                if let Some(listener) = &mut self.listener {
+                    listener
+                        .core
+                        .session_ended(member.remote, member.remote_socket_id);
+                }
             }
         }
     }
@@ -775,7 +1161,21 @@ impl Endpoint {
                 let config = listener.config.clone();
                 match listener.core.accept(now, peer, passphrase.as_deref()) {
                     Ok(established) => {
+                        let link = listener.core.group_of(peer, established.remote_socket_id);
                         let conn = self.open(&established, &config, now);
+                        if let Some(link) = link {
+                            let mode = mode_of(link.kind);
+                            let weight = u8::try_from(link.weight.min(100)).unwrap_or(100);
+                            {
+                                let mut inner = conn.lock();
+                                inner.conn.set_group_mode(now, mode);
+                                inner.conn.set_path_weight(now, PathId::FIRST, weight);
+                                inner.group_session = Some(link.local_group_id);
+                            }
+                            self.sessions
+                                .insert(link.local_group_id, established.local_socket_id);
+                            tracing::info!(%peer, session = format_args!("{:#010x}", link.local_group_id), ?mode, weight, "group session accepted (first member)");
+                        }
                         if reply.send(Ok(conn.clone())).is_err() {
                             conn.lock().abandoned = true;
                         }

@@ -10,7 +10,9 @@ pub use crate::srt::handshake::listener::ListenerLimits;
 use crate::{
     srt::{
         config::SrtConfig,
+        connection::GroupMode,
         endpoint::{self, Endpoint, EndpointShared, ListenerCommand, PendingRequest},
+        group::mode_of,
         stream::SrtStream,
         udp,
     },
@@ -145,6 +147,14 @@ impl ConnectionRequest {
     /// get here).
     pub fn is_authenticated(&self) -> bool {
         self.pending().is_some_and(|p| p.caller.authenticated)
+    }
+
+    /// When the caller is the first member of a bonded group (a listener bound with `groups`):
+    /// the group's mode. The accepted stream is the whole group: later members join it as paths.
+    pub fn group_mode(&self) -> Option<GroupMode> {
+        self.pending()
+            .and_then(|p| p.caller.group)
+            .map(|group| mode_of(group.kind))
     }
 
     /// Accepts the caller. `passphrase` serves an encrypting caller of a listener that has no

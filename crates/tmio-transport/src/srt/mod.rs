@@ -12,6 +12,7 @@
 pub mod config;
 pub mod connection;
 mod endpoint;
+mod group;
 pub(crate) mod handshake;
 mod listener;
 mod stream;
@@ -19,6 +20,8 @@ mod udp;
 pub(crate) mod wire;
 
 pub use config::{ConnectMode, SrtConfig, MAX_PAYLOAD_SIZE};
+pub use connection::{GroupMode, PathEvent, PathId, PathState, PathStats};
+pub use group::{GroupConnect, LinkEvent, MemberSpec, PathReport, MAX_GROUP_MEMBERS};
 pub use listener::{ConnectionRequest, ListenerLimits, SrtListener};
 pub use srt_protocol::packet::{CoreRejectReason, RejectReason, ServerRejectReason};
 pub use stream::{SrtMonitor, SrtStream};

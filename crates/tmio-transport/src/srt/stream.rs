@@ -16,6 +16,7 @@ use crate::{
         config::{ConnectMode, SrtConfig},
         connection::{ConnectionError, ConnectionState, ConnectionStats},
         endpoint::{self, close_error, ConnShared, Endpoint},
+        group::{LinkEvent, PathReport},
         handshake, udp,
     },
     Error,
@@ -113,6 +114,18 @@ impl SrtStream {
     /// Statistics of the connection so far (readable while it runs).
     pub fn stats(&self) -> ConnectionStats {
         self.shared.lock().conn.stats(Instant::now())
+    }
+
+    /// Every path (member link) of the connection with its addresses, state and counters; one
+    /// for a single link.
+    pub fn path_reports(&self) -> Vec<PathReport> {
+        self.shared.lock().path_reports(Instant::now())
+    }
+
+    /// The link events (members connected or failed, paths added, activated, unstable, broken)
+    /// since the last call, oldest first; at most the last 256 are kept.
+    pub fn link_events(&self) -> Vec<LinkEvent> {
+        self.shared.lock().link_events.drain(..).collect()
     }
 
     /// A cheap handle that reads this connection's statistics and status from elsewhere (e.g.
@@ -273,6 +286,16 @@ impl SrtMonitor {
             Some(error) => Err(error),
             None => Ok(()),
         }
+    }
+
+    /// See [`SrtStream::path_reports`].
+    pub fn path_reports(&self) -> Vec<PathReport> {
+        self.shared.lock().path_reports(Instant::now())
+    }
+
+    /// See [`SrtStream::link_events`] (one queue: whichever handle reads an event takes it).
+    pub fn link_events(&self) -> Vec<LinkEvent> {
+        self.shared.lock().link_events.drain(..).collect()
     }
 
     /// Whether the connection has ended (cleanly or not).

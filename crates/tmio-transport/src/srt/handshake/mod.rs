@@ -560,6 +560,33 @@ pub(crate) async fn call(
     config: &SrtConfig,
 ) -> Result<Established, Error> {
     let mut caller = CallerHandshake::new(remote, config, Instant::now())?;
+    drive_call(socket, remote, config, &mut caller).await
+}
+
+/// Calls an SRT listener at `remote` from `socket` as a member of a bonded group; returns the
+/// member's settings and the group it settled with the listener.
+pub(crate) async fn call_member(
+    socket: &UdpSocket,
+    remote: SocketAddr,
+    config: &SrtConfig,
+    membership: GroupMembership,
+) -> Result<(Established, GroupLink), Error> {
+    let mut caller = CallerHandshake::new_member(remote, config, Instant::now(), membership)?;
+    let established = drive_call(socket, remote, config, &mut caller).await?;
+    let link = caller.group_link().ok_or_else(|| Error::Handshake {
+        remote,
+        reason: "the listener answered this group member without a group extension".into(),
+    })?;
+    Ok((established, link))
+}
+
+/// Runs `caller`'s handshake on `socket` until it succeeds, fails or times out.
+async fn drive_call(
+    socket: &UdpSocket,
+    remote: SocketAddr,
+    config: &SrtConfig,
+    caller: &mut CallerHandshake,
+) -> Result<Established, Error> {
     let deadline = tokio::time::Instant::now() + config.connect_timeout;
     let mut datagram = vec![0u8; MAX_DATAGRAM];
     loop {

@@ -1,0 +1,291 @@
+//! Bonded groups through the tokio endpoint, tmio to tmio over loopback: a caller group of two
+//! members (one of them behind a UDP relay) to a listener bound with groups on; one member is cut
+//! mid-stream and every byte still arrives (sha256). The longest pause in delivery is printed,
+//! not asserted (timing belongs to benches).
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use rand::{RngCore, SeedableRng};
+use sha2::{Digest, Sha256};
+use tmio_testkit::relay::{LossyUdpRelay, RelayConfig};
+use tmio_transport::srt::{
+    GroupConnect, GroupMode, LinkEvent, ListenerLimits, MemberSpec, PathEvent, SrtConfig,
+    SrtListener, SrtStream,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const TOTAL: usize = 4 << 20;
+const CUT_AFTER: usize = 3 << 19; // 1.5 MiB received
+const CHUNK: usize = 64 << 10;
+
+fn payload(len: usize, seed: u64) -> Vec<u8> {
+    let mut data = vec![0u8; len];
+    rand::rngs::StdRng::seed_from_u64(seed).fill_bytes(&mut data);
+    data
+}
+
+/// What the listener side saw.
+struct Received {
+    bytes: Vec<u8>,
+    longest_pause: Duration,
+    paths: usize,
+}
+
+/// Accepts one group and reads it to the end, timing the pauses between reads; calls `cut`
+/// once `CUT_AFTER` bytes have arrived.
+async fn receive_group(mut listener: SrtListener, cut: Box<dyn FnOnce() + Send>) -> Received {
+    let mut cut = Some(cut);
+    let request = listener.next_request().await.unwrap();
+    assert!(
+        request.group_mode().is_some(),
+        "the first member is a group's"
+    );
+    let mut stream = request.accept(None).await.unwrap();
+    let mut bytes = Vec::with_capacity(TOTAL);
+    let mut buf = vec![0u8; 64 << 10];
+    let mut last: Option<Instant> = None;
+    let mut longest_pause = Duration::ZERO;
+    loop {
+        let n = stream.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        let now = Instant::now();
+        if let Some(last) = last {
+            longest_pause = longest_pause.max(now - last);
+        }
+        last = Some(now);
+        bytes.extend_from_slice(&buf[..n]);
+        if bytes.len() >= CUT_AFTER {
+            if let Some(cut) = cut.take() {
+                cut();
+            }
+        }
+    }
+    let paths = stream.path_reports().len();
+    for event in stream.link_events() {
+        println!("listener: {event:?}");
+    }
+    Received {
+        bytes,
+        longest_pause,
+        paths,
+    }
+}
+
+/// A two-member group (member 0 direct, member 1 through a relay) sends 4 MiB; the member
+/// `cut_member` is cut (100 % loss both ways) after 1.5 MiB.
+async fn group_with_cut(mode: GroupMode, weights: [u8; 2], cut_member: usize) {
+    let config = SrtConfig::default();
+    let listener = SrtListener::bind_with(
+        "127.0.0.1:0".parse().unwrap(),
+        config.clone(),
+        ListenerLimits::default(),
+        true,
+    )
+    .await
+    .unwrap();
+    let addr = listener.local_addr();
+    let relay = std::sync::Arc::new(LossyUdpRelay::start(RelayConfig::new(addr)).await.unwrap());
+    let cut_relay = relay.clone();
+    let cut: Box<dyn FnOnce() + Send> = Box::new(move || {
+        if cut_member == 1 {
+            cut_relay.blackout_now(Duration::from_secs(600));
+        }
+    });
+    let server = tokio::spawn(receive_group(listener, cut));
+    let group = GroupConnect {
+        mode,
+        members: vec![
+            MemberSpec {
+                remote: addr,
+                bind: None,
+                weight: weights[0],
+            },
+            MemberSpec {
+                remote: relay.local_addr(),
+                bind: None,
+                weight: weights[1],
+            },
+        ],
+        config,
+    };
+    let mut stream = SrtStream::connect_group(group).await.unwrap();
+    // Both members connected before the data starts (bounded wait).
+    for _ in 0..500 {
+        if stream.path_reports().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(stream.path_reports().len(), 2, "both members connected");
+    let data = payload(TOTAL, 7);
+    for chunk in data.chunks(CHUNK) {
+        stream.write_all(chunk).await.unwrap();
+    }
+    stream.shutdown().await.unwrap();
+    let reports = stream.path_reports();
+    for report in &reports {
+        println!(
+            "caller path {} {} -> {}: {:?}, {} packets sent, {} retransmitted",
+            report.path,
+            report.local,
+            report.remote,
+            report.stats.state,
+            report.stats.packets_sent,
+            report.stats.packets_retransmitted
+        );
+    }
+    let events = stream.link_events();
+    for event in &events {
+        println!("caller: {event:?}");
+    }
+    let received = server.await.unwrap();
+    println!(
+        "{mode:?}: {} of {} bytes, longest delivery pause {:.1} ms (member {cut_member} cut after {} bytes received)",
+        received.bytes.len(),
+        TOTAL,
+        received.longest_pause.as_secs_f64() * 1e3,
+        CUT_AFTER
+    );
+    assert_eq!(received.bytes.len(), TOTAL);
+    assert_eq!(Sha256::digest(&received.bytes), Sha256::digest(&data));
+    assert_eq!(received.paths, 2, "the listener's session had both members");
+    assert!(
+        events
+            .iter()
+            .filter(|e| matches!(e, LinkEvent::MemberConnected { .. }))
+            .count()
+            == 2,
+        "{events:?}"
+    );
+    if mode == GroupMode::Backup {
+        // The cut member carried the data first (higher weight), the other took over.
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, LinkEvent::Path(PathEvent::Unstable { .. }))),
+            "{events:?}"
+        );
+    }
+    println!("relay: {:?}", relay.stats());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcast_group_survives_a_member_cut() {
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        group_with_cut(GroupMode::Broadcast, [0, 0], 1),
+    )
+    .await
+    .expect("finished in time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_group_fails_over_when_the_active_member_is_cut() {
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        group_with_cut(GroupMode::Backup, [10, 100], 1),
+    )
+    .await
+    .expect("finished in time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_cannot_connect_is_reported_and_the_group_goes_on() {
+    let config = SrtConfig {
+        connect_timeout: Duration::from_millis(500),
+        ..SrtConfig::default()
+    };
+    let mut listener = SrtListener::bind_with(
+        "127.0.0.1:0".parse().unwrap(),
+        config.clone(),
+        ListenerLimits::default(),
+        true,
+    )
+    .await
+    .unwrap();
+    let addr = listener.local_addr();
+    // A port nobody answers on.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let group = GroupConnect {
+        mode: GroupMode::Broadcast,
+        members: vec![
+            MemberSpec {
+                remote: addr,
+                bind: None,
+                weight: 0,
+            },
+            MemberSpec {
+                remote: silent.local_addr().unwrap(),
+                bind: None,
+                weight: 0,
+            },
+        ],
+        config,
+    };
+    let server = tokio::spawn(async move {
+        let mut stream = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        stream.read_to_end(&mut got).await.unwrap();
+        got
+    });
+    let mut stream = SrtStream::connect_group(group).await.unwrap();
+    let mut failed = None;
+    for _ in 0..300 {
+        failed = stream
+            .link_events()
+            .into_iter()
+            .find(|e| matches!(e, LinkEvent::MemberFailed { member: 1, .. }));
+        if failed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!("{failed:?}");
+    assert!(failed.is_some(), "the silent member is reported");
+    let data = payload(256 << 10, 3);
+    stream.write_all(&data).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(30), server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(Sha256::digest(&got), Sha256::digest(&data));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_with_no_reachable_member_fails() {
+    let config = SrtConfig {
+        connect_timeout: Duration::from_millis(300),
+        ..SrtConfig::default()
+    };
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let group = GroupConnect {
+        mode: GroupMode::Backup,
+        members: vec![MemberSpec {
+            remote: silent.local_addr().unwrap(),
+            bind: None,
+            weight: 1,
+        }],
+        config,
+    };
+    let error = SrtStream::connect_group(group).await.unwrap_err();
+    println!("{error}");
+    assert!(matches!(
+        error,
+        tmio_transport::Error::ConnectTimeout { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_group_needs_one_to_eight_members() {
+    let group = GroupConnect {
+        mode: GroupMode::Broadcast,
+        members: Vec::new(),
+        config: SrtConfig::default(),
+    };
+    let error = SrtStream::connect_group(group).await.unwrap_err();
+    assert!(error.to_string().contains("1 to 8"), "{error}");
+}
