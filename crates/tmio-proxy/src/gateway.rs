@@ -313,7 +313,9 @@ impl GatewayBuilder {
                     .into(),
             });
         }
-        let listener = SrtListener::bind_with(addr, config, self.limits, false).await?;
+        // `groupconnect=1` (libsrt's name): bonded groups are accepted, each as one session.
+        let groups = self.listen.options().groupconnect == Some(true);
+        let listener = SrtListener::bind_with(addr, config, self.limits, groups).await?;
         let local_addr = listener.local_addr();
         let stop = CancellationToken::new();
         let (events_tx, events) = mpsc::unbounded_channel();
@@ -513,6 +515,14 @@ async fn session(
 ) {
     let peer = request.peer_addr();
     let stream_id = request.stream_id().map(str::to_owned);
+    if let Some(mode) = request.group_mode() {
+        tracing::info!(
+            id,
+            ?peer,
+            ?mode,
+            "bonded group: one session for every member link"
+        );
+    }
     let reject = |request: ConnectionRequest, reason: ServerRejectReason, words: String| {
         request.reject(RejectReason::Server(reason));
         let _ = events.send(GatewayEvent::Rejected {

@@ -132,9 +132,10 @@ pub use perf_stats::{PerfCounters, PerfStats, PerfStatsInterval, PerfStatsReader
 pub use persist::{
     Backoff, PersistSettings, PersistentEvent, PersistentStatus, RunningPersistentProxy,
 };
-pub use proxy::{Proxy, ProxyBuilder, ProxyEvent, RunningProxy};
+pub use proxy::{Bond, BondLink, Proxy, ProxyBuilder, ProxyEvent, RunningProxy};
 pub use tmio_preset::{Options, Preset, PRESET_BUFFER_SIZE, PRESET_MAX_BANDWIDTH};
 pub use tmio_pump::{CancellationToken, Transferred};
+pub use tmio_transport::srt::GroupMode;
 pub use tmio_transport::srt::{ListenerLimits, SrtMonitor};
 
 /// tmio's statistics of an SRT link (richer than the SDK's [`PerfStats`], which is built from

@@ -8,7 +8,9 @@ use std::{
 
 use tmio_preset::{Options, Preset};
 use tmio_pump::{CancellationToken, Pump, SideLabels, Transferred};
-use tmio_transport::srt::{ConnectMode, SrtConfig, SrtMonitor, SrtStream};
+use tmio_transport::srt::{
+    ConnectMode, GroupConnect, GroupMode, MemberSpec, SrtConfig, SrtMonitor, SrtStream,
+};
 use tmio_url::{redact_url_text, SrtUrl, TcpUrl};
 use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 
@@ -81,6 +83,88 @@ pub struct ProxyBuilder {
     local: TcpUrl,
     remote: SrtUrl,
     options: Options,
+    bond: Option<Bond>,
+}
+
+/// A bonded group for a proxy's SRT side: every link calls with the remote URL's options (stream
+/// id, passphrase, latency…); see [`ProxyBuilder::bond`].
+#[derive(Debug, Clone)]
+pub struct Bond {
+    /// Broadcast or main/backup.
+    pub mode: GroupMode,
+    /// The member links (1 to 8).
+    pub links: Vec<BondLink>,
+}
+
+/// One member link of a [`Bond`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BondLink {
+    /// `srt://HOST:PORT` the link calls (no query: the remote URL's is shared).
+    pub url: SrtUrl,
+    /// Local address to bind the link's UDP socket to (port 0: any); `None`: any.
+    pub bind: Option<SocketAddr>,
+    /// Backup preference 0-100 (higher wins).
+    pub weight: u8,
+}
+
+impl BondLink {
+    /// Parses `srt://HOST:PORT[,bind=IP[:PORT]][,weight=N]` (the `--link` syntax).
+    pub fn parse(spec: &str) -> Result<BondLink, Error> {
+        let invalid = |reason: String| Error::UrlUse {
+            which: "link",
+            url: redact_url_text(spec),
+            reason,
+        };
+        let mut parts = spec.split(',');
+        let url_text = parts.next().unwrap_or_default();
+        let url = SrtUrl::parse(url_text).map_err(|source| Error::Url {
+            which: "link",
+            url: redact_url_text(url_text),
+            source,
+        })?;
+        if url.host().is_none() {
+            return Err(invalid("a link needs a host (srt://HOST:PORT)".into()));
+        }
+        if url.options().iter().next().is_some() {
+            return Err(invalid(
+                "a link takes no query: options shared by every link go in the remote URL".into(),
+            ));
+        }
+        let mut link = BondLink {
+            url,
+            bind: None,
+            weight: 0,
+        };
+        for part in parts {
+            let (key, value) = part.split_once('=').unwrap_or((part, ""));
+            match key {
+                "bind" => {
+                    let bind = value
+                        .parse::<SocketAddr>()
+                        .or_else(|_| {
+                            value
+                                .parse::<std::net::IpAddr>()
+                                .map(|ip| SocketAddr::new(ip, 0))
+                        })
+                        .map_err(|_| invalid(format!("bind={value:?} is not IP or IP:PORT")))?;
+                    link.bind = Some(bind);
+                }
+                "weight" => {
+                    link.weight = value
+                        .parse::<u8>()
+                        .ok()
+                        .filter(|w| *w <= 100)
+                        .ok_or_else(|| invalid(format!("weight={value:?} is not 0 to 100")))?;
+                }
+                other => {
+                    return Err(invalid(format!(
+                        "unknown link setting {other:?} (bind=IP[:PORT], weight=N)"
+                    )))
+                }
+            }
+        }
+        Ok(link)
+    }
 }
 
 /// Entry point of the async API.
@@ -130,6 +214,7 @@ impl Proxy {
             local,
             remote,
             options: Options::from_preset(Preset::Rtmp)?,
+            bond: None,
         })
     }
 }
@@ -146,6 +231,14 @@ impl ProxyBuilder {
     pub fn option(mut self, name: &str, value: &str) -> Result<Self, Error> {
         self.options.set_by_name(name, value)?;
         Ok(self)
+    }
+
+    /// Makes the SRT side a bonded group of `bond.links` (each calling its own address with the
+    /// remote URL's options); the remote URL's own host and port are then not a link. The
+    /// stream starts once the first link connects; later links join as they connect.
+    pub fn bond(mut self, bond: Bond) -> Self {
+        self.bond = Some(bond);
+        self
     }
 
     /// Replaces all options.
@@ -180,6 +273,15 @@ impl ProxyBuilder {
         self,
         settings: crate::PersistSettings,
     ) -> Result<crate::RunningPersistentProxy, Error> {
+        if self.bond.is_some() {
+            return Err(Error::UrlUse {
+                which: "remote",
+                url: self.remote.to_string(),
+                reason: "a persistent proxy runs one link; bonded groups are not supported there \
+                         yet"
+                .into(),
+            });
+        }
         let options = settings::merged_options(self.options, &self.remote)?;
         let config = settings::srt_config(&options, &self.remote)?;
         let mode = settings::connect_mode(&self.remote);
@@ -205,12 +307,20 @@ impl ProxyBuilder {
         let options = settings::merged_options(self.options, &self.remote)?;
         let config = settings::srt_config(&options, &self.remote)?;
         let mode = settings::connect_mode(&self.remote);
-        let stream = match mode {
-            ConnectMode::Caller | ConnectMode::Rendezvous => {
+        let stream = match (mode, &self.bond) {
+            (ConnectMode::Caller, Some(bond)) => connect_bond(bond, config).await?,
+            (ConnectMode::Rendezvous, Some(_)) => {
+                return Err(Error::UrlUse {
+                    which: "remote",
+                    url: self.remote.to_string(),
+                    reason: "a bonded group calls its links (mode=caller), not rendezvous".into(),
+                })
+            }
+            (ConnectMode::Caller | ConnectMode::Rendezvous, None) => {
                 let remote_addr = settings::resolve(&self.remote).await?;
                 SrtStream::connect(remote_addr, mode, &config).await?
             }
-            ConnectMode::Listener => {
+            (ConnectMode::Listener, _) => {
                 return Err(Error::UrlUse {
                     which: "remote",
                     url: self.remote.to_string(),
@@ -252,6 +362,24 @@ impl ProxyBuilder {
             transferred: Arc::new(Mutex::new(None)),
         })
     }
+}
+
+/// Connects a bonded group: each link's address resolved, every link with `config`.
+async fn connect_bond(bond: &Bond, config: SrtConfig) -> Result<SrtStream, Error> {
+    let mut members = Vec::with_capacity(bond.links.len());
+    for link in &bond.links {
+        members.push(MemberSpec {
+            remote: settings::resolve(&link.url).await?,
+            bind: link.bind,
+            weight: link.weight,
+        });
+    }
+    let group = GroupConnect {
+        mode: bond.mode,
+        members,
+        config,
+    };
+    Ok(SrtStream::connect_group(group).await?)
 }
 
 /// A started proxy.

@@ -101,6 +101,38 @@ pub fn parse_route_passphrase(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Parses `--link srt://HOST:PORT[,bind=IP[:PORT]][,weight=N]` (a bonded group's member link).
+///
+/// ```
+/// use tmio::args::parse_link;
+///
+/// let link = parse_link("srt://127.0.0.1:9000,bind=127.0.0.2,weight=10").unwrap();
+/// assert_eq!(link.weight, 10);
+/// assert_eq!(link.bind, Some("127.0.0.2:0".parse().unwrap()));
+/// assert!(parse_link("srt://127.0.0.1:9000,weight=101").is_err());
+/// ```
+pub fn parse_link(text: &str) -> Result<tmio_proxy::BondLink, String> {
+    tmio_proxy::BondLink::parse(text).map_err(|error| error.to_string())
+}
+
+/// How the links of `--bond` share the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BondMode {
+    /// Every packet on every link; the receiver keeps the first copy.
+    Broadcast,
+    /// One active link, chosen by weight; the others stand by and take over when it fails.
+    Backup,
+}
+
+impl From<BondMode> for tmio_proxy::GroupMode {
+    fn from(mode: BondMode) -> Self {
+        match mode {
+            BondMode::Broadcast => tmio_proxy::GroupMode::Broadcast,
+            BondMode::Backup => tmio_proxy::GroupMode::Backup,
+        }
+    }
+}
+
 /// Parses a positive number of seconds (fractions allowed, at most one day).
 ///
 /// ```

@@ -10,12 +10,12 @@ use std::{
 
 use clap::Args;
 use tmio_proxy::{
-    ConnectionStats, PerfStatsReader, PersistSettings, PersistentEvent, Preset, Proxy, ProxyEvent,
-    RunningPersistentProxy,
+    Bond, BondLink, ConnectionStats, PerfStatsReader, PersistSettings, PersistentEvent, Preset,
+    Proxy, ProxyEvent, RunningPersistentProxy,
 };
 
 use crate::{
-    args::{parse_interval, parse_option, parse_preset},
+    args::{parse_interval, parse_link, parse_option, parse_preset, BondMode},
     signals::StopSignals,
     stats_view::{
         display_line, record, terminal_columns, Figures, RateMeter, RecordWriter, StatsFormat,
@@ -66,6 +66,18 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_interval,
           requires = "persist")]
     pub persist_hold: Duration,
+    /// Make the SRT side a bonded group (libsrt's socket groups): broadcast sends every packet
+    /// on every --link, backup sends on the highest-weight link and moves to the next when it
+    /// goes silent. REMOTE_URL's query (stream id, passphrase, latency…) is shared by every
+    /// link; its host and port are not a link themselves.
+    #[arg(long, value_enum, requires = "links", conflicts_with = "persist")]
+    pub bond: Option<BondMode>,
+    /// A member link of the --bond group (repeatable, 1 to 8): srt://HOST:PORT, optionally
+    /// followed by ,bind=IP[:PORT] (the local address to send from) and ,weight=N (0-100,
+    /// backup: higher wins).
+    #[arg(long = "link", value_name = "URL[,bind=IP[:PORT]][,weight=N]",
+          value_parser = parse_link, requires = "bond")]
+    pub links: Vec<BondLink>,
 }
 
 impl ProxyArgs {
@@ -216,6 +228,12 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
     for (name, value) in &args.options {
         builder = builder.option(name, value)?;
     }
+    if let Some(mode) = args.bond {
+        builder = builder.bond(Bond {
+            mode: mode.into(),
+            links: args.links.clone(),
+        });
+    }
     let records_target = args.records_target();
     // Records on a terminal's stdout replace the live line, which would garble them.
     let records_on_terminal =
@@ -267,6 +285,9 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
                 stopping = true;
             }
             _ = ticker.tick() => {
+                for event in proxy.monitor().link_events() {
+                    tracing::info!(?event, "SRT link");
+                }
                 if let Err(error) = sinks.report(&proxy.stats(), "", &[]) {
                     sinks.end_live_line();
                     stop.cancel();

@@ -739,8 +739,16 @@ impl Endpoint {
             if handles.len() != self.sockets.len() {
                 handles = self.sockets.iter().map(|s| s.socket.clone()).collect();
             }
-            let blocked: Vec<bool> = self.sockets.iter().map(|s| s.blocked).collect();
-            let any_blocked = blocked.iter().any(|b| *b);
+            // Which sockets wait for room (a bit each; a group has at most 8 members).
+            let blocked = self
+                .sockets
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.blocked)
+                .fold(0u64, |mask, (index, _)| {
+                    mask | 1u64.checked_shl(index as u32).unwrap_or(0)
+                });
+            let any_blocked = blocked != 0;
             let readable = std::future::poll_fn(|cx| {
                 for (index, socket) in handles.iter().enumerate() {
                     if let Poll::Ready(result) = socket.poll_recv_ready(cx) {
@@ -751,7 +759,7 @@ impl Endpoint {
             });
             let writable = std::future::poll_fn(|cx| {
                 for (index, socket) in handles.iter().enumerate() {
-                    if blocked.get(index).copied().unwrap_or(false) {
+                    if blocked & 1u64.checked_shl(index as u32).unwrap_or(0) != 0 {
                         if let Poll::Ready(result) = socket.poll_send_ready(cx) {
                             return Poll::Ready((index, result));
                         }
