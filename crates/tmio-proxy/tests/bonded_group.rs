@@ -158,3 +158,84 @@ fn link_specs_are_checked() {
         assert!(BondLink::parse(bad).is_err(), "{bad}");
     }
 }
+
+/// libsrt 1.5.1's group caller (`srt-test-live`, two members from 127.0.0.2 and 127.0.0.3)
+/// → the gateway with `groupconnect=1` → a TCP sink: one session, every byte. Skipped with a
+/// message without the bonding build (scripts/build-libsrt-bonding.sh).
+async fn libsrt_group_to_gateway(kind: tmio_testkit::GroupType) {
+    use tmio_testkit::{
+        libsrt_group::GROUP_CHUNK, loopback_members, Feed, GroupUri, LibsrtGroupPeer,
+    };
+    let upstream = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_addr = upstream.local_addr().unwrap();
+    let mut gateway = Gateway::builder("srt://127.0.0.1:0?groupconnect=1")
+        .unwrap()
+        .upstream(&format!("tcp://{upstream_addr}"))
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let port = gateway.local_addr().port();
+    let len = 1600 * GROUP_CHUNK;
+    let data = std::sync::Arc::new(common::payload(len, 12));
+    let mut fed = (*data).clone();
+    fed.extend(std::iter::repeat_n(0u8, 200 * GROUP_CHUNK));
+    let members = loopback_members(port, 2);
+    let members = vec![members[0].clone().weight(1), members[1].clone().weight(0)];
+    let uri = GroupUri::caller(kind, members).option("latency", "200");
+    let mut libsrt = LibsrtGroupPeer::sender(
+        uri,
+        Feed::Paced {
+            data: std::sync::Arc::new(fed),
+            bytes_per_sec: 2_000_000,
+        },
+    )
+    .lifetime(Duration::from_secs(30))
+    .linger(Duration::from_secs(2))
+    .spawn()
+    .unwrap();
+    let (mut socket, _) = tokio::time::timeout(Duration::from_secs(10), upstream.accept())
+        .await
+        .unwrap_or_else(|_| panic!("no upstream connection; libsrt: {}", libsrt.stderr_text()))
+        .unwrap();
+    let mut got = vec![0u8; len];
+    tokio::time::timeout(Duration::from_secs(20), socket.read_exact(&mut got))
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "{kind:?}: not every byte came; libsrt: {}",
+                libsrt.stderr_text()
+            )
+        })
+        .unwrap();
+    let _ = libsrt.stop();
+    assert_eq!(Sha256::digest(&got), Sha256::digest(&data[..]), "{kind:?}");
+    let second = tokio::time::timeout(Duration::from_millis(200), upstream.accept()).await;
+    assert!(second.is_err(), "a second upstream connection was opened");
+    let mut started = 0;
+    while let Ok(Some(event)) =
+        tokio::time::timeout(Duration::from_millis(200), gateway.next_event()).await
+    {
+        if matches!(event, GatewayEvent::SessionStarted { .. }) {
+            started += 1;
+        }
+    }
+    assert_eq!(started, 1, "{kind:?}: one session for the group");
+    println!("libsrt {kind:?} group -> gateway: {len} bytes, one session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libsrt_groups_reach_a_gateway_with_groupconnect() {
+    let test = "libsrt_groups_reach_a_gateway_with_groupconnect";
+    if !tmio_testkit::LibsrtGroupPeer::should_run(test).unwrap() {
+        return;
+    }
+    for kind in [
+        tmio_testkit::GroupType::Broadcast,
+        tmio_testkit::GroupType::Backup,
+    ] {
+        tokio::time::timeout(Duration::from_secs(60), libsrt_group_to_gateway(kind))
+            .await
+            .expect("finished in time");
+    }
+}

@@ -182,3 +182,36 @@ fn persist_and_upstream_connect_options() {
         &["later", "first-bytes", "accept"],
     );
 }
+
+#[test]
+fn bad_bond_arguments() {
+    let base = ["proxy", "tcp://127.0.0.1:0", "srt://127.0.0.1:9000"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        base.iter().copied().chain(extra.iter().copied()).collect()
+    };
+    // --link without --bond, --bond without --link.
+    assert_usage_error(&with(&["--link", "srt://127.0.0.1:9000"]), &["--bond"]);
+    assert_usage_error(&with(&["--bond", "backup"]), &["--link"]);
+    assert_usage_error(
+        &with(&["--bond", "mesh", "--link", "srt://127.0.0.1:9000"]),
+        &["mesh"],
+    );
+    assert_usage_error(
+        &with(&[
+            "--bond",
+            "backup",
+            "--link",
+            "srt://127.0.0.1:9000,weight=200",
+        ]),
+        &["weight"],
+    );
+    assert_usage_error(
+        &with(&[
+            "--bond",
+            "backup",
+            "--link",
+            "srt://127.0.0.1:9000,bind=here",
+        ]),
+        &["bind"],
+    );
+}

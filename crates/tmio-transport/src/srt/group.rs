@@ -196,7 +196,7 @@ impl SrtStream {
                         failures,
                         Instant::now(),
                     );
-                    tracing::info!(member = index, %remote, group_id = format_args!("{:#010x}", link.peer_group_id), mode = ?group.mode, "group connected (first member)");
+                    tracing::info!(member = index, %remote, listener_group_id = format_args!("{:#010x}", link.peer_group_id), mode = ?group.mode, "group connected (first member)");
                     endpoint::spawn(endpoint);
                     let members = group.members.clone();
                     let expected_group = link.peer_group_id;
