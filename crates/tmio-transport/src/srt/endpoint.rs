@@ -370,6 +370,8 @@ struct SocketIo {
     blocked: bool,
     /// A datagram taken from a connection that did not fit the blocked batch.
     overflow: Option<(Vec<u8>, SocketAddr)>,
+    /// A group member's socket that failed: no longer read (its path goes silent and breaks).
+    failed: bool,
 }
 
 impl SocketIo {
@@ -386,6 +388,7 @@ impl SocketIo {
             batch: GsoBatch::new(),
             blocked: false,
             overflow: None,
+            failed: false,
         })
     }
 
@@ -749,8 +752,19 @@ impl Endpoint {
                     mask | 1u64.checked_shl(index as u32).unwrap_or(0)
                 });
             let any_blocked = blocked != 0;
+            let failed = self
+                .sockets
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.failed)
+                .fold(0u64, |mask, (index, _)| {
+                    mask | 1u64.checked_shl(index as u32).unwrap_or(0)
+                });
             let readable = std::future::poll_fn(|cx| {
                 for (index, socket) in handles.iter().enumerate() {
+                    if failed & 1u64.checked_shl(index as u32).unwrap_or(0) != 0 {
+                        continue;
+                    }
                     if let Poll::Ready(result) = socket.poll_recv_ready(cx) {
                         return Poll::Ready((index, result));
                     }
@@ -783,7 +797,7 @@ impl Endpoint {
             tokio::select! {
                 (index, readable) = readable => {
                     if let Err(source) = readable {
-                        self.fail_all(Error::LocalIo { context: "waiting for the UDP socket", source });
+                        self.socket_failed(index, Error::LocalIo { context: "waiting for the UDP socket", source });
                         continue;
                     }
                     self.receive_batch(index);
@@ -992,6 +1006,19 @@ impl Endpoint {
         }
     }
 
+    /// A socket failed: with one socket, every connection on it fails; a group member's socket
+    /// is no longer read (its path goes silent and breaks, the group goes on).
+    fn socket_failed(&mut self, index: usize, error: Error) {
+        if self.sockets.len() == 1 {
+            self.fail_all(error);
+            return;
+        }
+        tracing::warn!(socket = index, %error, "group member socket failed: its path will break");
+        if let Some(socket) = self.sockets.get_mut(index) {
+            socket.failed = true;
+        }
+    }
+
     fn fail_all(&mut self, error: Error) {
         for conn in self.conns.values() {
             let mut inner = conn.lock();
@@ -1030,16 +1057,13 @@ impl Endpoint {
                 // ICMP errors reported on the socket; the path may come back.
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
                 Err(source) => {
-                    if index == 0 {
-                        self.fail_all(Error::LocalIo {
+                    self.socket_failed(
+                        index,
+                        Error::LocalIo {
                             context: "receiving from the UDP socket",
                             source,
-                        });
-                    } else {
-                        // A member's socket failed: that path goes silent and breaks; the group
-                        // goes on.
-                        tracing::warn!(socket = index, error = %source, "group member socket failed");
-                    }
+                        },
+                    );
                     break;
                 }
             }
