@@ -19,6 +19,7 @@ mod udp;
 pub(crate) mod wire;
 
 pub use config::{ConnectMode, SrtConfig, MAX_PAYLOAD_SIZE};
+pub use endpoint::wait_for_closes;
 pub use listener::{ConnectionRequest, ListenerLimits, SrtListener};
 pub use srt_protocol::packet::{CoreRejectReason, RejectReason, ServerRejectReason};
 pub use stream::{SrtMonitor, SrtStream};
