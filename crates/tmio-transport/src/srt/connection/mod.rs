@@ -692,7 +692,12 @@ impl Connection {
     }
 
     fn index_of(&self, path: PathId) -> Option<usize> {
-        self.paths.iter().position(|candidate| candidate.id == path)
+        // Ids are handed out in order and paths are never removed: the id is the index.
+        let index = path.0 as usize;
+        self.paths
+            .get(index)
+            .is_some_and(|candidate| candidate.id == path)
+            .then_some(index)
     }
 
     fn active_index(&self) -> Option<usize> {
@@ -1129,6 +1134,13 @@ impl Connection {
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.last_now = now;
         let count = self.paths.len();
+        if count == 1 {
+            let packet = self.poll_transmit_on(now, 0)?;
+            return Some(Transmit {
+                path: self.paths[0].id,
+                packet,
+            });
+        }
         for offset in 0..count {
             let index = (self.next_path + offset) % count;
             if let Some(packet) = self.poll_transmit_on(now, index) {
@@ -1175,51 +1187,52 @@ impl Connection {
             // Only the repeated Shutdowns of a local close remain.
             return self.shutdown_repeats.front().copied();
         }
-        let mut earliest = [
-            self.receiver.nak_deadline(),
-            self.receiver.next_live_event(self.last_now),
-            self.live_send_drop_threshold()
-                .and_then(|threshold| self.sender.too_late_deadline(threshold)),
+        let mut earliest = sooner(
+            sooner(
+                self.receiver.nak_deadline(),
+                self.receiver.next_live_event(self.last_now),
+            ),
             self.drained_at.map(|at| at + self.shutdown_delay),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let stability_cap = self.stability_cap();
-        for path in self.paths.iter().filter(|path| path.is_live()) {
-            let rtt = path.recv.rtt;
-            let window = path.rate.congestion_window();
-            let mut deadlines = [
-                Some(path.last_sent + KEEPALIVE_INTERVAL),
-                Some(path.last_received + self.peer_idle_timeout),
-                self.receiver.full_ack_deadline(&path.recv),
-                None,
-                None,
-            ];
-            if path.carries_data() {
-                deadlines[3] =
-                    self.sender
-                        .rto_deadline(&path.send, rtt.smoothed(), rtt.variation());
-                if path.send.pending_retransmissions() > 0
-                    || self.sender.has_new_data(&path.send, window)
-                {
-                    deadlines[4] = Some(path.bucket.ready_at());
-                }
-                if self.mode == GroupMode::Backup && self.sender.in_flight_packets(&path.send) > 0 {
-                    let silent_since = path.last_received.max(path.send.in_flight_since());
-                    let at = silent_since + path.stability_timeout(stability_cap);
-                    deadlines[3] = deadlines[3].min(Some(at)).or(Some(at));
-                }
-            }
-            if let Some(path_earliest) = deadlines.into_iter().flatten().min() {
-                earliest = Some(earliest.map_or(path_earliest, |at| at.min(path_earliest)));
-            }
+        );
+        if let Some(threshold) = self.live_send_drop_threshold() {
+            earliest = sooner(earliest, self.sender.too_late_deadline(threshold));
         }
-        if self.mode == GroupMode::Backup {
-            for path in &self.paths {
+        let backup = self.mode == GroupMode::Backup;
+        for path in &self.paths {
+            if !path.is_live() {
+                continue;
+            }
+            earliest = sooner(
+                earliest,
+                Some(
+                    (path.last_sent + KEEPALIVE_INTERVAL)
+                        .min(path.last_received + self.peer_idle_timeout),
+                ),
+            );
+            earliest = sooner(earliest, self.receiver.full_ack_deadline(&path.recv));
+            if path.carries_data() {
+                let rtt = path.recv.rtt;
+                earliest = sooner(
+                    earliest,
+                    self.sender
+                        .rto_deadline(&path.send, rtt.smoothed(), rtt.variation()),
+                );
+                if path.send.pending_retransmissions() > 0
+                    || self
+                        .sender
+                        .has_new_data(&path.send, path.rate.congestion_window())
+                {
+                    earliest = sooner(earliest, Some(path.bucket.ready_at()));
+                }
+                if backup && self.sender.in_flight_packets(&path.send) > 0 {
+                    let silent_since = path.last_received.max(path.send.in_flight_since());
+                    let at = silent_since + path.stability_timeout(self.stability_cap());
+                    earliest = sooner(earliest, Some(at));
+                }
+            }
+            if backup {
                 if let Some(at) = path.unstable_at {
-                    let at = at + SWITCH_BACK_STABLE_FOR;
-                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                    earliest = sooner(earliest, Some(at + SWITCH_BACK_STABLE_FOR));
                 }
             }
         }
@@ -1291,8 +1304,14 @@ impl Connection {
                 path.bucket.set_rate(now, path.rate.rate());
             }
         }
-        let rtt = self.fastest_rtt();
-        if let Some(ranges) = self.receiver.nak_report(now, &rtt) {
+        let nak_due = self
+            .receiver
+            .nak_deadline()
+            .is_some_and(|deadline| deadline <= now);
+        if let Some(ranges) = nak_due
+            .then(|| self.fastest_rtt())
+            .and_then(|rtt| self.receiver.nak_report(now, &rtt))
+        {
             for path in self.paths.iter_mut().filter(|path| path.is_live()) {
                 let list = self
                     .receiver
@@ -1558,6 +1577,16 @@ impl Connection {
                 }
             })
             .collect()
+    }
+}
+
+/// The earlier of two optional deadlines.
+#[inline]
+fn sooner(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
     }
 }
 
