@@ -89,6 +89,8 @@ const SHUTDOWN_REPEATS: [Duration; 4] = [
 ];
 /// Bytes of IP + UDP + SRT header per packet, for pacing.
 const PACKET_OVERHEAD: usize = 44;
+/// A NAK that queues at least this many packets is logged at debug level (fewer: trace).
+const RETRANSMISSION_BURST: u64 = 16;
 /// libsrt's minimum stability timeout of a backup group's active path.
 const MIN_STABILITY_TIMEOUT: Duration = Duration::from_millis(60);
 /// Backup mode: a preferred path takes the data back only if something arrived on it this
@@ -661,7 +663,7 @@ impl Connection {
             now,
         );
         self.paths.push(path);
-        self.events.push_back(PathEvent::Added(id));
+        self.path_event(PathEvent::Added(id));
         if self.mode == GroupMode::Backup {
             if self.active_index().is_none() {
                 self.activate_best(now);
@@ -683,6 +685,12 @@ impl Connection {
             .iter()
             .find(|path| path.local_socket_id == socket_id)
             .map(|path| path.id)
+    }
+
+    /// Queues a path event for the driver and logs it.
+    fn path_event(&mut self, event: PathEvent) {
+        tracing::debug!(?event, "path event");
+        self.events.push_back(event);
     }
 
     /// The next path event, oldest first. Changes after `handle_packet`, `handle_timeout`,
@@ -739,7 +747,8 @@ impl Connection {
         path.send.reset_to(una, now);
         // The new path has no silence to account for before now.
         path.last_received = path.last_received.max(now);
-        self.events.push_back(PathEvent::Activated(path.id));
+        let id = path.id;
+        self.path_event(PathEvent::Activated(id));
     }
 
     /// Backup mode: hands the data back to an idle path preferred over the active one once it
@@ -1054,8 +1063,19 @@ impl Connection {
             ControlTypes::Nak(list) => {
                 let path = &mut self.paths[index];
                 path.counters.naks_received += 1;
-                self.sender
+                let queued = self
+                    .sender
                     .on_nak(now, &mut path.send, list.iter_compressed());
+                if queued >= RETRANSMISSION_BURST {
+                    tracing::debug!(
+                        path = path.id.0,
+                        queued,
+                        pending = path.send.pending_retransmissions(),
+                        "retransmission burst: the peer reported packets lost"
+                    );
+                } else {
+                    tracing::trace!(path = path.id.0, queued, "NAK received");
+                }
             }
             ControlTypes::Shutdown => {
                 self.peer_shutdown = true;
@@ -1302,6 +1322,12 @@ impl Connection {
             {
                 path.rate.on_timeout();
                 path.bucket.set_rate(now, path.rate.rate());
+                tracing::debug!(
+                    path = path.id.0,
+                    pending = path.send.pending_retransmissions(),
+                    pacing_rate_bytes_per_s = path.rate.rate(),
+                    "retransmission timeout: packets in flight are sent again"
+                );
             }
         }
         let nak_due = self
@@ -1318,6 +1344,7 @@ impl Connection {
                     .loss_words(&path.recv, &ranges)
                     .and_then(|words| words_to_loss_list(&words));
                 if let Some(list) = list {
+                    tracing::trace!(path = path.id.0, ranges = ranges.len(), "NAK report sent");
                     path.control.push_back(ControlTypes::Nak(list));
                     path.counters.naks_sent += 1;
                 }
@@ -1349,10 +1376,12 @@ impl Connection {
                 active_broke |= path.carries_data();
                 path.state = PathState::Broken;
                 path.control.clear();
-                self.events.push_back(PathEvent::Broken {
+                let event = PathEvent::Broken {
                     path: path.id,
                     idle,
-                });
+                };
+                tracing::debug!(?event, "path event");
+                self.events.push_back(event);
             }
         }
         if !self.paths.iter().any(Path::is_live) {
@@ -1400,8 +1429,9 @@ impl Connection {
         path.state = PathState::Unstable;
         path.unstable_at = Some(now);
         path.send.reset_to(una, now);
-        self.events.push_back(PathEvent::Unstable {
-            path: path.id,
+        let id = path.id;
+        self.path_event(PathEvent::Unstable {
+            path: id,
             silent_for,
         });
         self.activate_best(now);
