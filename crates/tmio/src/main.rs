@@ -33,6 +33,12 @@ fn main() -> ExitCode {
             Command::Url(_) => Ok(()),
         }
     });
+    // A local close repeats its Shutdown at 50 and 200 ms (and later): let those go out, so the
+    // peer ends the session at once even when the first copies are lost, but do not wait for
+    // the whole 1.5 s of repeats.
+    runtime.block_on(tmio_proxy::wait_for_closes(
+        std::time::Duration::from_millis(250),
+    ));
     // Session tasks still flushing after a failure must not keep the process alive.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {

@@ -356,6 +356,34 @@ fn accept_error(peer: SocketAddr, error: AcceptError) -> Error {
     }
 }
 
+/// Connections some endpoint task still drives (open, or repeating the Shutdown of a local close),
+/// in this process: see [`wait_for_closes`].
+static DRIVEN_CONNECTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Waits until no endpoint task drives a connection any more (every local close has sent its
+/// repeated Shutdowns, about 1.5 s after the close), or `limit` has passed; returns whether all
+/// were done. A process about to exit calls this with a short limit: its runtime would otherwise
+/// drop the endpoint tasks at once, and with them the Shutdown repeats that make the peer end the
+/// session at once rather than after its idle timeout when the first copies are lost.
+pub async fn wait_for_closes(limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if DRIVEN_CONNECTIONS.load(std::sync::atomic::Ordering::Acquire) == 0 {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        DRIVEN_CONNECTIONS.fetch_sub(self.conns.len(), std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 /// One UDP socket of an endpoint: a listener's or single caller's only one, or one member link
 /// of a caller group.
 struct SocketIo {
@@ -610,7 +638,13 @@ impl Endpoint {
             stream_id: settings.stream_id.clone(),
             endpoint: self.shared.clone(),
         });
-        self.conns.insert(settings.local_socket_id, shared.clone());
+        if self
+            .conns
+            .insert(settings.local_socket_id, shared.clone())
+            .is_none()
+        {
+            DRIVEN_CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
         let mut registry = self
             .shared
             .conns
@@ -988,6 +1022,7 @@ impl Endpoint {
             let Some(conn) = self.conns.remove(&id) else {
                 continue;
             };
+            DRIVEN_CONNECTIONS.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             self.members.retain(|_, key| *key != id);
             let session = conn.lock().group_session;
             if let Some(session) = session {

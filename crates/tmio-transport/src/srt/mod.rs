@@ -21,6 +21,7 @@ pub(crate) mod wire;
 
 pub use config::{ConnectMode, SrtConfig, MAX_PAYLOAD_SIZE};
 pub use connection::{GroupMode, PathEvent, PathId, PathState, PathStats};
+pub use endpoint::wait_for_closes;
 pub use group::{GroupConnect, LinkEvent, MemberSpec, PathReport, MAX_GROUP_MEMBERS};
 pub use listener::{ConnectionRequest, ListenerLimits, SrtListener};
 pub use srt_protocol::packet::{CoreRejectReason, RejectReason, ServerRejectReason};

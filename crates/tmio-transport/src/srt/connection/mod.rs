@@ -89,6 +89,8 @@ const SHUTDOWN_REPEATS: [Duration; 4] = [
 ];
 /// Bytes of IP + UDP + SRT header per packet, for pacing.
 const PACKET_OVERHEAD: usize = 44;
+/// A NAK that queues at least this many packets is logged at debug level (fewer: trace).
+const RETRANSMISSION_BURST: u64 = 16;
 /// libsrt's minimum stability timeout of a backup group's active path.
 const MIN_STABILITY_TIMEOUT: Duration = Duration::from_millis(60);
 /// Backup mode: a preferred path takes the data back only if something arrived on it this
@@ -661,7 +663,7 @@ impl Connection {
             now,
         );
         self.paths.push(path);
-        self.events.push_back(PathEvent::Added(id));
+        self.path_event(PathEvent::Added(id));
         if self.mode == GroupMode::Backup {
             if self.active_index().is_none() {
                 self.activate_best(now);
@@ -685,6 +687,12 @@ impl Connection {
             .map(|path| path.id)
     }
 
+    /// Queues a path event for the driver and logs it.
+    fn path_event(&mut self, event: PathEvent) {
+        tracing::debug!(?event, "path event");
+        self.events.push_back(event);
+    }
+
     /// The next path event, oldest first. Changes after `handle_packet`, `handle_timeout`,
     /// `add_path`, `set_group_mode` and `set_path_weight`.
     pub fn poll_event(&mut self) -> Option<PathEvent> {
@@ -692,7 +700,12 @@ impl Connection {
     }
 
     fn index_of(&self, path: PathId) -> Option<usize> {
-        self.paths.iter().position(|candidate| candidate.id == path)
+        // Ids are handed out in order and paths are never removed: the id is the index.
+        let index = path.0 as usize;
+        self.paths
+            .get(index)
+            .is_some_and(|candidate| candidate.id == path)
+            .then_some(index)
     }
 
     fn active_index(&self) -> Option<usize> {
@@ -734,7 +747,8 @@ impl Connection {
         path.send.reset_to(una, now);
         // The new path has no silence to account for before now.
         path.last_received = path.last_received.max(now);
-        self.events.push_back(PathEvent::Activated(path.id));
+        let id = path.id;
+        self.path_event(PathEvent::Activated(id));
     }
 
     /// Backup mode: hands the data back to an idle path preferred over the active one once it
@@ -1049,8 +1063,19 @@ impl Connection {
             ControlTypes::Nak(list) => {
                 let path = &mut self.paths[index];
                 path.counters.naks_received += 1;
-                self.sender
+                let queued = self
+                    .sender
                     .on_nak(now, &mut path.send, list.iter_compressed());
+                if queued >= RETRANSMISSION_BURST {
+                    tracing::debug!(
+                        path = path.id.0,
+                        queued,
+                        pending = path.send.pending_retransmissions(),
+                        "retransmission burst: the peer reported packets lost"
+                    );
+                } else {
+                    tracing::trace!(path = path.id.0, queued, "NAK received");
+                }
             }
             ControlTypes::Shutdown => {
                 self.peer_shutdown = true;
@@ -1129,6 +1154,13 @@ impl Connection {
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.last_now = now;
         let count = self.paths.len();
+        if count == 1 {
+            let packet = self.poll_transmit_on(now, 0)?;
+            return Some(Transmit {
+                path: self.paths[0].id,
+                packet,
+            });
+        }
         for offset in 0..count {
             let index = (self.next_path + offset) % count;
             if let Some(packet) = self.poll_transmit_on(now, index) {
@@ -1175,51 +1207,52 @@ impl Connection {
             // Only the repeated Shutdowns of a local close remain.
             return self.shutdown_repeats.front().copied();
         }
-        let mut earliest = [
-            self.receiver.nak_deadline(),
-            self.receiver.next_live_event(self.last_now),
-            self.live_send_drop_threshold()
-                .and_then(|threshold| self.sender.too_late_deadline(threshold)),
+        let mut earliest = sooner(
+            sooner(
+                self.receiver.nak_deadline(),
+                self.receiver.next_live_event(self.last_now),
+            ),
             self.drained_at.map(|at| at + self.shutdown_delay),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let stability_cap = self.stability_cap();
-        for path in self.paths.iter().filter(|path| path.is_live()) {
-            let rtt = path.recv.rtt;
-            let window = path.rate.congestion_window();
-            let mut deadlines = [
-                Some(path.last_sent + KEEPALIVE_INTERVAL),
-                Some(path.last_received + self.peer_idle_timeout),
-                self.receiver.full_ack_deadline(&path.recv),
-                None,
-                None,
-            ];
-            if path.carries_data() {
-                deadlines[3] =
-                    self.sender
-                        .rto_deadline(&path.send, rtt.smoothed(), rtt.variation());
-                if path.send.pending_retransmissions() > 0
-                    || self.sender.has_new_data(&path.send, window)
-                {
-                    deadlines[4] = Some(path.bucket.ready_at());
-                }
-                if self.mode == GroupMode::Backup && self.sender.in_flight_packets(&path.send) > 0 {
-                    let silent_since = path.last_received.max(path.send.in_flight_since());
-                    let at = silent_since + path.stability_timeout(stability_cap);
-                    deadlines[3] = deadlines[3].min(Some(at)).or(Some(at));
-                }
-            }
-            if let Some(path_earliest) = deadlines.into_iter().flatten().min() {
-                earliest = Some(earliest.map_or(path_earliest, |at| at.min(path_earliest)));
-            }
+        );
+        if let Some(threshold) = self.live_send_drop_threshold() {
+            earliest = sooner(earliest, self.sender.too_late_deadline(threshold));
         }
-        if self.mode == GroupMode::Backup {
-            for path in &self.paths {
+        let backup = self.mode == GroupMode::Backup;
+        for path in &self.paths {
+            if !path.is_live() {
+                continue;
+            }
+            earliest = sooner(
+                earliest,
+                Some(
+                    (path.last_sent + KEEPALIVE_INTERVAL)
+                        .min(path.last_received + self.peer_idle_timeout),
+                ),
+            );
+            earliest = sooner(earliest, self.receiver.full_ack_deadline(&path.recv));
+            if path.carries_data() {
+                let rtt = path.recv.rtt;
+                earliest = sooner(
+                    earliest,
+                    self.sender
+                        .rto_deadline(&path.send, rtt.smoothed(), rtt.variation()),
+                );
+                if path.send.pending_retransmissions() > 0
+                    || self
+                        .sender
+                        .has_new_data(&path.send, path.rate.congestion_window())
+                {
+                    earliest = sooner(earliest, Some(path.bucket.ready_at()));
+                }
+                if backup && self.sender.in_flight_packets(&path.send) > 0 {
+                    let silent_since = path.last_received.max(path.send.in_flight_since());
+                    let at = silent_since + path.stability_timeout(self.stability_cap());
+                    earliest = sooner(earliest, Some(at));
+                }
+            }
+            if backup {
                 if let Some(at) = path.unstable_at {
-                    let at = at + SWITCH_BACK_STABLE_FOR;
-                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                    earliest = sooner(earliest, Some(at + SWITCH_BACK_STABLE_FOR));
                 }
             }
         }
@@ -1289,16 +1322,29 @@ impl Connection {
             {
                 path.rate.on_timeout();
                 path.bucket.set_rate(now, path.rate.rate());
+                tracing::debug!(
+                    path = path.id.0,
+                    pending = path.send.pending_retransmissions(),
+                    pacing_rate_bytes_per_s = path.rate.rate(),
+                    "retransmission timeout: packets in flight are sent again"
+                );
             }
         }
-        let rtt = self.fastest_rtt();
-        if let Some(ranges) = self.receiver.nak_report(now, &rtt) {
+        let nak_due = self
+            .receiver
+            .nak_deadline()
+            .is_some_and(|deadline| deadline <= now);
+        if let Some(ranges) = nak_due
+            .then(|| self.fastest_rtt())
+            .and_then(|rtt| self.receiver.nak_report(now, &rtt))
+        {
             for path in self.paths.iter_mut().filter(|path| path.is_live()) {
                 let list = self
                     .receiver
                     .loss_words(&path.recv, &ranges)
                     .and_then(|words| words_to_loss_list(&words));
                 if let Some(list) = list {
+                    tracing::trace!(path = path.id.0, ranges = ranges.len(), "NAK report sent");
                     path.control.push_back(ControlTypes::Nak(list));
                     path.counters.naks_sent += 1;
                 }
@@ -1330,10 +1376,12 @@ impl Connection {
                 active_broke |= path.carries_data();
                 path.state = PathState::Broken;
                 path.control.clear();
-                self.events.push_back(PathEvent::Broken {
+                let event = PathEvent::Broken {
                     path: path.id,
                     idle,
-                });
+                };
+                tracing::debug!(?event, "path event");
+                self.events.push_back(event);
             }
         }
         if !self.paths.iter().any(Path::is_live) {
@@ -1381,8 +1429,9 @@ impl Connection {
         path.state = PathState::Unstable;
         path.unstable_at = Some(now);
         path.send.reset_to(una, now);
-        self.events.push_back(PathEvent::Unstable {
-            path: path.id,
+        let id = path.id;
+        self.path_event(PathEvent::Unstable {
+            path: id,
             silent_for,
         });
         self.activate_best(now);
@@ -1558,6 +1607,16 @@ impl Connection {
                 }
             })
             .collect()
+    }
+}
+
+/// The earlier of two optional deadlines.
+#[inline]
+fn sooner(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
     }
 }
 

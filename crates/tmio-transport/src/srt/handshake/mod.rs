@@ -304,6 +304,12 @@ impl CallerHandshake {
             },
             Some(cookie) => self.conclusion(timestamp, cookie),
         };
+        tracing::trace!(
+            remote = %self.remote,
+            step = if self.cookie.is_none() { "induction" } else { "conclusion" },
+            socket_id = self.local_socket_id,
+            "handshake sent"
+        );
         Some(packet.to_bytes())
     }
 
@@ -398,6 +404,7 @@ impl CallerHandshake {
         }
         match (hs.kind, self.cookie) {
             (ShakeKind::Rejection(code), _) => {
+                tracing::debug!(%remote, code, "handshake rejected by the listener");
                 let (mut reason, code) = describe_reject(
                     RejectReason::try_from(code).unwrap_or(RejectReason::User(code)),
                 );
@@ -425,6 +432,11 @@ impl CallerHandshake {
                         _ => KeySize::AES128,
                     };
                 }
+                tracing::trace!(
+                    %remote,
+                    encryption = hs.encryption_field,
+                    "induction answered: sending the conclusion"
+                );
                 self.cookie = Some(hs.cookie);
                 self.next_send = now;
                 None
