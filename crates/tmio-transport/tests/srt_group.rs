@@ -289,3 +289,142 @@ async fn a_group_needs_one_to_eight_members() {
     let error = SrtStream::connect_group(group).await.unwrap_err();
     assert!(error.to_string().contains("1 to 8"), "{error}");
 }
+
+/// Waits (bounded) until `stream` reports an event `wanted` accepts; every event seen is kept.
+async fn wait_for_event(
+    stream: &SrtStream,
+    seen: &mut Vec<LinkEvent>,
+    wanted: impl Fn(&LinkEvent) -> bool,
+) -> bool {
+    for _ in 0..1000 {
+        let fresh = stream.link_events();
+        let found = fresh.iter().any(&wanted);
+        seen.extend(fresh);
+        if found {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_added_after_one_broke_carries_the_rest() {
+    tokio::time::timeout(Duration::from_secs(60), member_added_after_one_broke())
+        .await
+        .expect("finished in time");
+}
+
+/// Members 0 and 1 each behind a relay; member 1 is cut for good and breaks; member 2 is added
+/// (`add_member`, behind a third relay); then member 0 is cut too: the rest of the 4 MiB can
+/// only go through the added member.
+async fn member_added_after_one_broke() {
+    let config = SrtConfig {
+        peer_idle_timeout: Duration::from_secs(1),
+        ..SrtConfig::default()
+    };
+    let mut listener = SrtListener::bind_with(
+        "127.0.0.1:0".parse().unwrap(),
+        config.clone(),
+        ListenerLimits::default(),
+        true,
+    )
+    .await
+    .unwrap();
+    let addr = listener.local_addr();
+    let mut relays = Vec::new();
+    for _ in 0..3 {
+        relays.push(LossyUdpRelay::start(RelayConfig::new(addr)).await.unwrap());
+    }
+    let server = tokio::spawn(async move {
+        let mut stream = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        stream.read_to_end(&mut got).await.unwrap();
+        (got, stream.path_reports().len())
+    });
+    let member = |relay: &tmio_testkit::relay::RelayHandle| MemberSpec {
+        remote: relay.local_addr(),
+        bind: None,
+        weight: 50,
+    };
+    let group = GroupConnect {
+        mode: GroupMode::Broadcast,
+        members: vec![member(&relays[0]), member(&relays[1])],
+        config,
+    };
+    let mut stream = SrtStream::connect_group(group).await.unwrap();
+    let mut seen = Vec::new();
+    let both: fn(&LinkEvent) -> bool =
+        |e| matches!(e, LinkEvent::MemberConnected { member: 1, .. });
+    let first: fn(&LinkEvent) -> bool =
+        |e| matches!(e, LinkEvent::MemberConnected { member: 0, .. });
+    for wanted in [both, first] {
+        let already = seen.iter().any(wanted);
+        assert!(
+            already || wait_for_event(&stream, &mut seen, wanted).await,
+            "{seen:?}"
+        );
+    }
+    let data = payload(TOTAL, 11);
+    let quarter = TOTAL / 4;
+    stream.write_all(&data[..quarter]).await.unwrap();
+    relays[1].blackout_now(Duration::from_secs(600));
+    let path_of_member_1 = seen
+        .iter()
+        .find_map(|e| match e {
+            LinkEvent::MemberConnected {
+                member: 1, path, ..
+            } => Some(*path),
+            _ => None,
+        })
+        .unwrap();
+    let broken = move |e: &LinkEvent| matches!(e, LinkEvent::Path(PathEvent::Broken { path, .. }) if *path == path_of_member_1);
+    stream.write_all(&data[quarter..2 * quarter]).await.unwrap();
+    assert!(
+        wait_for_event(&stream, &mut seen, broken).await,
+        "member 1 broke: {seen:?}"
+    );
+    let index = stream.add_member(member(&relays[2])).unwrap();
+    assert_eq!(index, 2);
+    let added = |e: &LinkEvent| matches!(e, LinkEvent::MemberConnected { member: 2, .. });
+    assert!(
+        wait_for_event(&stream, &mut seen, added).await,
+        "member 2 connected: {seen:?}"
+    );
+    relays[0].blackout_now(Duration::from_secs(600));
+    stream.write_all(&data[2 * quarter..]).await.unwrap();
+    stream.shutdown().await.unwrap();
+    seen.extend(stream.link_events());
+    for event in &seen {
+        println!("caller: {event:?}");
+    }
+    let (got, paths) = server.await.unwrap();
+    assert_eq!(got.len(), TOTAL);
+    assert_eq!(Sha256::digest(&got), Sha256::digest(&data));
+    assert_eq!(paths, 3, "the listener's session took the added member");
+}
+
+#[tokio::test]
+async fn a_single_link_takes_no_members() {
+    let mut listener = SrtListener::bind("127.0.0.1:0".parse().unwrap(), SrtConfig::default())
+        .await
+        .unwrap();
+    let addr = listener.local_addr();
+    let server = tokio::spawn(async move { listener.accept().await.unwrap() });
+    let single = SrtStream::connect(
+        addr,
+        tmio_transport::srt::ConnectMode::Caller,
+        &SrtConfig::default(),
+    )
+    .await
+    .unwrap();
+    let error = single
+        .add_member(MemberSpec {
+            remote: addr,
+            bind: None,
+            weight: 1,
+        })
+        .unwrap_err();
+    assert!(error.to_string().contains("connect_group"), "{error}");
+    drop(server);
+}

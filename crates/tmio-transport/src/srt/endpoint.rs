@@ -105,6 +105,8 @@ pub(crate) struct ConnInner {
     pub(crate) link_events: VecDeque<LinkEvent>,
     /// A listener's group session: the listener's group id.
     pub(crate) group_session: Option<u32>,
+    /// A caller group: what a member added later needs.
+    pub(crate) caller_group: Option<crate::srt::group::CallerGroup>,
 }
 
 impl ConnInner {
@@ -631,6 +633,7 @@ impl Endpoint {
                 routes: vec![route],
                 link_events: VecDeque::new(),
                 group_session: None,
+                caller_group: None,
             }),
             remote: settings.remote,
             remote_socket_id: settings.remote_socket_id,

@@ -131,6 +131,112 @@ impl GroupConnect {
     }
 }
 
+/// What a caller group's stream keeps to add members later ([`SrtStream::add_member`]).
+#[derive(Debug)]
+pub(crate) struct CallerGroup {
+    mode: GroupMode,
+    membership: GroupMembership,
+    config: SrtConfig,
+    /// The listener's group id the first member settled: later members must get the same.
+    listener_group_id: u32,
+    /// Members asked for so far (the next one's index).
+    members: usize,
+    outcomes: mpsc::UnboundedSender<MemberOutcome>,
+}
+
+/// Binds a member's socket and runs its handshake in a task; the result goes to `outcomes` as
+/// a [`MemberOutcome`] (a member put in another listener group than `listener_group_id` fails).
+fn spawn_member(
+    index: usize,
+    member: &MemberSpec,
+    membership: GroupMembership,
+    config: &SrtConfig,
+    listener_group_id: u32,
+    outcomes: mpsc::UnboundedSender<MemberOutcome>,
+) -> Result<(), Error> {
+    let bind = member
+        .bind
+        .unwrap_or_else(|| udp::any_address_for(member.remote));
+    let socket = udp::bind(bind, config.udp_buffer_bytes)?;
+    let membership = GroupMembership {
+        weight: u16::from(member.weight),
+        peer_group_id: Some(listener_group_id),
+        ..membership
+    };
+    let (remote, weight, config) = (member.remote, member.weight, config.clone());
+    tokio::spawn(async move {
+        let outcome = match handshake::call_member(&socket, remote, &config, membership).await {
+            Ok((_, link)) if link.peer_group_id != listener_group_id => MemberOutcome::Failed {
+                member: index,
+                remote,
+                reason: format!(
+                    "the listener put this member in group {:#010x}, not {listener_group_id:#010x}",
+                    link.peer_group_id
+                ),
+            },
+            Ok((established, _)) => MemberOutcome::Connected {
+                member: index,
+                socket,
+                established: Box::new(established),
+                weight,
+            },
+            Err(error) => MemberOutcome::Failed {
+                member: index,
+                remote,
+                reason: error.to_string(),
+            },
+        };
+        let _ = outcomes.send(outcome);
+    });
+    Ok(())
+}
+
+impl SrtStream {
+    /// Adds a member link to a running caller group (the SDK's `add_remote_link`: how an
+    /// application replaces a broken link): its handshake runs in the background with the
+    /// group's id, type and initial sequence number, and it becomes a path once connected
+    /// ([`LinkEvent::MemberConnected`], or [`LinkEvent::MemberFailed`]). Returns its member
+    /// index. Fails for a stream not made by [`SrtStream::connect_group`], a weight over 100,
+    /// more than [`MAX_GROUP_MEMBERS`] members asked for, or a socket that cannot be bound.
+    pub fn add_member(&self, member: MemberSpec) -> Result<usize, Error> {
+        if member.weight > 100 {
+            return Err(Error::InvalidConfig {
+                option: "weight",
+                value: member.weight.to_string(),
+                reason: "0 to 100",
+            });
+        }
+        let mut inner = self.shared().lock();
+        let Some(group) = inner.caller_group.as_mut() else {
+            return Err(Error::InvalidConfig {
+                option: "members",
+                value: "a single link".into(),
+                reason: "only a stream made by connect_group takes members",
+            });
+        };
+        if group.members >= MAX_GROUP_MEMBERS {
+            return Err(Error::InvalidConfig {
+                option: "members",
+                value: (group.members + 1).to_string(),
+                reason: "a group has 1 to 8 member links",
+            });
+        }
+        let index = group.members;
+        spawn_member(
+            index,
+            &member,
+            group.membership,
+            &group.config,
+            group.listener_group_id,
+            group.outcomes.clone(),
+        )?;
+        group.members += 1;
+        tracing::info!(member = index, remote = %member.remote, mode = ?group.mode, weight = member.weight, "adding a member to the group");
+        drop(inner);
+        Ok(index)
+    }
+}
+
 /// A member's handshake result, sent to whoever waits for it.
 type MemberResult = (
     usize,
@@ -187,6 +293,14 @@ impl SrtStream {
                     let (endpoint, shared) =
                         Endpoint::for_connection(socket, established, &group.config)?;
                     let (outcomes_tx, outcomes) = mpsc::unbounded_channel();
+                    shared.lock().caller_group = Some(CallerGroup {
+                        mode: group.mode,
+                        membership,
+                        config: group.config.clone(),
+                        listener_group_id: link.peer_group_id,
+                        members: group.members.len(),
+                        outcomes: outcomes_tx.clone(),
+                    });
                     let mut endpoint = endpoint.with_members(outcomes);
                     endpoint.start_group(
                         &shared,

@@ -96,6 +96,10 @@ impl SrtStream {
         SrtStream { shared }
     }
 
+    pub(crate) fn shared(&self) -> &Arc<ConnShared> {
+        &self.shared
+    }
+
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
         self.shared.remote
