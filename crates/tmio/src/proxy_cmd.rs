@@ -215,6 +215,27 @@ impl StatsSinks {
     }
 }
 
+/// For a bonded group: the live line's prefix (`links 2/2 `: links not broken / links) and the
+/// record's `links` field (every link's addresses, state and counters). Nothing for one link.
+fn link_figures(
+    bonded: bool,
+    monitor: &tmio_proxy::SrtMonitor,
+) -> (String, Vec<(&'static str, serde_json::Value)>) {
+    if !bonded {
+        return (String::new(), Vec::new());
+    }
+    let reports = monitor.path_reports();
+    let live = reports
+        .iter()
+        .filter(|r| r.stats.state != tmio_proxy::PathState::Broken)
+        .count();
+    let links = serde_json::to_value(&reports).unwrap_or(serde_json::Value::Null);
+    (
+        format!("links {live}/{} ", reports.len()),
+        vec![("links", links)],
+    )
+}
+
 /// Runs the proxy until the pusher's session ends, a runtime error, or SIGINT/SIGTERM/SIGHUP (a graceful stop).
 pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
     if args.persist {
@@ -228,6 +249,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
     for (name, value) in &args.options {
         builder = builder.option(name, value)?;
     }
+    let bonded = args.bond.is_some();
     if let Some(mode) = args.bond {
         builder = builder.bond(Bond {
             mode: mode.into(),
@@ -288,7 +310,8 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
                 for event in proxy.monitor().link_events() {
                     tracing::info!(?event, "SRT link");
                 }
-                if let Err(error) = sinks.report(&proxy.stats(), "", &[]) {
+                let (prefix, extra) = link_figures(bonded, &proxy.monitor());
+                if let Err(error) = sinks.report(&proxy.stats(), &prefix, &extra) {
                     sinks.end_live_line();
                     stop.cancel();
                     let _ = proxy.wait().await;
@@ -298,7 +321,8 @@ pub async fn run(args: ProxyArgs) -> Result<(), CommandError> {
         }
     }
     let result = proxy.wait().await;
-    let final_report = sinks.report(&proxy.stats(), "", &[]);
+    let (prefix, extra) = link_figures(bonded, &proxy.monitor());
+    let final_report = sinks.report(&proxy.stats(), &prefix, &extra);
     sinks.end_live_line();
     let moved = match result {
         // An encoder that exits without reading the server's last messages (ffmpeg does, after
