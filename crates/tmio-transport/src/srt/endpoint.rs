@@ -1130,7 +1130,12 @@ impl Endpoint {
 
     fn route(&mut self, packet: Packet, from: SocketAddr, socket: usize, now: Instant) {
         let dest = packet.dest_sockid().0;
-        let key = self.members.get(&dest).copied().unwrap_or(dest);
+        // Only a group has later members: a single link skips the table.
+        let key = if self.members.is_empty() {
+            dest
+        } else {
+            self.members.get(&dest).copied().unwrap_or(dest)
+        };
         let Some(conn) = self.conns.get(&key) else {
             return;
         };
