@@ -123,8 +123,8 @@ mod settings;
 pub use access::AccessRule;
 pub use error::{code, Error, ErrorType};
 pub use facade::{
-    BondingConfig, BondingMode, LinkBrokenCallback, LinkConfig, LinkLocal, Protocol, Tmio,
-    TmioProxy, TmioProxyListener,
+    BondingConfig, BondingMode, BrokenLink, LinkBrokenCallback, LinkConfig, LinkLocal, Protocol,
+    Tmio, TmioProxy, TmioProxyListener,
 };
 pub use gateway::{Gateway, GatewayBuilder, GatewayEvent, RunningGateway, UpstreamConnect};
 pub use log::{LogPriority, Logger, LoggerLayer};

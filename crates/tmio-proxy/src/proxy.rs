@@ -84,6 +84,10 @@ pub struct ProxyBuilder {
     remote: SrtUrl,
     options: Options,
     bond: Option<Bond>,
+    /// A single link's local address (overrides the URL's `adapter`/`port`).
+    bind: Option<SocketAddr>,
+    /// A single link's UDP socket, opened by the application.
+    socket: Option<std::net::UdpSocket>,
 }
 
 /// A bonded group for a proxy's SRT side: every link calls with the remote URL's options (stream
@@ -215,6 +219,8 @@ impl Proxy {
             remote,
             options: Options::from_preset(Preset::Rtmp)?,
             bond: None,
+            bind: None,
+            socket: None,
         })
     }
 }
@@ -238,6 +244,21 @@ impl ProxyBuilder {
     /// stream starts once the first link connects; later links join as they connect.
     pub fn bond(mut self, bond: Bond) -> Self {
         self.bond = Some(bond);
+        self
+    }
+
+    /// Binds the single SRT link's UDP socket to `addr` (port 0: any port) instead of what the
+    /// remote URL's `adapter`/`port` say (or any address). Not for a bonded group: each
+    /// [`BondLink`] has its own.
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = Some(addr);
+        self
+    }
+
+    /// Sends and receives the single SRT link on `socket`, a UDP socket the application opened
+    /// (how Android apps use the cellular network). Not for a bonded group.
+    pub fn udp_socket(mut self, socket: std::net::UdpSocket) -> Self {
+        self.socket = Some(socket);
         self
     }
 
@@ -282,8 +303,19 @@ impl ProxyBuilder {
                 .into(),
             });
         }
+        if self.socket.is_some() {
+            return Err(Error::UrlUse {
+                which: "remote",
+                url: self.remote.to_string(),
+                reason: "a persistent proxy opens one SRT session per push; an application's                          UDP socket serves one session only"
+                    .into(),
+            });
+        }
         let options = settings::merged_options(self.options, &self.remote)?;
-        let config = settings::srt_config(&options, &self.remote)?;
+        let mut config = settings::srt_config(&options, &self.remote)?;
+        if let Some(bind) = self.bind {
+            config.local_addr = Some(bind);
+        }
         let mode = settings::connect_mode(&self.remote);
         if mode == ConnectMode::Listener {
             return Err(Error::UrlUse {
@@ -305,8 +337,19 @@ impl ProxyBuilder {
     /// Connects the SRT side, then binds the local port. Returns once the pusher can connect.
     pub async fn start(self) -> Result<RunningProxy, Error> {
         let options = settings::merged_options(self.options, &self.remote)?;
-        let config = settings::srt_config(&options, &self.remote)?;
+        let mut config = settings::srt_config(&options, &self.remote)?;
         let mode = settings::connect_mode(&self.remote);
+        if self.bond.is_some() && (self.bind.is_some() || self.socket.is_some()) {
+            return Err(Error::UrlUse {
+                which: "remote",
+                url: self.remote.to_string(),
+                reason: "a bonded group binds each link itself (BondLink::bind);                          a local address or socket is for a single link"
+                    .into(),
+            });
+        }
+        if let Some(bind) = self.bind {
+            config.local_addr = Some(bind);
+        }
         let stream = match (mode, &self.bond) {
             (ConnectMode::Caller, Some(bond)) => connect_bond(bond, config).await?,
             (ConnectMode::Rendezvous, Some(_)) => {
@@ -318,7 +361,12 @@ impl ProxyBuilder {
             }
             (ConnectMode::Caller | ConnectMode::Rendezvous, None) => {
                 let remote_addr = settings::resolve(&self.remote).await?;
-                SrtStream::connect(remote_addr, mode, &config).await?
+                match self.socket {
+                    Some(socket) => {
+                        SrtStream::connect_with_socket(socket, remote_addr, mode, &config).await?
+                    }
+                    None => SrtStream::connect(remote_addr, mode, &config).await?,
+                }
             }
             (ConnectMode::Listener, _) => {
                 return Err(Error::UrlUse {

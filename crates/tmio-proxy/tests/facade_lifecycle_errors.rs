@@ -111,24 +111,22 @@ fn no_srt_listener_is_a_remote_error_from_start() {
 }
 
 #[test]
-fn bonding_with_two_links_is_refused_clearly() {
-    use tmio_proxy::{BondingConfig, BondingMode, LinkConfig, LinkLocal};
-    let proxy = TmioProxy::create();
-    let (listener, _seen) = recorder(&[]);
-    proxy.set_listener(listener);
-    let link = |port: u16| LinkConfig {
+fn add_remote_link_needs_a_running_group() {
+    use tmio_proxy::{LinkConfig, LinkLocal};
+    let link = || LinkConfig {
         local: LinkLocal::Bind("0.0.0.0:0".parse().unwrap()),
-        remote_url: format!("srt://127.0.0.1:{port}"),
+        remote_url: "srt://127.0.0.1:9001".into(),
         weight: 50,
         on_broken: None,
     };
-    let config = BondingConfig {
-        mode: BondingMode::Backup,
-        links: vec![link(9001), link(9002)],
-    };
-    let err = proxy
-        .start("tcp://127.0.0.1:0", "srt://127.0.0.1:9001", Some(config))
-        .unwrap_err();
+    // Before start.
+    let proxy = TmioProxy::create();
+    let err = proxy.add_remote_link(link()).unwrap_err();
     assert!(matches!(err, Error::Unsupported(_)), "{err}");
-    assert!(err.to_string().contains("2 links"), "{err}");
+    assert!(err.to_string().contains("before start"), "{err}");
+    // A single link takes no member.
+    let started = common::started_proxy(&[], "");
+    let err = started.proxy.add_remote_link(link()).unwrap_err();
+    assert!(err.to_string().contains("single link"), "{err}");
+    started.proxy.stop();
 }

@@ -3,7 +3,7 @@
 //! [`PathReport`]). The data path of a group is one [`crate::srt::connection::Connection`] with one
 //! path per member; the design is in `docs/bonding.md`.
 
-use std::{net::SocketAddr, time::Instant};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use tokio::sync::mpsc;
 
@@ -11,9 +11,9 @@ use crate::{
     srt::{
         config::SrtConfig,
         connection::{GroupMode, PathEvent, PathId, PathStats},
-        endpoint::{self, Endpoint, MemberOutcome},
+        endpoint::{self, ConnShared, Endpoint, MemberOutcome},
         handshake::{self, listener::GroupLink, packet::GroupType, GroupMembership},
-        stream::SrtStream,
+        stream::{SrtMonitor, SrtStream},
         udp,
     },
     Error,
@@ -199,6 +199,19 @@ impl SrtStream {
     /// index. Fails for a stream not made by [`SrtStream::connect_group`], a weight over 100,
     /// more than [`MAX_GROUP_MEMBERS`] members asked for, or a socket that cannot be bound.
     pub fn add_member(&self, member: MemberSpec) -> Result<usize, Error> {
+        add_member_to(self.shared(), member)
+    }
+}
+
+impl SrtMonitor {
+    /// [`SrtStream::add_member`] from a monitor (while a pump owns the stream).
+    pub fn add_member(&self, member: MemberSpec) -> Result<usize, Error> {
+        add_member_to(&self.shared, member)
+    }
+}
+
+fn add_member_to(shared: &Arc<ConnShared>, member: MemberSpec) -> Result<usize, Error> {
+    {
         if member.weight > 100 {
             return Err(Error::InvalidConfig {
                 option: "weight",
@@ -206,7 +219,7 @@ impl SrtStream {
                 reason: "0 to 100",
             });
         }
-        let mut inner = self.shared().lock();
+        let mut inner = shared.lock();
         let Some(group) = inner.caller_group.as_mut() else {
             return Err(Error::InvalidConfig {
                 option: "members",

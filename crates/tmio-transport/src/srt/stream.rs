@@ -266,7 +266,7 @@ impl Drop for SrtStream {
 /// Reads an [`SrtStream`]'s statistics and status without owning it.
 #[derive(Clone)]
 pub struct SrtMonitor {
-    shared: Arc<ConnShared>,
+    pub(crate) shared: Arc<ConnShared>,
 }
 
 impl std::fmt::Debug for SrtMonitor {
