@@ -2,9 +2,11 @@
 //! out, flush when the reader has nothing more for now, and on end of input flush and shut the
 //! writer down.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -18,6 +20,48 @@ pub(crate) const BYTES_PER_POLL: u64 = 1024 * 1024;
 /// right after the pusher finished loses nothing; a reader that is never `Pending` cannot hold a
 /// stop off for longer than this.
 pub(crate) const STOP_DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+/// After a stop, the drain ends once the reader has had nothing for this long: bytes the sender
+/// already wrote may still be on their way through its socket buffer (a single `Pending` is no
+/// proof that everything sent was read).
+pub(crate) const STOP_DRAIN_IDLE: Duration = Duration::from_millis(50);
+/// A stop's drain ends after this long whatever the reader does (a sender that keeps sending
+/// cannot hold a stop off).
+pub(crate) const STOP_DRAIN_TIME: Duration = Duration::from_secs(1);
+
+/// What a stopping direction may still read.
+#[derive(Debug)]
+struct Drain {
+    /// Bytes still allowed.
+    left: u64,
+    /// The drain ends at this time at the latest.
+    deadline: tokio::time::Instant,
+    /// Fires once the reader has had nothing for [`STOP_DRAIN_IDLE`].
+    idle: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Drain {
+    fn new() -> Self {
+        let now = tokio::time::Instant::now();
+        Drain {
+            left: STOP_DRAIN_LIMIT,
+            deadline: now + STOP_DRAIN_TIME,
+            idle: Box::pin(tokio::time::sleep_until(
+                (now + STOP_DRAIN_IDLE).min(now + STOP_DRAIN_TIME),
+            )),
+        }
+    }
+
+    /// Bytes arrived: the idle period starts again.
+    fn on_read(&mut self, count: usize) {
+        self.left = self.left.saturating_sub(count as u64);
+        let at = (tokio::time::Instant::now() + STOP_DRAIN_IDLE).min(self.deadline);
+        self.idle.as_mut().reset(at);
+    }
+
+    fn is_over(&self) -> bool {
+        self.left == 0 || tokio::time::Instant::now() >= self.deadline
+    }
+}
 
 /// Where one direction stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +96,8 @@ pub(crate) struct Half {
     /// The reader returned end of input, or a stop was asked and what was ready is read: read
     /// no more.
     input_ended: bool,
-    /// A stop was asked: bytes still allowed to be read while the reader has them ready.
-    draining: Option<u64>,
+    /// A stop was asked: what may still be read (see [`Drain`]).
+    draining: Option<Drain>,
     /// Bytes were written since the last flush.
     needs_flush: bool,
     stage: Stage,
@@ -88,7 +132,7 @@ impl Half {
     /// write out what is buffered, flush, shut the writer down.
     pub(crate) fn stop_reading(&mut self) {
         if self.draining.is_none() && !self.input_ended {
-            self.draining = Some(STOP_DRAIN_LIMIT);
+            self.draining = Some(Drain::new());
         }
     }
 
@@ -125,7 +169,7 @@ impl Half {
                             cx.waker().wake_by_ref();
                             return Poll::Pending;
                         }
-                        if self.draining == Some(0) {
+                        if self.draining.as_ref().is_some_and(Drain::is_over) {
                             self.input_ended = true;
                             continue;
                         }
@@ -133,8 +177,8 @@ impl Half {
                         match reader.as_mut().poll_read(cx, &mut read_buf) {
                             Poll::Ready(Ok(())) => {
                                 let count = read_buf.filled().len();
-                                if let Some(left) = self.draining.as_mut() {
-                                    *left = left.saturating_sub(count as u64);
+                                if let Some(drain) = self.draining.as_mut() {
+                                    drain.on_read(count);
                                 }
                                 if count == 0 {
                                     self.input_ended = true;
@@ -154,7 +198,16 @@ impl Half {
                                 )));
                             }
                             Poll::Pending if self.draining.is_some() => {
-                                // Stopping, and nothing more is ready: what was sent is read.
+                                // Stopping, and nothing ready now: what was sent is read once
+                                // nothing more has come for a while (the reader's and the idle
+                                // timer's wakers are both registered).
+                                let idle_over = self
+                                    .draining
+                                    .as_mut()
+                                    .is_some_and(|drain| drain.idle.as_mut().poll(cx).is_ready());
+                                if !idle_over {
+                                    return Poll::Pending;
+                                }
                                 self.input_ended = true;
                             }
                             Poll::Pending => {
@@ -314,6 +367,75 @@ mod tests {
         sink_peer.read_to_end(&mut received).await.unwrap();
         assert_eq!(received, b"ready");
         drop(source_peer);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_still_copies_bytes_that_arrive_while_the_sender_is_still_sending_them() {
+        let (mut source_peer, mut source) = tokio::io::duplex(1024);
+        let (mut sink, mut sink_peer) = tokio::io::duplex(64 * 1024);
+        let mut half = Half::new(Direction::LocalToRemote, 256);
+        half.stop_reading();
+        // The sender's last bytes come 20 ms after the stop (still in its socket buffer, on
+        // their way): within the idle period, so they are copied.
+        let sender = async {
+            source_peer.write_all(b"first ").await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            source_peer.write_all(b"late").await.unwrap();
+            // Then it stays open and silent: the drain ends by itself.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            source_peer
+        };
+        let copy = async {
+            let started = tokio::time::Instant::now();
+            poll_fn(|cx| half.poll_copy(cx, Pin::new(&mut source), Pin::new(&mut sink), None))
+                .await
+                .unwrap();
+            drop(sink);
+            started.elapsed()
+        };
+        let mut received = Vec::new();
+        let (_, took, read) = tokio::join!(sender, copy, sink_peer.read_to_end(&mut received));
+        read.unwrap();
+        assert_eq!(received, b"first late");
+        // 20 ms until the last bytes, then the idle period.
+        assert!(
+            took >= STOP_DRAIN_IDLE && took < STOP_DRAIN_TIME,
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sender_that_keeps_sending_cannot_hold_a_stop_off() {
+        let (mut source_peer, mut source) = tokio::io::duplex(1024);
+        let (mut sink, mut sink_peer) = tokio::io::duplex(1 << 20);
+        let mut half = Half::new(Direction::LocalToRemote, 256);
+        half.stop_reading();
+        let sender = async {
+            // 10 bytes every 10 ms for 10 s (bounded).
+            for _ in 0..1000 {
+                if source_peer.write_all(b"0123456789").await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        let copy = async {
+            let started = tokio::time::Instant::now();
+            poll_fn(|cx| half.poll_copy(cx, Pin::new(&mut source), Pin::new(&mut sink), None))
+                .await
+                .unwrap();
+            drop(sink);
+            drop(source);
+            started.elapsed()
+        };
+        let mut received = Vec::new();
+        let (_, took, read) = tokio::join!(sender, copy, sink_peer.read_to_end(&mut received));
+        read.unwrap();
+        assert!(
+            took >= STOP_DRAIN_TIME && took < STOP_DRAIN_TIME + STOP_DRAIN_IDLE,
+            "{took:?}"
+        );
+        assert!(!received.is_empty());
     }
 
     #[tokio::test]
