@@ -248,7 +248,7 @@ fn transport_code(error: &tmio_transport::Error) -> i32 {
     use tmio_transport::Error as E;
     match error {
         E::InvalidConfig { .. } => code::TRANSPORT_INVALID_CONFIG,
-        E::Bind { .. } => code::TRANSPORT_BIND,
+        E::Bind { .. } | E::BindDevice { .. } => code::TRANSPORT_BIND,
         E::LocalIo { .. } => code::TRANSPORT_LOCAL_IO,
         E::Resolve { .. } => code::RESOLVE,
         E::ConnectTimeout { .. } => code::CONNECT_TIMEOUT,

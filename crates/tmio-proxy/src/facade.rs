@@ -170,6 +170,11 @@ pub struct LinkConfig {
     pub remote_url: String,
     /// Weight 0–100 (priority in backup mode).
     pub weight: u8,
+    /// The network interface to send from (the SDK's interface name, e.g. `wlan0`, `rmnet0`):
+    /// `SO_BINDTODEVICE`, Linux only, needs `CAP_NET_RAW` or root (else the link fails with an
+    /// error naming it). For a bonded group's links; a single link binds an address or takes
+    /// the application's socket instead.
+    pub interface: Option<String>,
     /// Called when the link breaks.
     pub on_broken: Option<LinkBrokenCallback>,
 }
@@ -180,6 +185,7 @@ impl std::fmt::Debug for LinkConfig {
             .field("local", &self.local)
             .field("remote_url", &redact_url_text(&self.remote_url))
             .field("weight", &self.weight)
+            .field("interface", &self.interface)
             .finish_non_exhaustive()
     }
 }
@@ -469,6 +475,7 @@ impl TmioProxy {
             remote,
             bind: bond_link.bind,
             weight: bond_link.weight,
+            device: bond_link.device.clone(),
         })?;
         // Member indexes are positions: fill any gap (a member added outside the facade).
         while links.len() < member {
@@ -566,6 +573,15 @@ impl LinkPlan {
             1 => {
                 let link = links.remove(0);
                 check_weight(&link)?;
+                if let Some(device) = &link.interface {
+                    return Err(Error::Unsupported(format!(
+                        "an interface name ({device:?}) on a single link (to {}): bind the \
+                         interface's address (LinkLocal::Bind) or pass a socket opened on it \
+                         (LinkLocal::Socket); interface names are taken for a bonded group's \
+                         links",
+                        redact_url_text(&link.remote_url)
+                    )));
+                }
                 let bind = match &link.local {
                     LinkLocal::Bind(addr) => Some(*addr),
                     LinkLocal::Socket(_) => None,
@@ -670,6 +686,16 @@ fn group_link(link: &LinkConfig, shared_query: &str) -> Result<(BondLink, LinkRe
         spec.push_str(&format!(",bind={addr}"));
     }
     spec.push_str(&format!(",weight={}", link.weight));
+    if let Some(device) = &link.interface {
+        if device.contains(',') {
+            return Err(Error::UrlUse {
+                which: "link",
+                url: redact_url_text(&link.remote_url),
+                reason: format!("interface name {device:?} has a comma"),
+            });
+        }
+        spec.push_str(&format!(",dev={device}"));
+    }
     let bond_link = BondLink::parse(&spec)?;
     Ok((
         bond_link,
@@ -710,6 +736,7 @@ mod tests {
             local: LinkLocal::Bind(SocketAddr::from(([127, 0, 0, 1], 0))),
             remote_url: format!("srt://127.0.0.1:9000?passphrase={SECRET}"),
             weight,
+            interface: None,
             on_broken: None,
         }
     }

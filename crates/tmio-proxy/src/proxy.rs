@@ -109,10 +109,12 @@ pub struct BondLink {
     pub bind: Option<SocketAddr>,
     /// Backup preference 0-100 (higher wins).
     pub weight: u8,
+    /// Network interface to send from (`SO_BINDTODEVICE`: Linux, `CAP_NET_RAW` or root).
+    pub device: Option<String>,
 }
 
 impl BondLink {
-    /// Parses `srt://HOST:PORT[,bind=IP[:PORT]][,weight=N]` (the `--link` syntax).
+    /// Parses `srt://HOST:PORT[,bind=IP[:PORT]][,weight=N][,dev=IFNAME]` (the `--link` syntax).
     pub fn parse(spec: &str) -> Result<BondLink, Error> {
         let invalid = |reason: String| Error::UrlUse {
             which: "link",
@@ -138,6 +140,7 @@ impl BondLink {
             url,
             bind: None,
             weight: 0,
+            device: None,
         };
         for part in parts {
             let (key, value) = part.split_once('=').unwrap_or((part, ""));
@@ -160,9 +163,17 @@ impl BondLink {
                         .filter(|w| *w <= 100)
                         .ok_or_else(|| invalid(format!("weight={value:?} is not 0 to 100")))?;
                 }
+                "dev" => {
+                    if value.is_empty() || value.len() > 15 {
+                        return Err(invalid(format!(
+                            "dev={value:?} is not an interface name (1 to 15 bytes)"
+                        )));
+                    }
+                    link.device = Some(value.to_owned());
+                }
                 other => {
                     return Err(invalid(format!(
-                        "unknown link setting {other:?} (bind=IP[:PORT], weight=N)"
+                        "unknown link setting {other:?} (bind=IP[:PORT], weight=N, dev=IFNAME)"
                     )))
                 }
             }
@@ -420,6 +431,7 @@ async fn connect_bond(bond: &Bond, config: SrtConfig) -> Result<SrtStream, Error
             remote: settings::resolve(&link.url).await?,
             bind: link.bind,
             weight: link.weight,
+            device: link.device.clone(),
         });
     }
     let group = GroupConnect {

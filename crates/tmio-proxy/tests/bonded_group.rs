@@ -148,7 +148,12 @@ async fn a_gateway_without_groupconnect_refuses_a_group() {
 #[test]
 fn link_specs_are_checked() {
     assert!(BondLink::parse("srt://127.0.0.1:9000,bind=127.0.0.2:5000,weight=100").is_ok());
+    let with_device = BondLink::parse("srt://127.0.0.1:9000,dev=wlan0,weight=7").unwrap();
+    assert_eq!(with_device.device.as_deref(), Some("wlan0"));
+    assert_eq!(with_device.weight, 7);
     for bad in [
+        "srt://127.0.0.1:9000,dev=",
+        "srt://127.0.0.1:9000,dev=an-interface-name-too-long",
         "srt://127.0.0.1:9000,weight=101",
         "srt://127.0.0.1:9000,bind=nowhere",
         "srt://127.0.0.1:9000,colour=blue",

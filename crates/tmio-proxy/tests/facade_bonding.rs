@@ -70,6 +70,7 @@ fn bonded_push_through_the_facade(mode: BondingMode) {
         local: LinkLocal::Bind("127.0.0.1:0".parse().unwrap()),
         remote_url: format!("srt://{addr}"),
         weight,
+        interface: None,
         on_broken: tx.map(|tx| {
             Box::new(move |link: &BrokenLink| {
                 let _ = tx.send(link.clone());
@@ -156,6 +157,7 @@ fn a_one_link_config_binds_its_address() {
             local: LinkLocal::Bind(bind),
             remote_url: format!("srt://{}", gateway.local_addr()),
             weight: 0,
+            interface: None,
             on_broken: None,
         }],
     };
@@ -201,6 +203,7 @@ fn a_one_link_config_sends_on_the_applications_socket() {
             local: LinkLocal::Socket(socket),
             remote_url: format!("srt://{}", gateway.local_addr()),
             weight: 0,
+            interface: None,
             on_broken: None,
         }],
     };

@@ -117,6 +117,7 @@ fn add_remote_link_needs_a_running_group() {
         local: LinkLocal::Bind("0.0.0.0:0".parse().unwrap()),
         remote_url: "srt://127.0.0.1:9001".into(),
         weight: 50,
+        interface: None,
         on_broken: None,
     };
     // Before start.

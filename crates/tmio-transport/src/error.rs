@@ -33,6 +33,18 @@ pub enum Error {
         /// What the OS said.
         source: io::Error,
     },
+    /// The UDP socket could not be bound to a network interface (`SO_BINDTODEVICE`, Linux
+    /// only, needs `CAP_NET_RAW` or root).
+    #[error(
+        "cannot bind the UDP socket to interface {device:?} (SO_BINDTODEVICE; Linux only, needs \
+         CAP_NET_RAW or root): {source}"
+    )]
+    BindDevice {
+        /// The interface name asked for.
+        device: String,
+        /// What the OS said.
+        source: io::Error,
+    },
     /// The local socket failed while in use.
     #[error("local socket error while {context}: {source}")]
     LocalIo {
@@ -127,6 +139,7 @@ impl Error {
         match self {
             Error::InvalidConfig { .. }
             | Error::Bind { .. }
+            | Error::BindDevice { .. }
             | Error::LocalIo { .. }
             | Error::Closed
             | Error::EndpointFailed { .. } => Side::Local,
@@ -145,7 +158,9 @@ impl Error {
     pub fn io_kind(&self) -> io::ErrorKind {
         match self {
             Error::InvalidConfig { .. } => io::ErrorKind::InvalidInput,
-            Error::Bind { source, .. } | Error::LocalIo { source, .. } => source.kind(),
+            Error::Bind { source, .. }
+            | Error::BindDevice { source, .. }
+            | Error::LocalIo { source, .. } => source.kind(),
             Error::Resolve { .. } => io::ErrorKind::NotFound,
             Error::ConnectTimeout { .. } | Error::PeerIdle { .. } | Error::LingerExpired { .. } => {
                 io::ErrorKind::TimedOut
@@ -186,6 +201,10 @@ impl Error {
             },
             Error::Bind { addr, source } => Error::Bind {
                 addr: *addr,
+                source: copy_io(source),
+            },
+            Error::BindDevice { device, source } => Error::BindDevice {
+                device: device.clone(),
                 source: copy_io(source),
             },
             Error::LocalIo { context, source } => Error::LocalIo {

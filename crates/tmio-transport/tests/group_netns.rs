@@ -91,6 +91,7 @@ fn group_over_veth(mode: GroupMode, cut: Cut) {
             remote: SocketAddr::from((link.addr(Side::B), PORT)),
             bind: Some(SocketAddr::from((link.addr(Side::A), 0))),
             weight: if index == 0 { 100 } else { 10 },
+            device: None,
         })
         .collect();
     let data = Arc::new(payload(TOTAL, 5));

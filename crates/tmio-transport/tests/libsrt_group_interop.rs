@@ -98,11 +98,13 @@ async fn tmio_group_to_libsrt(mode: GroupMode, config: SrtConfig, label: &str) {
                 remote: on(1, port),
                 bind: Some(on(2, 0)),
                 weight: 10,
+                device: None,
             },
             MemberSpec {
                 remote: relay.local_addr(),
                 bind: None,
                 weight: 100,
+                device: None,
             },
         ],
         config,

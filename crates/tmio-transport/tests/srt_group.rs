@@ -102,11 +102,13 @@ async fn group_with_cut(mode: GroupMode, weights: [u8; 2], cut_member: usize) {
                 remote: addr,
                 bind: None,
                 weight: weights[0],
+                device: None,
             },
             MemberSpec {
                 remote: relay.local_addr(),
                 bind: None,
                 weight: weights[1],
+                device: None,
             },
         ],
         config,
@@ -216,11 +218,13 @@ async fn a_member_that_cannot_connect_is_reported_and_the_group_goes_on() {
                 remote: addr,
                 bind: None,
                 weight: 0,
+                device: None,
             },
             MemberSpec {
                 remote: silent.local_addr().unwrap(),
                 bind: None,
                 weight: 0,
+                device: None,
             },
         ],
         config,
@@ -268,6 +272,7 @@ async fn a_group_with_no_reachable_member_fails() {
             remote: silent.local_addr().unwrap(),
             bind: None,
             weight: 1,
+            device: None,
         }],
         config,
     };
@@ -346,6 +351,7 @@ async fn member_added_after_one_broke() {
         remote: relay.local_addr(),
         bind: None,
         weight: 50,
+        device: None,
     };
     let group = GroupConnect {
         mode: GroupMode::Broadcast,
@@ -423,8 +429,82 @@ async fn a_single_link_takes_no_members() {
             remote: addr,
             bind: None,
             weight: 1,
+            device: None,
         })
         .unwrap_err();
     assert!(error.to_string().contains("connect_group"), "{error}");
     drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_tied_to_an_interface_sends_through_it_and_a_missing_one_is_named() {
+    // An interface that does not exist: the member fails with an error naming it.
+    let config = SrtConfig {
+        connect_timeout: Duration::from_millis(500),
+        ..SrtConfig::default()
+    };
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let missing = GroupConnect {
+        mode: GroupMode::Broadcast,
+        members: vec![MemberSpec {
+            remote: silent.local_addr().unwrap(),
+            bind: None,
+            weight: 0,
+            device: Some("tmio-nodev0".into()),
+        }],
+        config: config.clone(),
+    };
+    let error = SrtStream::connect_group(missing).await.unwrap_err();
+    assert!(
+        matches!(&error, tmio_transport::Error::BindDevice { device, .. } if device == "tmio-nodev0"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("tmio-nodev0"), "{error}");
+
+    // The loopback interface, as root (SO_BINDTODEVICE needs CAP_NET_RAW): the member connects
+    // and the bytes arrive.
+    let root = std::fs::read_to_string("/proc/self/status")
+        .map(|status| {
+            status
+                .lines()
+                .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !root {
+        println!("skipped the lo part: SO_BINDTODEVICE needs root or CAP_NET_RAW");
+        return;
+    }
+    let mut listener = SrtListener::bind_with(
+        "127.0.0.1:0".parse().unwrap(),
+        SrtConfig::default(),
+        ListenerLimits::default(),
+        true,
+    )
+    .await
+    .unwrap();
+    let addr = listener.local_addr();
+    let server = tokio::spawn(async move {
+        let mut stream = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        stream.read_to_end(&mut got).await.unwrap();
+        got
+    });
+    let group = GroupConnect {
+        mode: GroupMode::Broadcast,
+        members: vec![MemberSpec {
+            remote: addr,
+            bind: None,
+            weight: 0,
+            device: Some("lo".into()),
+        }],
+        config,
+    };
+    let mut stream = SrtStream::connect_group(group).await.unwrap();
+    stream.write_all(b"through lo").await.unwrap();
+    stream.shutdown().await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, b"through lo");
 }

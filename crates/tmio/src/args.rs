@@ -101,7 +101,8 @@ pub fn parse_route_passphrase(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Parses `--link srt://HOST:PORT[,bind=IP[:PORT]][,weight=N]` (a bonded group's member link).
+/// Parses `--link srt://HOST:PORT[,bind=IP[:PORT]][,weight=N][,dev=IFNAME]` (a bonded group's
+/// member link).
 ///
 /// ```
 /// use tmio::args::parse_link;

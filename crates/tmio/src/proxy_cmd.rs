@@ -73,9 +73,10 @@ pub struct ProxyArgs {
     #[arg(long, value_enum, requires = "links", conflicts_with = "persist")]
     pub bond: Option<BondMode>,
     /// A member link of the --bond group (repeatable, 1 to 8): srt://HOST:PORT, optionally
-    /// followed by ,bind=IP[:PORT] (the local address to send from) and ,weight=N (0-100,
-    /// backup: higher wins).
-    #[arg(long = "link", value_name = "URL[,bind=IP[:PORT]][,weight=N]",
+    /// followed by ,bind=IP[:PORT] (the local address to send from), ,weight=N (0-100, backup:
+    /// higher wins) and ,dev=IFNAME (the interface to send from: SO_BINDTODEVICE, Linux, root
+    /// or CAP_NET_RAW).
+    #[arg(long = "link", value_name = "URL[,bind=IP[:PORT]][,weight=N][,dev=IFNAME]",
           value_parser = parse_link, requires = "bond")]
     pub links: Vec<BondLink>,
 }

@@ -33,6 +33,11 @@ pub struct MemberSpec {
     pub bind: Option<SocketAddr>,
     /// Backup preference, 0-100 (higher wins); broadcast ignores it.
     pub weight: u8,
+    /// A network interface to tie this member's socket to (`SO_BINDTODEVICE`, e.g. `wlan0`,
+    /// `rmnet0`): its packets leave by that interface whatever the routing table says. Linux
+    /// only, needs `CAP_NET_RAW` or root; otherwise the member fails with
+    /// [`Error::BindDevice`](crate::Error::BindDevice) naming it.
+    pub device: Option<String>,
 }
 
 /// A bonded group to connect: every member calls with the same group id, type and initial
@@ -157,7 +162,7 @@ fn spawn_member(
     let bind = member
         .bind
         .unwrap_or_else(|| udp::any_address_for(member.remote));
-    let socket = udp::bind(bind, config.udp_buffer_bytes)?;
+    let socket = udp::bind_on(bind, member.device.as_deref(), config.udp_buffer_bytes)?;
     let membership = GroupMembership {
         weight: u16::from(member.weight),
         peer_group_id: Some(listener_group_id),
@@ -270,7 +275,11 @@ impl SrtStream {
             let bind = member
                 .bind
                 .unwrap_or_else(|| udp::any_address_for(member.remote));
-            let socket = match udp::bind(bind, group.config.udp_buffer_bytes) {
+            let socket = match udp::bind_on(
+                bind,
+                member.device.as_deref(),
+                group.config.udp_buffer_bytes,
+            ) {
                 Ok(socket) => socket,
                 Err(error) => {
                     let _ = results_tx.send((index, Err(error)));

@@ -22,9 +22,25 @@ pub(crate) const MAX_DATAGRAM: usize = 65_536;
 
 /// Binds a non-blocking UDP socket with large kernel buffers.
 pub(crate) fn bind(addr: SocketAddr, buffer_bytes: usize) -> Result<UdpSocket, Error> {
+    bind_on(addr, None, buffer_bytes)
+}
+
+/// [`bind`], first tying the socket to network interface `device` if given (`SO_BINDTODEVICE`:
+/// its packets leave by that interface whatever the routing table says).
+pub(crate) fn bind_on(
+    addr: SocketAddr,
+    device: Option<&str>,
+    buffer_bytes: usize,
+) -> Result<UdpSocket, Error> {
     let bind_error = |source: io::Error| Error::Bind { addr, source };
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
         .map_err(bind_error)?;
+    if let Some(device) = device {
+        bind_to_device(&socket, device).map_err(|source| Error::BindDevice {
+            device: device.to_owned(),
+            source,
+        })?;
+    }
     if addr.is_ipv6() {
         // Accept v4-mapped peers too, as libsrt does with `ipv6only=0`.
         let _ = socket.set_only_v6(false);
@@ -35,6 +51,31 @@ pub(crate) fn bind(addr: SocketAddr, buffer_bytes: usize) -> Result<UdpSocket, E
         Error::LocalIo { source, .. } => Error::Bind { addr, source },
         other => other,
     })
+}
+
+#[cfg(target_os = "linux")]
+fn bind_to_device(socket: &Socket, device: &str) -> io::Result<()> {
+    use std::ffi::OsString;
+    if device.is_empty() || device.len() >= 16 || device.contains('\0') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "an interface name has 1 to 15 bytes",
+        ));
+    }
+    nix::sys::socket::setsockopt(
+        socket,
+        nix::sys::socket::sockopt::BindToDevice,
+        &OsString::from(device),
+    )
+    .map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn bind_to_device(_socket: &Socket, _device: &str) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "binding to an interface is Linux-only here",
+    ))
 }
 
 /// Takes over a UDP socket the application already opened (the SDK lets a link reuse one).
