@@ -106,9 +106,48 @@ extern "C" {
 typedef struct tmio_proxy tmio_proxy;
 /* The options handed to on_tmio_config; valid only during that callback. */
 typedef struct tmio_config tmio_config;
-/* The SDK's bonding config. Bonded groups are not implemented yet: pass NULL (anything else
- * is TMIO_CODE_UNSUPPORTED). */
-typedef struct tmio_bonding_config tmio_bonding_config;
+
+/* Bonding modes (tmio_bonding_config.mode; the SDK's SrtTransMode broadcast and backup). */
+#define TMIO_BOND_BROADCAST 1
+#define TMIO_BOND_BACKUP 2
+/* The most links a bonding config may list. */
+#define TMIO_MAX_LINKS 8
+
+/* One link of a bonding config (the SDK's per-link config), read during the call that takes it;
+ * its strings are copied. */
+typedef struct {
+  /* srt://HOST:PORT; a query, if any, must be the remote URL's (every link shares it). */
+  const char *remote_url;
+  /* Local IP address to send from; NULL or "": any. */
+  const char *local_ip;
+  /* Local port; 0: any. */
+  uint16_t local_port;
+  /* Network interface to send from (SO_BINDTODEVICE: Linux, root or CAP_NET_RAW; a group's
+   * links only); NULL: none. */
+  const char *interface_name;
+  /* An application's UDP socket to send on (a single link only; tmio takes it over and closes
+   * it); -1: none. */
+  int socket_fd;
+  /* Backup preference 0-100 (higher wins). */
+  uint8_t weight;
+  /* Passed back to on_broken. */
+  void *user_data;
+  /* Called once when the link breaks or cannot connect, with its remote URL and why; from
+   * tmio's threads (NULL: not called). The application may replace it with
+   * tmio_proxy_add_remote_link. */
+  void (*on_broken)(void *user_data, const char *remote_url, const char *reason);
+} tmio_link;
+
+/* The SDK's bonding config, read during tmio_proxy_start. */
+typedef struct {
+  /* TMIO_BOND_BROADCAST or TMIO_BOND_BACKUP. */
+  int mode;
+  /* link_count links (may be NULL when link_count is 0). */
+  const tmio_link *links;
+  /* 0: one link to remote_url; 1: that link with its local side; 2 to TMIO_MAX_LINKS: a bonded
+   * group (the remote URL's query shared, its host and port not a link themselves). */
+  size_t link_count;
+} tmio_bonding_config;
 
 /* The listener. tmio_proxy_set_listener copies it; any callback may be NULL (not called). */
 typedef struct {
@@ -144,12 +183,18 @@ int tmio_config_set_str_option(tmio_config *config, const char *name, const char
 
 /* Connects to remote_url (srt://HOST:PORT?options), then listens on local_url
  * (tcp://IP:PORT, port 0 = a free port) and calls on_start. Blocks until the SRT handshake is
- * done or failed (the connect timeout, 3 s unless set). config: NULL (one link). Errors before
+ * done or failed (the connect timeout, 3 s unless set). config: NULL (one link to remote_url)
+ * or a bonding config (copied during the call). Errors before
  * on_start are returned here (TMIO_CODE_URL, TMIO_CODE_CONNECT_TIMEOUT, TMIO_CODE_REJECTED, ...),
  * not passed to on_error. Without a listener: TMIO_CODE_NO_LISTENER. A proxy serves one pusher
  * connection and cannot be started again (TMIO_CODE_ALREADY_STARTED, TMIO_CODE_STOPPED). */
 int tmio_proxy_start(tmio_proxy *proxy, const char *local_url, const char *remote_url,
                      const tmio_bonding_config *config);
+
+/* Adds a link to a running bonded group (the SDK's addRemoteLink; link is copied, its
+ * socket_fd must be -1): it joins once connected, or its on_broken says why not.
+ * TMIO_CODE_UNSUPPORTED when the proxy does not run a bonded group. */
+int tmio_proxy_add_remote_link(tmio_proxy *proxy, const tmio_link *link);
 
 /* The running proxy's statistics, the SDK's PerfStats as JSON ("total" since the start,
  * "current" since the previous read), snprintf's way: when len is greater than the JSON's

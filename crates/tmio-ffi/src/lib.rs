@@ -24,7 +24,10 @@ use std::{
     sync::{Arc, Mutex, OnceLock, RwLock},
 };
 
-use ::tmio_proxy::{Error, ErrorType, LogPriority, Logger, Tmio, TmioProxy, TmioProxyListener};
+use ::tmio_proxy::{
+    BondingConfig, BondingMode, BrokenLink, Error, ErrorType, LinkConfig, LinkLocal, LogPriority,
+    Logger, Tmio, TmioProxy, TmioProxyListener,
+};
 
 /// Success.
 pub const TMIO_OK: c_int = 0;
@@ -43,6 +46,13 @@ pub const TMIO_ERROR_TYPE_UNKNOWN: c_int = 0;
 pub const TMIO_ERROR_TYPE_LOCAL: c_int = 1;
 /// `on_error`'s `error_type`: the SRT side (the SDK's `REMOTE_ERROR`).
 pub const TMIO_ERROR_TYPE_REMOTE: c_int = 2;
+
+/// `tmio_bonding_config.mode`: every packet on every link (the SDK's broadcast).
+pub const TMIO_BOND_BROADCAST: c_int = 1;
+/// `tmio_bonding_config.mode`: one active link, the others take over (the SDK's backup).
+pub const TMIO_BOND_BACKUP: c_int = 2;
+/// The most links a bonding config may list (a group has 2 to 8; more is refused unread).
+pub const TMIO_MAX_LINKS: c_int = 8;
 /// Log priority: everything (the SDK's `TMIO_LOG_VERBOSE`).
 pub const TMIO_LOG_VERBOSE: c_int = 1;
 /// Log priority: debugging detail.
@@ -80,10 +90,134 @@ pub struct tmio_config {
     tmio: Tmio,
 }
 
-/// The SDK's bonding config (`tmio_bonding_config *`). Bonded groups are not implemented yet:
-/// C code cannot make one, and [`tmio_proxy_start`] takes only `NULL` (one link).
+/// One link of a bonding config (`tmio_link`), as C fills it in; read during the call that
+/// takes it (`tmio_proxy_start`, `tmio_proxy_add_remote_link`), its strings copied.
 #[allow(non_camel_case_types)]
-pub enum tmio_bonding_config {}
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct tmio_link {
+    /// `srt://HOST:PORT` (a query, if any, must be the remote URL's: every link shares it).
+    pub remote_url: *const c_char,
+    /// Local IP address to send from; null or empty: any.
+    pub local_ip: *const c_char,
+    /// Local port; 0: any.
+    pub local_port: u16,
+    /// Network interface to send from (`SO_BINDTODEVICE`; a group's links only); null: none.
+    pub interface_name: *const c_char,
+    /// An application's UDP socket to send on (one link only; tmio takes it over and closes
+    /// it); -1: none.
+    pub socket_fd: c_int,
+    /// Backup preference 0-100 (higher wins).
+    pub weight: u8,
+    /// Passed back to `on_broken`.
+    pub user_data: *mut c_void,
+    /// Called once when the link breaks or cannot connect (null: not called).
+    pub on_broken: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            remote_url: *const c_char,
+            reason: *const c_char,
+        ),
+    >,
+}
+
+/// The SDK's bonding config (`tmio_bonding_config`), read during `tmio_proxy_start`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct tmio_bonding_config {
+    /// `TMIO_BOND_BROADCAST` or `TMIO_BOND_BACKUP`.
+    pub mode: c_int,
+    /// `link_count` links (may be null when `link_count` is 0).
+    pub links: *const tmio_link,
+    /// 0: one link to the remote URL; 1: that link with its local side; 2-8: a bonded group.
+    pub link_count: usize,
+}
+
+/// A link's `on_broken`, called through the proxy's callback gate (see [`ListenerBridge`]).
+struct LinkBrokenBridge {
+    callback: unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char),
+    user_data: *mut c_void,
+    open: Arc<RwLock<bool>>,
+}
+
+// SAFETY: as for `ListenerBridge`: the header requires `on_broken` to be callable from any
+// thread and its `user_data` to be usable from any thread while the proxy exists.
+unsafe impl Send for LinkBrokenBridge {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for LinkBrokenBridge {}
+
+impl LinkBrokenBridge {
+    fn call(&self, link: &BrokenLink) {
+        let open = self
+            .open
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *open {
+            let url = callback_text(&link.remote_url);
+            let reason = callback_text(&link.reason);
+            // SAFETY: a function of this signature (header contract); both strings are
+            // NUL-terminated and live until after the call returns.
+            unsafe { (self.callback)(self.user_data, url.as_ptr(), reason.as_ptr()) }
+        }
+    }
+}
+
+/// A C link as the facade's [`LinkConfig`].
+///
+/// # Safety
+/// `link`'s strings are null or NUL-terminated; `socket_fd` is -1 or an open UDP socket the
+/// caller hands over.
+unsafe fn link_config(link: &tmio_link, open: &Arc<RwLock<bool>>) -> Result<LinkConfig, Failure> {
+    // SAFETY: passed on from this function's contract.
+    let remote_url = unsafe { text_argument(link.remote_url, "link.remote_url") }?.to_owned();
+    let interface = if link.interface_name.is_null() {
+        None
+    } else {
+        // SAFETY: not null, NUL-terminated (contract).
+        Some(unsafe { text_argument(link.interface_name, "link.interface_name") }?.to_owned())
+    };
+    let local = if link.socket_fd >= 0 {
+        use std::os::fd::FromRawFd as _;
+        // SAFETY: an open UDP socket whose ownership the caller hands over (contract); tmio
+        // closes it.
+        LinkLocal::Socket(unsafe { std::net::UdpSocket::from_raw_fd(link.socket_fd) })
+    } else {
+        let ip = if link.local_ip.is_null() {
+            ""
+        } else {
+            // SAFETY: not null, NUL-terminated (contract).
+            unsafe { text_argument(link.local_ip, "link.local_ip") }?
+        };
+        let ip = if ip.is_empty() {
+            std::net::IpAddr::from([0, 0, 0, 0])
+        } else {
+            ip.parse::<std::net::IpAddr>().map_err(|_| {
+                Failure::from(Error::UrlUse {
+                    which: "link",
+                    url: tmio_url::redact_url_text(&remote_url),
+                    reason: format!("local_ip {ip:?} is not an IP address"),
+                })
+            })?
+        };
+        LinkLocal::Bind(std::net::SocketAddr::new(ip, link.local_port))
+    };
+    let on_broken = link.on_broken.map(|callback| {
+        let bridge = LinkBrokenBridge {
+            callback,
+            user_data: link.user_data,
+            open: open.clone(),
+        };
+        Box::new(move |broken: &BrokenLink| bridge.call(broken)) as ::tmio_proxy::LinkBrokenCallback
+    });
+    Ok(LinkConfig {
+        local,
+        remote_url,
+        weight: link.weight,
+        interface,
+        on_broken,
+    })
+}
 
 /// The listener, as C fills it in (`tmio_proxy_listener`). Every callback may be null (not
 /// called). [`tmio_proxy_set_listener`] copies the struct; `user_data` is passed back as given.
@@ -447,11 +581,13 @@ pub unsafe extern "C" fn tmio_config_set_str_option(
 
 /// Connects to `remote_url`, then listens on `local_url` and calls `on_start`; returns
 /// [`TMIO_OK`] or a negative `TMIO_ERR_*` code. Blocks until the SRT handshake is done or has
-/// failed. `config` must be null (one link; bonded groups are not implemented yet).
+/// failed. `config`: null (one link to `remote_url`) or a bonding config (read during the call).
 ///
 /// # Safety
 /// `proxy` is null or live; `local_url` and `remote_url` are null or NUL-terminated strings;
-/// `config` is null or anything (it is not read).
+/// `config` is null or a readable `tmio_bonding_config` whose `links` point to `link_count`
+/// readable `tmio_link`s (their strings null or NUL-terminated, `socket_fd` -1 or an open UDP
+/// socket handed over).
 #[no_mangle]
 pub unsafe extern "C" fn tmio_proxy_start(
     proxy: *mut tmio_proxy,
@@ -466,15 +602,72 @@ pub unsafe extern "C" fn tmio_proxy_start(
         let local_url = unsafe { text_argument(local_url, "local_url") }?;
         // SAFETY: passed on from this function's contract.
         let remote_url = unsafe { text_argument(remote_url, "remote_url") }?;
-        if !config.is_null() {
-            return Err(Error::Unsupported(
-                "a bonding config (bonded groups are not implemented yet): pass NULL, one link \
-                 to remote_url"
-                    .to_owned(),
-            )
-            .into());
-        }
-        proxy.proxy.start(local_url, remote_url, None)?;
+        // SAFETY: null or a readable `tmio_bonding_config` (contract).
+        let bonding = match unsafe { config.as_ref() } {
+            None => None,
+            Some(config) => {
+                let mode = match config.mode {
+                    TMIO_BOND_BROADCAST => BondingMode::Broadcast,
+                    TMIO_BOND_BACKUP => BondingMode::Backup,
+                    other => {
+                        return Err(Error::Unsupported(format!(
+                            "bonding mode {other} (TMIO_BOND_BROADCAST = 1 or TMIO_BOND_BACKUP = 2)"
+                        ))
+                        .into())
+                    }
+                };
+                if config.link_count > TMIO_MAX_LINKS as usize {
+                    return Err(Error::Unsupported(format!(
+                        "{} links (a bonded group has 2 to {TMIO_MAX_LINKS})",
+                        config.link_count
+                    ))
+                    .into());
+                }
+                if config.link_count > 0 && config.links.is_null() {
+                    return Err(Failure::null("config.links"));
+                }
+                let links = if config.link_count == 0 {
+                    &[][..]
+                } else {
+                    // SAFETY: not null, `link_count` (at most 8) readable links (contract).
+                    unsafe { std::slice::from_raw_parts(config.links, config.link_count) }
+                };
+                let mut configs = Vec::with_capacity(links.len());
+                for link in links {
+                    // SAFETY: passed on from this function's contract.
+                    configs.push(unsafe { link_config(link, &proxy.callbacks_open) }?);
+                }
+                Some(BondingConfig {
+                    mode,
+                    links: configs,
+                })
+            }
+        };
+        proxy.proxy.start(local_url, remote_url, bonding)?;
+        Ok(TMIO_OK)
+    })
+}
+
+/// Adds a link to a running bonded group (the SDK's `addRemoteLink`): it joins once connected,
+/// or its `on_broken` says why not. 0, or an error code (`TMIO_CODE_UNSUPPORTED` when the proxy
+/// does not run a bonded group).
+///
+/// # Safety
+/// `proxy` is null or live; `link` is null or a readable `tmio_link` whose strings are null or
+/// NUL-terminated and whose `socket_fd` is -1.
+#[no_mangle]
+pub unsafe extern "C" fn tmio_proxy_add_remote_link(
+    proxy: *mut tmio_proxy,
+    link: *const tmio_link,
+) -> c_int {
+    entry(|| {
+        // SAFETY: passed on from this function's contract.
+        let proxy = unsafe { proxy_argument(proxy) }?;
+        // SAFETY: null or readable (contract).
+        let link = unsafe { link.as_ref() }.ok_or_else(|| Failure::null("link"))?;
+        // SAFETY: passed on from this function's contract.
+        let config = unsafe { link_config(link, &proxy.callbacks_open) }?;
+        proxy.proxy.add_remote_link(config)?;
         Ok(TMIO_OK)
     })
 }

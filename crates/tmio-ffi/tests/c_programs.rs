@@ -66,6 +66,11 @@ fn run_tool(command: &mut Command) {
 /// Builds `tests/c/proxy_push.c` with `cc`, linked against the staticlib, as `out_dir()/name`
 /// (one name per test: the tests run in parallel).
 fn build_c_program(name: &str) -> PathBuf {
+    build_c_source("proxy_push.c", name)
+}
+
+/// Builds `tests/c/SOURCE` with `cc`, linked against the staticlib, as `out_dir()/name`.
+fn build_c_source(source: &str, name: &str) -> PathBuf {
     let output = out_dir().join(name);
     let include = crate_dir().join("include");
     run_tool(
@@ -73,7 +78,7 @@ fn build_c_program(name: &str) -> PathBuf {
             .args(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-g", "-O1"])
             .arg("-I")
             .arg(&include)
-            .arg(crate_dir().join("tests/c/proxy_push.c"))
+            .arg(crate_dir().join("tests/c").join(source))
             .arg("-o")
             .arg(&output)
             .arg(library_dir().join("libtmio_ffi.a"))
@@ -258,4 +263,80 @@ fn c_program_under_valgrind() {
         report.contains("ERROR SUMMARY: 0 errors"),
         "valgrind found errors:\n{report}"
     );
+}
+
+/// `tests/c/bonded_push.c`: a broadcast group of two links through the C ABI (one straight to a
+/// gateway listening with `groupconnect=1`, one through a relay cut once a third of the bytes
+/// reached the sink): every byte arrives, the cut link's `on_broken` runs once, and
+/// `tmio_proxy_add_remote_link` adds a replacement that connects.
+#[test]
+fn c_program_pushes_over_a_bonded_group() {
+    let program = build_c_source("bonded_push.c", "bonded_push_c");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let bytes: u64 = 4 << 20;
+    let (gateway, relay) = runtime.block_on(async {
+        let sink = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sink_addr = sink.local_addr().unwrap();
+        let gateway = Gateway::builder("srt://127.0.0.1:0?groupconnect=1")
+            .unwrap()
+            .upstream(&format!("tcp://{sink_addr}"))
+            .unwrap()
+            .start()
+            .await
+            .unwrap();
+        let relay = std::sync::Arc::new(
+            tmio_testkit::LossyUdpRelay::start(tmio_testkit::RelayConfig::new(
+                gateway.local_addr(),
+            ))
+            .await
+            .unwrap(),
+        );
+        ((gateway, sink), relay)
+    });
+    let (mut gateway, sink) = gateway;
+    let cut_relay = relay.clone();
+    let received = runtime.spawn(async move {
+        use tokio::io::AsyncReadExt as _;
+        let (mut socket, _) = tokio::time::timeout(Duration::from_secs(60), sink.accept())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 64 << 10];
+        let mut cut = false;
+        loop {
+            let n = socket.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            if !cut && got.len() as u64 >= bytes / 3 {
+                cut_relay.blackout_now(Duration::from_secs(600));
+                cut = true;
+            }
+        }
+        got
+    });
+    let mut command = Command::new(&program);
+    command
+        .arg(gateway.local_addr().to_string())
+        .arg(relay.local_addr().to_string())
+        .arg(bytes.to_string());
+    let (status, output) = run_program(command, "bonded_push_c", Duration::from_secs(120));
+    assert!(status.success(), "bonded_push failed: {status}\n{output}");
+    let got = runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(30), received).await })
+        .unwrap()
+        .unwrap();
+    runtime.block_on(gateway.stop());
+    assert_eq!(got.len() as u64, bytes, "{output}");
+    if let Some(index) = (0..bytes).find(|&i| got[i as usize] != pattern_byte(i)) {
+        panic!("byte {index} differs at the sink\n{output}");
+    }
+    assert!(
+        output.contains(&format!("broken srt://{}", relay.local_addr())),
+        "{output}"
+    );
+    assert!(output.contains("added 0"), "{output}");
+    println!("{output}");
 }

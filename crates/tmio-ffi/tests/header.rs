@@ -47,6 +47,7 @@ fn c_type(rust: &str) -> String {
             "c_longlong" => "long long",
             "i64" => "int64_t",
             "u16" => "uint16_t",
+            "u8" => "uint8_t",
             "usize" => "size_t",
             "bool" => "bool",
             "()" => "void",
@@ -231,10 +232,10 @@ fn every_constant_has_the_same_value() {
     assert_eq!(codes, proxy_codes);
 }
 
-#[test]
-fn the_listener_struct_has_the_same_fields() {
-    // Rust: the fields of `pub struct tmio_proxy_listener { ... }`, as C declarations.
-    let start = SOURCE.find("pub struct tmio_proxy_listener {").unwrap();
+/// The fields of Rust's `pub struct NAME { ... }` and of the header's `typedef struct { ... }
+/// NAME;`, as C declarations.
+fn struct_fields(name: &str) -> (Vec<String>, Vec<String>) {
+    let start = SOURCE.find(&format!("pub struct {name} {{")).unwrap();
     let body = &SOURCE[start..];
     let body = &body[body.find('{').unwrap() + 1..body.find("\n}").unwrap()];
     let body = body
@@ -260,17 +261,24 @@ fn the_listener_struct_has_the_same_fields() {
     if !field.trim().is_empty() {
         rust_fields.push(rust_field_to_c(&field));
     }
-
-    // C: the fields of the `typedef struct { ... } tmio_proxy_listener;`.
     let code = without_comments(HEADER);
-    let end = code.find("} tmio_proxy_listener;").unwrap();
+    let end = code.find(&format!("}} {name};")).unwrap();
     let open = code[..end].rfind('{').unwrap();
     let c_fields = code[open + 1..end]
         .split(';')
         .map(normalise_c)
         .filter(|field| !field.is_empty())
         .collect::<Vec<_>>();
-    assert_eq!(rust_fields, c_fields);
+    (rust_fields, c_fields)
+}
+
+#[test]
+fn the_listener_and_bonding_structs_have_the_same_fields() {
+    for name in ["tmio_proxy_listener", "tmio_link", "tmio_bonding_config"] {
+        let (rust_fields, c_fields) = struct_fields(name);
+        assert!(!rust_fields.is_empty(), "{name}");
+        assert_eq!(rust_fields, c_fields, "{name}");
+    }
 }
 
 /// `name: Option<unsafe extern "C" fn(a: T, ...)>` -> `void (*name)(T a, ...)`;

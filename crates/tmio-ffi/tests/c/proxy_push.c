@@ -20,20 +20,11 @@
 #include <unistd.h>
 
 #include "tmio.h"
+#include "pusher.h"
 
 /* The SDK's name of the passphrase option (tmio-options.h). */
 #define PASSPHRASE_OPTION "Crypto PBKDF2 Passphrase. length [0,10..79] 0:disable crypto"
 
-#define CHECK(condition)                                                               \
-  do {                                                                                 \
-    if (!(condition)) {                                                                \
-      char message_[512];                                                              \
-      tmio_last_error_message(message_, sizeof message_);                              \
-      fprintf(stderr, "check failed at line %d: %s (last tmio error: %s)\n", __LINE__, \
-              #condition, message_);                                                   \
-      exit(1);                                                                         \
-    }                                                                                  \
-  } while (0)
 
 /* Log lines received through tmio_set_log_listener (from tmio's threads). */
 static atomic_int log_lines;
@@ -98,10 +89,6 @@ static void on_error(void *user_data, int error_type, int code, const char *mess
   atomic_fetch_add(&state->error_calls, 1);
 }
 
-static void sleep_ms(long ms) {
-  struct timespec delay = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&delay, NULL);
-}
 
 /* The calls that must fail before any proxy runs. */
 static void check_argument_errors(void) {
@@ -130,8 +117,12 @@ static void check_argument_errors(void) {
         TMIO_ERR_INVALID_UTF8);
   CHECK(tmio_proxy_start(proxy, "tcp://127.0.0.1:0", "srt://\xe2\x82", NULL) ==
         TMIO_ERR_INVALID_UTF8);
-  CHECK(tmio_proxy_start(proxy, "tcp://127.0.0.1:0", "srt://127.0.0.1:9",
-                         (const tmio_bonding_config *)&quiet) == TMIO_CODE_UNSUPPORTED);
+  tmio_bonding_config no_mode = {0, NULL, 0};
+  CHECK(tmio_proxy_start(proxy, "tcp://127.0.0.1:0", "srt://127.0.0.1:9", &no_mode) ==
+        TMIO_CODE_UNSUPPORTED);
+  tmio_bonding_config null_links = {TMIO_BOND_BACKUP, NULL, 2};
+  CHECK(tmio_proxy_start(proxy, "tcp://127.0.0.1:0", "srt://127.0.0.1:9", &null_links) ==
+        TMIO_ERR_NULL_POINTER);
   CHECK(tmio_proxy_start(proxy, "tcp://127.0.0.1:0", "not a url", NULL) == TMIO_CODE_URL);
   /* The message of the last failure, asked for by length first. */
   long long needed = tmio_last_error_message(NULL, 0);
@@ -146,47 +137,6 @@ static void check_argument_errors(void) {
   /* Not running: no statistics. */
   CHECK(tmio_proxy_stats_json(proxy, buf, sizeof buf) == TMIO_ERR_NOT_RUNNING);
   tmio_proxy_destroy(proxy);
-}
-
-/* The pusher: connects to the proxy's port and writes the pattern; returns the socket. */
-static int push(uint16_t port, long long bytes) {
-  int sock = socket(AF_INET, SOCK_STREAM, 0);
-  CHECK(sock >= 0);
-  struct sockaddr_in address;
-  memset(&address, 0, sizeof address);
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  CHECK(connect(sock, (struct sockaddr *)&address, sizeof address) == 0);
-  unsigned char chunk[8192];
-  long long sent = 0;
-  while (sent < bytes) {
-    size_t n = sizeof chunk;
-    if ((long long)n > bytes - sent) n = (size_t)(bytes - sent);
-    for (size_t k = 0; k < n; k++) {
-      long long i = sent + (long long)k;
-      chunk[k] = (unsigned char)((i * 7 + i / 251) % 256);
-    }
-    size_t off = 0;
-    while (off < n) {
-      ssize_t written = write(sock, chunk + off, n - off);
-      CHECK(written > 0);
-      off += (size_t)written;
-    }
-    sent += (long long)n;
-  }
-  return sock;
-}
-
-/* Ends the push as an RTMP pusher does: no more data (FIN), then waits, at most 60 s, for the
- * proxy to close its side, which it does once everything it read has gone to the remote. */
-static void finish_push(int sock) {
-  CHECK(shutdown(sock, SHUT_WR) == 0);
-  struct timeval limit = {60, 0};
-  CHECK(setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == 0);
-  char byte;
-  CHECK(read(sock, &byte, 1) == 0);
-  CHECK(close(sock) == 0);
 }
 
 int main(int argc, char **argv) {
