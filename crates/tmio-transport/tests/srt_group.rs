@@ -508,3 +508,99 @@ async fn a_member_tied_to_an_interface_sends_through_it_and_a_missing_one_is_nam
         .unwrap();
     assert_eq!(got, b"through lo");
 }
+
+/// Three members, each behind its own userspace relay (the non-root counterpart of
+/// `group_netns.rs`'s kernel paths): member 0 with `losses[0]` random loss each way, member 1
+/// with `losses[1]` and a 25 Mbit/s bottleneck, member 2 with `losses[2]`; the written stream is
+/// paced at 20 Mbit/s; member `cut` is cut (100 % loss both ways) once 1.5 MiB arrived. Every
+/// byte must arrive; the longest pause is printed.
+async fn three_relayed_members(mode: GroupMode, weights: [u8; 3], losses: [f64; 3], cut: usize) {
+    use tmio_testkit::impairment::{ImpairmentConfig, RateLimit};
+    let config = SrtConfig::default();
+    let listener = SrtListener::bind_with(
+        "127.0.0.1:0".parse().unwrap(),
+        config.clone(),
+        ListenerLimits::default(),
+        true,
+    )
+    .await
+    .unwrap();
+    let addr = listener.local_addr();
+    let mut relays = Vec::new();
+    for (index, loss) in losses.iter().enumerate() {
+        let impairment = ImpairmentConfig {
+            loss: *loss,
+            rate_limit: (index == 1).then_some(RateLimit {
+                bytes_per_sec: 25_000_000 / 8,
+                queue_limit_bytes: 256 << 10,
+            }),
+            ..ImpairmentConfig::default()
+        };
+        let relay =
+            LossyUdpRelay::start(RelayConfig::symmetric(addr, impairment, 7 + index as u64))
+                .await
+                .unwrap();
+        relays.push(std::sync::Arc::new(relay));
+    }
+    let cut_relay = relays[cut].clone();
+    let server = tokio::spawn(receive_group(
+        listener,
+        Box::new(move || cut_relay.blackout_now(Duration::from_secs(600))),
+    ));
+    let group = GroupConnect {
+        mode,
+        members: relays
+            .iter()
+            .zip(weights)
+            .map(|(relay, weight)| MemberSpec {
+                remote: relay.local_addr(),
+                bind: None,
+                weight,
+                device: None,
+            })
+            .collect(),
+        config,
+    };
+    let mut stream = SrtStream::connect_group(group).await.unwrap();
+    for _ in 0..500 {
+        if stream.path_reports().len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(stream.path_reports().len(), 3, "three members connected");
+    let data = payload(TOTAL, 13);
+    // 20 Mbit/s: 64 KiB every 26 ms.
+    let started = Instant::now();
+    for (index, chunk) in data.chunks(CHUNK).enumerate() {
+        let due = started + Duration::from_micros(26_214 * index as u64);
+        tokio::time::sleep_until(due.into()).await;
+        stream.write_all(chunk).await.unwrap();
+    }
+    stream.shutdown().await.unwrap();
+    let received = tokio::time::timeout(Duration::from_secs(60), server)
+        .await
+        .expect("the group delivered in time")
+        .unwrap();
+    for event in stream.link_events() {
+        println!("caller: {event:?}");
+    }
+    println!(
+        "{mode:?}, 3 relayed members (loss {losses:?}, member 1 at 25 Mbit/s), member {cut} cut: \
+         longest pause {:?}",
+        received.longest_pause
+    );
+    assert_eq!(received.bytes.len(), TOTAL);
+    assert_eq!(Sha256::digest(&received.bytes), Sha256::digest(&data));
+    assert_eq!(received.paths, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcast_over_three_lossy_relayed_members_with_one_cut() {
+    three_relayed_members(GroupMode::Broadcast, [0, 0, 0], [0.05, 0.0, 0.0], 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_over_three_lossy_relayed_members_with_the_active_one_cut() {
+    three_relayed_members(GroupMode::Backup, [100, 50, 10], [0.02, 0.02, 0.02], 0).await;
+}
