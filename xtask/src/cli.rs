@@ -11,9 +11,9 @@ tasks:
          install what the tests need (scripts/install-deps.sh: Debian packages, cargo-fuzz)
   test   [--no-install] [--fuzz-seconds N] [--dry-run]
          the test command of the README and of CI: deps, fmt, clippy, cargo test --workspace,
-         then every fuzz target for N seconds (default 60; 0 skips fuzzing)
+         then every fuzz target for N seconds (default 45; 0 skips fuzzing)
   fuzz   [--seconds N] [--target NAME] [--dry-run]
-         run every fuzz target in fuzz/ (or only NAME) for N seconds each (default 60)
+         run every fuzz target in fuzz/ (or only NAME) for N seconds each (default 45)
   soak   [--dry-run]
          run the #[ignore]d long tests (cargo test --workspace --release -- --ignored)
   bench  [--dry-run]
@@ -33,7 +33,7 @@ tasks:
 --dry-run prints the commands a task would run and runs nothing (release: see above).";
 
 /// Seconds each fuzz target runs when no duration is given.
-pub const DEFAULT_FUZZ_SECONDS: u64 = 60;
+pub const DEFAULT_FUZZ_SECONDS: u64 = 45;
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,14 +289,14 @@ mod tests {
     }
 
     #[test]
-    fn test_defaults_install_and_fuzz_sixty_seconds() {
+    fn test_defaults_install_and_fuzz_forty_five_seconds() {
         let invocation = parse(&["test"]).unwrap();
         assert_eq!(
             invocation,
             Invocation {
                 task: Task::Test(TestOptions {
                     install: true,
-                    fuzz_seconds: 60
+                    fuzz_seconds: 45
                 }),
                 dry_run: false
             }
@@ -355,12 +355,12 @@ mod tests {
     }
 
     #[test]
-    fn fuzz_defaults_to_every_target_for_sixty_seconds() {
+    fn fuzz_defaults_to_every_target_for_forty_five_seconds() {
         let invocation = parse(&["fuzz"]).unwrap();
         assert_eq!(
             invocation.task,
             Task::Fuzz {
-                seconds: 60,
+                seconds: 45,
                 target: None
             }
         );
