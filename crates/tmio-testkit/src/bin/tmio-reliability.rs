@@ -6,7 +6,8 @@
 //! matrix keeps the file's `## Soak` section.
 //!
 //! `tmio-reliability --tmio PATH --soak [--sessions N] [--minutes M | --seconds S] [--mbps R]
-//! [--loss P] [--sample-secs S] [--warm-up-secs S] [--window-secs S] [--out FILE]`: the soak
+//! [--loss P] [--sample-secs S] [--warm-up-secs S] [--window-secs S] [--proxy-opt NAME=VALUE]…
+//! [--out FILE]`: the soak
 //! (`tmio_testkit::reliability::soak`, root needed), progress on stderr every sample; with
 //! `--out` its `### Soak: N sessions` subsection replaces the one in FILE's `## Soak` section
 //! (created if missing), else the markdown goes to stdout. Exits 1 unless flat and byte-exact.
@@ -23,7 +24,7 @@ use tmio_testkit::NetnsLinks;
 
 const USAGE: &str = "usage: tmio-reliability --tmio PATH [--out FILE] [--fast] [--cells NAME,...] [--bytes N] [--timeout-secs N]
        tmio-reliability --tmio PATH --soak [--sessions N] [--minutes M | --seconds S] [--mbps R] [--loss P]
-                        [--sample-secs S] [--warm-up-secs S] [--window-secs S] [--out FILE]";
+                        [--sample-secs S] [--warm-up-secs S] [--window-secs S] [--proxy-opt NAME=VALUE]... [--out FILE]";
 
 /// The heading of the soak section in the report.
 const SOAK_HEADING: &str = "## Soak";
@@ -48,6 +49,7 @@ struct SoakArgs {
     sample_secs: Option<u64>,
     warm_up_secs: Option<u64>,
     window_secs: Option<u64>,
+    proxy_options: Vec<String>,
 }
 
 fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, String> {
@@ -102,6 +104,7 @@ fn parse_args() -> Result<Args, String> {
             "--sample-secs" => soak_args.sample_secs = Some(number(&arg, &value(&arg)?)?),
             "--warm-up-secs" => soak_args.warm_up_secs = Some(number(&arg, &value(&arg)?)?),
             "--window-secs" => soak_args.window_secs = Some(number(&arg, &value(&arg)?)?),
+            "--proxy-opt" => soak_args.proxy_options.push(value(&arg)?),
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -351,6 +354,7 @@ fn run_soak_mode(args: &Args, soak_args: &SoakArgs) -> ExitCode {
     if let Some(secs) = soak_args.window_secs {
         config.window = Duration::from_secs(secs);
     }
+    config.proxy_options.clone_from(&soak_args.proxy_options);
     if let Err(reason) = NetnsLinks::available() {
         eprintln!("tmio-reliability: the soak needs network namespaces: {reason}");
         return ExitCode::FAILURE;

@@ -65,6 +65,10 @@ pub struct SoakConfig {
     pub window: Duration,
     /// Seed of the streams.
     pub seed: u64,
+    /// `NAME=VALUE` options given to every proxy (`--opt`), over its default `rtmp` preset
+    /// (whose `maxbw` caps each session at 2 621 440 bytes/s, retransmissions and packet
+    /// headers included).
+    pub proxy_options: Vec<String>,
 }
 
 impl SoakConfig {
@@ -81,6 +85,7 @@ impl SoakConfig {
             warm_up: Duration::from_secs(60),
             window: Duration::from_secs(60),
             seed: 12,
+            proxy_options: Vec::new(),
         }
     }
 
@@ -624,14 +629,12 @@ pub fn run_soak(config: &SoakConfig, progress: &mut dyn FnMut(&str)) -> Result<S
     let mut proxies = Vec::with_capacity(config.sessions);
     let mut proxy_locals = Vec::with_capacity(config.sessions);
     for index in 0..config.sessions {
-        let mut proxy = TmioProcess::spawn(
-            place.command(Side::A, &config.tmio),
-            &[
-                "proxy",
-                "tcp://127.0.0.1:0",
-                &format!("srt://{gateway_addr}?streamid=#!::r=soak/{index}"),
-            ],
-        )?;
+        let remote = format!("srt://{gateway_addr}?streamid=#!::r=soak/{index}");
+        let mut args = vec!["proxy", "tcp://127.0.0.1:0", remote.as_str()];
+        for option in &config.proxy_options {
+            args.extend(["--opt", option.as_str()]);
+        }
+        let mut proxy = TmioProcess::spawn(place.command(Side::A, &config.tmio), &args)?;
         proxy_locals.push(parse_addr(
             &proxy.wait_line("listening tcp://", STARTUP_TIMEOUT)?,
             "proxy",
@@ -858,8 +861,17 @@ pub fn markdown(report: &SoakReport, header_lines: &[String]) -> String {
         report.dropped.0,
         report.dropped.1,
     ));
+    if !config.proxy_options.is_empty() {
+        text.push_str(&format!(
+            "- proxy options: `{}`\n",
+            config.proxy_options.join(" ")
+        ));
+    }
+    let planned =
+        config.per_session_bytes_per_sec() as f64 * config.duration.as_secs_f64() * n as f64;
     text.push_str(&format!(
-        "- bytes: {sent} sent, {delivered} delivered ({:.2} Mbit/s over the run); byte-exact (streaming comparison and sha256): {exact} of {n} sessions{}; proxies exiting 0: {exited_0} of {n}\n",
+        "- bytes: {sent} sent ({:.1} % of the {planned:.0} the pace asked for: the rest is what backpressure held back in the pushers), {delivered} delivered ({:.2} Mbit/s over the run); byte-exact (streaming comparison and sha256): {exact} of {n} sessions{}; proxies exiting 0: {exited_0} of {n}\n",
+        sent as f64 * 100.0 / planned.max(1.0),
         delivered as f64 * 8.0 / config.duration.as_secs_f64() / 1e6,
         if report.stray_connections > 0 {
             format!(", {} stray connections", report.stray_connections)
