@@ -14,8 +14,10 @@ tasks:
          then every fuzz target for N seconds (default 45; 0 skips fuzzing)
   fuzz   [--seconds N] [--target NAME] [--dry-run]
          run every fuzz target in fuzz/ (or only NAME) for N seconds each (default 45)
-  soak   [--dry-run]
-         run the #[ignore]d long tests (cargo test --workspace --release -- --ignored)
+  soak   [--long] [--dry-run]
+         run the #[ignore]d long tests (cargo test --workspace --release -- --ignored), but
+         the hour-long soak; --long instead: the issue's soaks (30 min at 20 Mbit/s, 5 % loss,
+         1 then 50 sessions) through release builds, figures written into docs/reliability.md
   bench  [--dry-run]
          run the criterion benchmarks, then benches/peers.sh if it exists
   reliability [--fast] [--dry-run]
@@ -61,7 +63,10 @@ pub enum Task {
         target: Option<String>,
     },
     /// Run the ignored long tests in release mode.
-    Soak,
+    Soak {
+        /// Instead, the two 30-minute soaks through `tmio-reliability`, into the report.
+        long: bool,
+    },
     /// Run the benchmarks.
     Bench,
     /// Run the fault matrix.
@@ -125,8 +130,15 @@ where
             Task::Deps
         }
         "soak" => {
-            flags.parse("soak", &mut dry_run, |_, _| Ok(false))?;
-            Task::Soak
+            let mut long = false;
+            flags.parse("soak", &mut dry_run, |flag, _| match flag {
+                "--long" => {
+                    long = true;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            })?;
+            Task::Soak { long }
         }
         "bench" => {
             flags.parse("bench", &mut dry_run, |_, _| Ok(false))?;
@@ -378,7 +390,11 @@ mod tests {
     #[test]
     fn simple_tasks_parse_to_their_variant() {
         assert_eq!(parse(&["deps"]).unwrap().task, Task::Deps);
-        assert_eq!(parse(&["soak"]).unwrap().task, Task::Soak);
+        assert_eq!(parse(&["soak"]).unwrap().task, Task::Soak { long: false });
+        assert_eq!(
+            parse(&["soak", "--long"]).unwrap().task,
+            Task::Soak { long: true }
+        );
         assert_eq!(
             parse(&["reliability"]).unwrap().task,
             Task::Reliability { fast: false }

@@ -65,7 +65,7 @@ pub fn run(invocation: &Invocation) -> Result<(), Error> {
         Task::Fuzz { seconds, target } => {
             tasks::fuzz::run(&shell, *seconds, target.as_deref()).map(|_reports| ())
         }
-        Task::Soak => tasks::soak::run(&shell),
+        Task::Soak { long } => tasks::soak::run(&shell, *long),
         Task::Bench => tasks::bench::run(&shell),
         Task::Reliability { fast } => tasks::reliability::run(&shell, *fast),
         // `release --dry-run` runs the checks and packaging for real and changes nothing, so

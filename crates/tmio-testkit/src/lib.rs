@@ -13,7 +13,8 @@
 //!   or group listener, through `srt-test-live` from scripts/build-libsrt-bonding.sh.
 //! - [`reliability`] (Linux): the fault matrix, a stream through the real `tmio proxy` and
 //!   `tmio gateway` under one fault per cell (the `tmio-reliability` binary, `cargo xtask
-//!   reliability`).
+//!   reliability`); its [`reliability::soak`] module, the long soak (one gateway, N proxies,
+//!   RSS and fds sampled; `tmio-reliability --soak`, `cargo xtask soak --long`).
 //!
 //! Nothing here touches an address other than loopback or addresses inside namespaces the kit
 //! creates and removes itself. `docs/testkit.md` has the details and the caveats.

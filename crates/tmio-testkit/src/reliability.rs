@@ -34,6 +34,8 @@ use sha2::{Digest as _, Sha256};
 use crate::netns::{NetnsLink, NetnsLinks, Side};
 use crate::{Error, ImpairmentConfig, LossyUdpRelay, RelayConfig, RelayStats};
 
+pub mod soak;
+
 /// Bytes after which mid-stream faults strike (blackout, kill, upstream gone).
 const FAULT_AFTER_BYTES: u64 = 1 << 20;
 /// How long a started process gets to print its `listening` line.

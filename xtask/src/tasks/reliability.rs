@@ -8,7 +8,7 @@ use crate::Error;
 pub const REPORT: &str = "docs/reliability.md";
 
 /// Where cargo puts release binaries: `$CARGO_TARGET_DIR/release`, else `target/release`.
-fn release_dir() -> String {
+pub(crate) fn release_dir() -> String {
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_owned());
     format!("{}/release", target.trim_end_matches('/'))
 }

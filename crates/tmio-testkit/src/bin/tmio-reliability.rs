@@ -2,18 +2,32 @@
 //!
 //! `tmio-reliability --tmio target/release/tmio [--out docs/reliability.md] [--fast]
 //! [--cells NAME,NAME…] [--bytes N] [--timeout-secs N]`. Kernel-loss cells need root (network
-//! namespaces); without it they are listed as skipped. Exits 1 when a cell failed.
+//! namespaces); without it they are listed as skipped. Exits 1 when a cell failed. Writing the
+//! matrix keeps the file's `## Soak` section.
+//!
+//! `tmio-reliability --tmio PATH --soak [--sessions N] [--minutes M | --seconds S] [--mbps R]
+//! [--loss P] [--sample-secs S] [--warm-up-secs S] [--window-secs S] [--proxy-opt NAME=VALUE]…
+//! [--out FILE]`: the soak
+//! (`tmio_testkit::reliability::soak`, root needed), progress on stderr every sample; with
+//! `--out` its `### Soak: N sessions` subsection replaces the one in FILE's `## Soak` section
+//! (created if missing), else the markdown goes to stdout. Exits 1 unless flat and byte-exact.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
+use tmio_testkit::reliability::soak::{self, SoakConfig};
 use tmio_testkit::reliability::{
     fast_subset, full_matrix, markdown_table, run_cell, CellReport, MatrixConfig, RSS_LIMIT_KIB,
 };
 use tmio_testkit::NetnsLinks;
 
-const USAGE: &str = "usage: tmio-reliability --tmio PATH [--out FILE] [--fast] [--cells NAME,...] [--bytes N] [--timeout-secs N]";
+const USAGE: &str = "usage: tmio-reliability --tmio PATH [--out FILE] [--fast] [--cells NAME,...] [--bytes N] [--timeout-secs N]
+       tmio-reliability --tmio PATH --soak [--sessions N] [--minutes M | --seconds S] [--mbps R] [--loss P]
+                        [--sample-secs S] [--warm-up-secs S] [--window-secs S] [--proxy-opt NAME=VALUE]... [--out FILE]";
+
+/// The heading of the soak section in the report.
+const SOAK_HEADING: &str = "## Soak";
 
 struct Args {
     tmio: PathBuf,
@@ -22,6 +36,25 @@ struct Args {
     cells: Option<Vec<String>>,
     bytes: Option<usize>,
     timeout_secs: Option<u64>,
+    soak: Option<SoakArgs>,
+}
+
+/// `--soak` and its settings (unset ones keep [`SoakConfig::new`]'s).
+#[derive(Default)]
+struct SoakArgs {
+    sessions: Option<usize>,
+    seconds: Option<u64>,
+    mbps: Option<f64>,
+    loss: Option<f64>,
+    sample_secs: Option<u64>,
+    warm_up_secs: Option<u64>,
+    window_secs: Option<u64>,
+    proxy_options: Vec<String>,
+}
+
+fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, String> {
+    text.parse()
+        .map_err(|_| format!("{name} {text}: not a number"))
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -33,7 +66,9 @@ fn parse_args() -> Result<Args, String> {
         cells: None,
         bytes: None,
         timeout_secs: None,
+        soak: None,
     };
+    let mut soak_args = SoakArgs::default();
     let mut tmio = None;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -58,11 +93,31 @@ fn parse_args() -> Result<Args, String> {
                         .map_err(|_| format!("--timeout-secs {text}: not a number"))?,
                 );
             }
+            "--soak" => parsed.soak = Some(SoakArgs::default()),
+            "--sessions" => soak_args.sessions = Some(number(&arg, &value(&arg)?)?),
+            "--minutes" => {
+                soak_args.seconds = Some(number::<u64>(&arg, &value(&arg)?)?.saturating_mul(60))
+            }
+            "--seconds" => soak_args.seconds = Some(number(&arg, &value(&arg)?)?),
+            "--mbps" => soak_args.mbps = Some(number(&arg, &value(&arg)?)?),
+            "--loss" => soak_args.loss = Some(number(&arg, &value(&arg)?)?),
+            "--sample-secs" => soak_args.sample_secs = Some(number(&arg, &value(&arg)?)?),
+            "--warm-up-secs" => soak_args.warm_up_secs = Some(number(&arg, &value(&arg)?)?),
+            "--window-secs" => soak_args.window_secs = Some(number(&arg, &value(&arg)?)?),
+            "--proxy-opt" => soak_args.proxy_options.push(value(&arg)?),
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
     }
     parsed.tmio = tmio.ok_or("--tmio PATH is required")?;
+    if parsed.soak.is_some() {
+        parsed.soak = Some(soak_args);
+    } else if soak_args.sessions.is_some()
+        || soak_args.seconds.is_some()
+        || soak_args.mbps.is_some()
+    {
+        return Err("--sessions, --minutes, --seconds, --mbps … go with --soak".into());
+    }
     Ok(parsed)
 }
 
@@ -89,21 +144,42 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
-fn document(config: &MatrixConfig, reports: &[CellReport], skipped: &[String]) -> String {
-    let date = output_of("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
-    let commit = output_of("git", &["rev-parse", "--short=12", "HEAD"]);
-    let dirty = if output_of("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty() {
-        ""
-    } else {
-        " (with uncommitted changes)"
-    };
+/// Where and with what a run happened.
+struct Provenance {
+    date: String,
+    commit: String,
+    dirty: &'static str,
+    machine: String,
+    version: String,
+}
+
+fn provenance(tmio: &std::path::Path) -> Provenance {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let machine = format!(
-        "{}, {cores} cores ({})",
-        output_of("uname", &["-srm"]),
-        cpu_model()
-    );
-    let version = output_of(&config.tmio.display().to_string(), &["-V"]);
+    Provenance {
+        date: output_of("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        commit: output_of("git", &["rev-parse", "--short=12", "HEAD"]),
+        dirty: if output_of("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty() {
+            ""
+        } else {
+            " (with uncommitted changes)"
+        },
+        machine: format!(
+            "{}, {cores} cores ({})",
+            output_of("uname", &["-srm"]),
+            cpu_model()
+        ),
+        version: output_of(&tmio.display().to_string(), &["-V"]),
+    }
+}
+
+fn document(config: &MatrixConfig, reports: &[CellReport], skipped: &[String]) -> String {
+    let Provenance {
+        date,
+        commit,
+        dirty,
+        machine,
+        version,
+    } = provenance(&config.tmio);
     let failed = reports.iter().filter(|r| r.verdict.is_err()).count();
     let mut text = format!(
         "# Reliability: the fault matrix\n\n\
@@ -192,6 +268,150 @@ fn document(config: &MatrixConfig, reports: &[CellReport], skipped: &[String]) -
     text
 }
 
+/// The soak section's introduction (kept above the subsections).
+fn soak_intro() -> String {
+    format!(
+        "{SOAK_HEADING}\n\n\
+         Generated by `cargo xtask soak --long` (`tmio-reliability --soak`, \
+         crates/tmio-testkit/src/reliability/soak.rs); each subsection is replaced by its own run, \
+         and regenerating the matrix above keeps this section.\n\n\
+         One `tmio gateway` (with its TCP sink) in one network namespace, N `tmio proxy` processes \
+         (each with a pusher) in another, joined by a veth pair with nftables dropping the given \
+         share of the UDP datagrams each way. The total rate is split evenly over the sessions; each \
+         pusher writes its own seeded stream (its index, then ChaCha8 bytes), paced, for the whole \
+         run, then closes; the sink compares every byte with the stream as it arrives and both ends \
+         hash it (sha256). Every sample period the runner reads `VmRSS` (`/proc/PID/status`) and \
+         counts `/proc/PID/fd` of the gateway and of every proxy. **Flat**, per process: the mean RSS \
+         of the samples in the last window is at most {:.0} % + {:.0} MiB above the mean of the first \
+         window after the warm-up, and the open fd count does not change after the warm-up. The \
+         gateway's RSS and fds are also read before the first caller and after every session ended.\n\n",
+        soak::RSS_GROWTH_FRACTION * 100.0,
+        soak::RSS_GROWTH_SLACK_KIB / 1024.0
+    )
+}
+
+/// `existing` with `subsection` (starting `### …\n`) in its soak section: replacing the
+/// subsection of the same heading, else appended; the section is created when missing.
+fn merge_soak(existing: &str, subsection: &str) -> String {
+    let marker = format!("\n{SOAK_HEADING}\n");
+    let (before, section) = match existing.find(&marker) {
+        Some(at) => (&existing[..=at], existing[at + 1..].to_owned()),
+        None => (existing, soak_intro()),
+    };
+    let heading = subsection.lines().next().unwrap_or_default();
+    let mut section = section;
+    let start = section
+        .match_indices("### ")
+        .map(|(at, _)| at)
+        .find(|&at| section[at..].lines().next() == Some(heading));
+    match start {
+        Some(start) => {
+            let end = section[start + 4..]
+                .find("\n### ")
+                .map_or(section.len(), |at| start + 4 + at + 1);
+            section.replace_range(start..end, subsection);
+        }
+        None => {
+            if !section.ends_with("\n\n") {
+                section.push('\n');
+            }
+            section.push_str(subsection);
+        }
+    }
+    let mut text = before.to_owned();
+    if !text.ends_with("\n\n") {
+        text.push('\n');
+    }
+    text.push_str(&section);
+    text
+}
+
+/// The soak section of the report at `path`, if it has one (kept when the matrix is rewritten).
+fn existing_soak_section(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let at = text.find(&format!("\n{SOAK_HEADING}\n"))?;
+    Some(text[at + 1..].to_owned())
+}
+
+fn run_soak_mode(args: &Args, soak_args: &SoakArgs) -> ExitCode {
+    let sessions = soak_args.sessions.unwrap_or(1);
+    let mut config = SoakConfig::new(&args.tmio, sessions);
+    if let Some(seconds) = soak_args.seconds {
+        config.duration = Duration::from_secs(seconds);
+    }
+    if let Some(mbps) = soak_args.mbps {
+        config.total_bits_per_sec = (mbps * 1e6) as u64;
+    }
+    if let Some(loss) = soak_args.loss {
+        config.loss_percent = loss;
+    }
+    if let Some(secs) = soak_args.sample_secs {
+        config.sample_every = Duration::from_secs(secs);
+    }
+    if let Some(secs) = soak_args.warm_up_secs {
+        config.warm_up = Duration::from_secs(secs);
+    }
+    if let Some(secs) = soak_args.window_secs {
+        config.window = Duration::from_secs(secs);
+    }
+    config.proxy_options.clone_from(&soak_args.proxy_options);
+    if let Err(reason) = NetnsLinks::available() {
+        eprintln!("tmio-reliability: the soak needs network namespaces: {reason}");
+        return ExitCode::FAILURE;
+    }
+    let _ = NetnsLinks::cleanup_stale();
+    let report = match soak::run_soak(&config, &mut |line| eprintln!("soak: {line}")) {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("tmio-reliability: soak harness error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Provenance {
+        date,
+        commit,
+        dirty,
+        machine,
+        version,
+    } = provenance(&args.tmio);
+    let header = [
+        format!("date: {date} (run ended); commit: {commit}{dirty}"),
+        format!("machine: {machine}"),
+        format!("tmio: `{version}` ({})", args.tmio.display()),
+        format!(
+            "samples every {} s; warm-up {} s; windows {} s; wall time {:.0} s with the drain",
+            config.sample_every.as_secs(),
+            config.warm_up.as_secs(),
+            config.window.as_secs(),
+            report.elapsed.as_secs_f64()
+        ),
+    ];
+    let text = soak::markdown(&report, &header);
+    if let Err(why) = report.verdict() {
+        eprintln!(
+            "tmio-reliability: soak FAILED: {why}\n--- gateway stderr (tail)\n{}",
+            report.gateway_stderr_tail
+        );
+    }
+    match &args.out {
+        Some(path) => {
+            let existing = std::fs::read_to_string(path).unwrap_or_default();
+            if let Err(error) = std::fs::write(path, merge_soak(&existing, &text)) {
+                eprintln!("tmio-reliability: cannot write {}: {error}", path.display());
+                return ExitCode::FAILURE;
+            }
+            eprint!("{text}");
+            eprintln!("tmio-reliability: wrote the soak into {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    if report.verdict().is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(args) => args,
@@ -203,6 +423,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(soak_args) = &args.soak {
+        return run_soak_mode(&args, soak_args);
+    }
     let mut config = MatrixConfig::new(&args.tmio);
     if let Some(bytes) = args.bytes {
         config.bytes = bytes;
@@ -253,9 +476,13 @@ fn main() -> ExitCode {
             }
         }
     }
-    let text = document(&config, &reports, &skipped);
+    let mut text = document(&config, &reports, &skipped);
     match &args.out {
         Some(path) => {
+            if let Some(section) = existing_soak_section(path) {
+                text.push('\n');
+                text.push_str(&section);
+            }
             if let Err(error) = std::fs::write(path, &text) {
                 eprintln!("tmio-reliability: cannot write {}: {error}", path.display());
                 return ExitCode::FAILURE;
@@ -268,5 +495,29 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_soak_subsection_is_added_then_replaced() {
+        let matrix = "# Reliability\n\n| table |\n";
+        let one = "### Soak: 1 session\n\n- first\n\n";
+        let text = merge_soak(matrix, one);
+        assert!(text.starts_with(matrix), "{text}");
+        assert!(text.contains("\n## Soak\n"), "{text}");
+        assert!(text.ends_with(one), "{text}");
+        let fifty = "### Soak: 50 sessions\n\n- fifty\n\n";
+        let text = merge_soak(&text, fifty);
+        assert!(text.ends_with(&format!("{one}{fifty}")), "{text}");
+        let again = "### Soak: 1 session\n\n- second\n\n";
+        let text = merge_soak(&text, again);
+        assert!(!text.contains("- first"), "{text}");
+        assert!(text.ends_with(&format!("{again}{fifty}")), "{text}");
+        assert_eq!(text.matches("## Soak\n").count(), 1, "{text}");
+        assert_eq!(merge_soak(&text, again), text);
     }
 }
