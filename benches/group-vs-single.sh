@@ -32,5 +32,5 @@ for mode in ("single", "broadcast", "backup"):
     if mode in med:
         g, _, _, c, w = med[mode]
         base = med["single"]
-        print(f"{mode:<10} {g:>10.1} {c:>12.2} {w:>14.2}              {g / base[0]:.2}x  {c / base[3]:.2}x")
+        print(f"{mode:<10} {g:>10.1f} {c:>12.2f} {w:>14.2f}              {g / base[0]:.2f}x  {c / base[3]:.2f}x")
 PY
