@@ -142,19 +142,19 @@ fn backup_group_through_the_facade_survives_a_cut_link_and_takes_a_new_one() {
     bonded_push_through_the_facade(BondingMode::Backup);
 }
 
-#[test]
-fn a_one_link_config_binds_its_address() {
+/// Starts a facade with a one-link config whose local side is `local`, pushes a few bytes, and
+/// returns the address the gateway saw the caller come from.
+fn caller_address_of_a_one_link_config(local: LinkLocal) -> SocketAddr {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sink = rt.block_on(common::sink());
     let mut gateway = rt.block_on(common::gateway(sink.addr, &[]));
     let proxy = TmioProxy::create();
     let (listener, seen) = recorder(&[]);
     proxy.set_listener(listener);
-    let bind: SocketAddr = "127.0.0.2:0".parse().unwrap();
     let config = BondingConfig {
         mode: BondingMode::Broadcast,
         links: vec![LinkConfig {
-            local: LinkLocal::Bind(bind),
+            local,
             remote_url: format!("srt://{}", gateway.local_addr()),
             weight: 0,
             interface: None,
@@ -168,7 +168,7 @@ fn a_one_link_config_binds_its_address() {
         panic!("expected on_start")
     };
     let mut pusher = TcpStream::connect((ip.as_str(), port)).unwrap();
-    pusher.write_all(b"bound").unwrap();
+    pusher.write_all(b"one link").unwrap();
     pusher.shutdown(Shutdown::Write).unwrap();
     let peer = rt.block_on(async {
         loop {
@@ -179,55 +179,28 @@ fn a_one_link_config_binds_its_address() {
             }
         }
     });
+    proxy.stop();
+    peer
+}
+
+#[test]
+fn a_one_link_config_binds_its_address() {
+    let bind: SocketAddr = "127.0.0.2:0".parse().unwrap();
+    let peer = caller_address_of_a_one_link_config(LinkLocal::Bind(bind));
     assert_eq!(
         peer.ip(),
         bind.ip(),
         "the link did not send from its address"
     );
-    proxy.stop();
 }
 
 #[test]
 fn a_one_link_config_sends_on_the_applications_socket() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let sink = rt.block_on(common::sink());
-    let mut gateway = rt.block_on(common::gateway(sink.addr, &[]));
-    let proxy = TmioProxy::create();
-    let (listener, seen) = recorder(&[]);
-    proxy.set_listener(listener);
     let socket = std::net::UdpSocket::bind("127.0.0.3:0").unwrap();
     let socket_addr = socket.local_addr().unwrap();
-    let config = BondingConfig {
-        mode: BondingMode::Broadcast,
-        links: vec![LinkConfig {
-            local: LinkLocal::Socket(socket),
-            remote_url: format!("srt://{}", gateway.local_addr()),
-            weight: 0,
-            interface: None,
-            on_broken: None,
-        }],
-    };
-    proxy
-        .start("tcp://127.0.0.1:0", "srt://ignored:1", Some(config))
-        .unwrap();
-    let Seen::Started(ip, port) = next_seen(&seen, Duration::from_secs(10)) else {
-        panic!("expected on_start")
-    };
-    let mut pusher = TcpStream::connect((ip.as_str(), port)).unwrap();
-    pusher.write_all(b"socket").unwrap();
-    pusher.shutdown(Shutdown::Write).unwrap();
-    let peer = rt.block_on(async {
-        loop {
-            match tokio::time::timeout(Duration::from_secs(10), gateway.next_event()).await {
-                Ok(Some(GatewayEvent::SessionStarted { peer, .. })) => break peer,
-                Ok(Some(_)) => continue,
-                other => panic!("no session: {other:?}"),
-            }
-        }
-    });
+    let peer = caller_address_of_a_one_link_config(LinkLocal::Socket(socket));
     assert_eq!(
         peer, socket_addr,
         "the link did not use the application's socket"
     );
-    proxy.stop();
 }
