@@ -25,6 +25,18 @@ fn payload(len: usize, seed: u64) -> Vec<u8> {
     data
 }
 
+/// A listener on a free loopback port that takes groups.
+async fn group_listener(config: SrtConfig) -> SrtListener {
+    SrtListener::bind_with(
+        "127.0.0.1:0".parse().unwrap(),
+        config,
+        ListenerLimits::default(),
+        true,
+    )
+    .await
+    .unwrap()
+}
+
 /// What the listener side saw.
 struct Received {
     bytes: Vec<u8>,
@@ -78,14 +90,7 @@ async fn receive_group(mut listener: SrtListener, cut: Box<dyn FnOnce() + Send>)
 /// `cut_member` is cut (100 % loss both ways) after 1.5 MiB.
 async fn group_with_cut(mode: GroupMode, weights: [u8; 2], cut_member: usize) {
     let config = SrtConfig::default();
-    let listener = SrtListener::bind_with(
-        "127.0.0.1:0".parse().unwrap(),
-        config.clone(),
-        ListenerLimits::default(),
-        true,
-    )
-    .await
-    .unwrap();
+    let listener = group_listener(config.clone()).await;
     let addr = listener.local_addr();
     let relay = std::sync::Arc::new(LossyUdpRelay::start(RelayConfig::new(addr)).await.unwrap());
     let cut_relay = relay.clone();
@@ -200,14 +205,7 @@ async fn a_member_that_cannot_connect_is_reported_and_the_group_goes_on() {
         connect_timeout: Duration::from_millis(500),
         ..SrtConfig::default()
     };
-    let mut listener = SrtListener::bind_with(
-        "127.0.0.1:0".parse().unwrap(),
-        config.clone(),
-        ListenerLimits::default(),
-        true,
-    )
-    .await
-    .unwrap();
+    let mut listener = group_listener(config.clone()).await;
     let addr = listener.local_addr();
     // A port nobody answers on.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -328,14 +326,7 @@ async fn member_added_after_one_broke() {
         peer_idle_timeout: Duration::from_secs(1),
         ..SrtConfig::default()
     };
-    let mut listener = SrtListener::bind_with(
-        "127.0.0.1:0".parse().unwrap(),
-        config.clone(),
-        ListenerLimits::default(),
-        true,
-    )
-    .await
-    .unwrap();
+    let mut listener = group_listener(config.clone()).await;
     let addr = listener.local_addr();
     let mut relays = Vec::new();
     for _ in 0..3 {
@@ -474,14 +465,7 @@ async fn a_member_tied_to_an_interface_sends_through_it_and_a_missing_one_is_nam
         println!("skipped the lo part: SO_BINDTODEVICE needs root or CAP_NET_RAW");
         return;
     }
-    let mut listener = SrtListener::bind_with(
-        "127.0.0.1:0".parse().unwrap(),
-        SrtConfig::default(),
-        ListenerLimits::default(),
-        true,
-    )
-    .await
-    .unwrap();
+    let mut listener = group_listener(SrtConfig::default()).await;
     let addr = listener.local_addr();
     let server = tokio::spawn(async move {
         let mut stream = listener.accept().await.unwrap();
@@ -517,14 +501,7 @@ async fn a_member_tied_to_an_interface_sends_through_it_and_a_missing_one_is_nam
 async fn three_relayed_members(mode: GroupMode, weights: [u8; 3], losses: [f64; 3], cut: usize) {
     use tmio_testkit::impairment::{ImpairmentConfig, RateLimit};
     let config = SrtConfig::default();
-    let listener = SrtListener::bind_with(
-        "127.0.0.1:0".parse().unwrap(),
-        config.clone(),
-        ListenerLimits::default(),
-        true,
-    )
-    .await
-    .unwrap();
+    let listener = group_listener(config.clone()).await;
     let addr = listener.local_addr();
     let mut relays = Vec::new();
     for (index, loss) in losses.iter().enumerate() {
