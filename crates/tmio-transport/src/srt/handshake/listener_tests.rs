@@ -1447,20 +1447,24 @@ fn libsrt_members_to_core(libsrt_kind: tmio_testkit::GroupType, kind: GroupType)
     assert_eq!(joined[0].session, first.local_group_id);
     assert_ne!(joined[0].member.remote.ip(), requests[0].peer.ip());
     // Broadcast: both member links carry libsrt's data, so libsrt took both answers. Backup:
-    // the weight-1 member (127.0.0.2) carries it.
+    // one member carries it. Which one is libsrt's race: it activates the first member that
+    // connects, usually the weight-1 member (127.0.0.2), but now and then the other (seen about
+    // one run in three on a loaded machine), and a weight only decides once both are up.
     let links = [
         (requests[0].peer, sessions[0]),
         (joined[0].member.remote, sessions[1]),
     ];
-    let expected: std::collections::BTreeSet<u32> = links
-        .iter()
-        .filter(|(peer, _)| kind == GroupType::Broadcast || peer.ip() == on(2, 0).ip())
-        .map(|(_, id)| *id)
-        .collect();
-    assert_eq!(
-        carrying, expected,
-        "{kind:?}: data on the members; libsrt: {stderr}"
-    );
+    let members: std::collections::BTreeSet<u32> = links.iter().map(|(_, id)| *id).collect();
+    match kind {
+        GroupType::Broadcast => assert_eq!(
+            carrying, members,
+            "{kind:?}: data on the members; libsrt: {stderr}"
+        ),
+        _ => assert!(
+            carrying.len() == 1 && carrying.is_subset(&members),
+            "{kind:?}: data on one member of {members:?}, got {carrying:?}; libsrt: {stderr}"
+        ),
+    }
 }
 
 #[test]
