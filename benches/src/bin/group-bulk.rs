@@ -11,6 +11,7 @@
 #![allow(clippy::print_stdout)]
 
 use std::{process::ExitCode, time::Duration, time::Instant};
+use tmio_transport::srt::RateControl;
 
 use sha2::{Digest, Sha256};
 use tmio_transport::srt::{
@@ -52,7 +53,7 @@ fn content(len: usize) -> Vec<u8> {
 
 async fn run(mode: &str, mib: usize) -> Result<(), String> {
     let config = SrtConfig {
-        max_bandwidth: None,
+        rate_control: RateControl::UNCAPPED,
         send_buffer_bytes: 16 << 20,
         recv_buffer_bytes: 16 << 20,
         ..SrtConfig::default()

@@ -15,6 +15,7 @@ use std::{
     process::ExitCode,
     time::{Duration, Instant},
 };
+use tmio_transport::srt::RateControl;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
@@ -32,7 +33,9 @@ fn usage() -> ExitCode {
 fn tmio_config(mbps: Option<u64>) -> SrtConfig {
     SrtConfig {
         payload_size: PAYLOAD,
-        max_bandwidth: mbps.map(|m| m * 1_000_000 / 8),
+        rate_control: mbps.map_or(RateControl::UNCAPPED, |m| RateControl::Fixed {
+            bytes_per_second: m * 1_000_000 / 8,
+        }),
         send_buffer_bytes: 16 << 20,
         recv_buffer_bytes: 16 << 20,
         connect_timeout: Duration::from_secs(10),

@@ -61,5 +61,6 @@ pub use preset::{Preset, SrtPreset, LOSSLESS_LINGER, PRESET_BUFFER_SIZE, PRESET_
 pub use table::{
     OptionName, OptionSpec, RefusedOption, ValueRange, OPTION_COUNT, OPTION_TABLE, REFUSED_OPTIONS,
 };
+pub use tmio_url::CongestionControl;
 pub use uri::URL_CONNECTION_KEYS;
 pub use value::{DeliveryPolicy, KeyLength, MaxBandwidth, OptionValue, TransmissionType};

@@ -7,7 +7,8 @@ use serde::{Serialize, Serializer};
 
 use crate::table::{RefusedOption, ValueRange};
 use crate::{
-    DeliveryPolicy, Error, KeyLength, MaxBandwidth, OptionName, OptionValue, TransmissionType,
+    CongestionControl, DeliveryPolicy, Error, KeyLength, MaxBandwidth, OptionName, OptionValue,
+    TransmissionType,
 };
 
 /// IPv4 + UDP headers (28 bytes) and the SRT data header (16 bytes): a packet's payload is
@@ -75,6 +76,29 @@ fn serialize_drop_delay<S: Serializer>(
     }
 }
 
+fn serialize_congestion<S: Serializer>(
+    value: &CongestionControl,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(value.as_str())
+}
+
+/// The transmission type a congestion controller belongs to.
+fn transmission_type_of(congestion: CongestionControl) -> TransmissionType {
+    match congestion {
+        CongestionControl::Live | CongestionControl::LiveBbr => TransmissionType::Live,
+        CongestionControl::File => TransmissionType::File,
+    }
+}
+
+/// The default congestion controller of a transmission type (libsrt's).
+fn congestion_of(kind: TransmissionType) -> CongestionControl {
+    match kind {
+        TransmissionType::Live => CongestionControl::Live,
+        TransmissionType::File => CongestionControl::File,
+    }
+}
+
 /// Every SRT option tmio knows, with typed getters and setters, and access by the reference
 /// SDK's option names ([`Options::set_by_name`], [`Options::get_by_name`]).
 ///
@@ -122,7 +146,8 @@ pub struct Options {
     #[serde(rename = "min_input_bandwidth_bytes_per_second")]
     min_input_bandwidth: u64,
     min_version: u32,
-    congestion: TransmissionType,
+    #[serde(serialize_with = "serialize_congestion")]
+    congestion: CongestionControl,
     message_api: bool,
 }
 
@@ -158,7 +183,7 @@ impl Default for Options {
             send_drop_delay: Some(Duration::ZERO),
             min_input_bandwidth: 0,
             min_version: LIBSRT_DEFAULT_MIN_VERSION,
-            congestion: TransmissionType::Live,
+            congestion: CongestionControl::Live,
             message_api: true,
         }
     }
@@ -384,15 +409,12 @@ impl Options {
                 Ok(())
             }
             (ValueRange::Congestion, OptionValue::TransmissionType(kind)) => {
-                self.congestion = kind;
+                self.congestion = congestion_of(kind);
                 Ok(())
             }
             (ValueRange::Congestion, OptionValue::Text(text)) => {
-                if text.trim().eq_ignore_ascii_case("live_bbr") {
-                    return Err(refused(name, text));
-                }
                 self.congestion =
-                    TransmissionType::parse(text.trim()).ok_or_else(|| invalid(name, &text))?;
+                    CongestionControl::parse(text.trim()).ok_or_else(|| invalid(name, &text))?;
                 Ok(())
             }
             (ValueRange::FixedInteger(fixed), OptionValue::Integer(number)) => {
@@ -423,7 +445,9 @@ impl Options {
             (ValueRange::TransmissionType, other) => {
                 Err(wrong_kind(&other, "0 (live) or 1 (file)"))
             }
-            (ValueRange::Congestion, other) => Err(wrong_kind(&other, "text: live or file")),
+            (ValueRange::Congestion, other) => {
+                Err(wrong_kind(&other, "text: live, live_bbr or file"))
+            }
         }
     }
 
@@ -546,10 +570,11 @@ impl Options {
     /// Sets the transmission type. A change of type first loads libsrt's defaults for it, as
     /// `SRTO_TRANSTYPE` does: live = TSBPD, too-late drop, NAK report and message API on,
     /// receive latency 120 ms, peer latency 0, payload 1316, linger 0, send drop delay 0,
-    /// live congestion control; file = all of those off or 0, payload 0 (no limit), linger
-    /// 180 s, send drop delay -1 (never drop), file congestion control. (libsrt's NAK report
-    /// default follows the type too; tmio's receiver always reports, see docs/options.md.)
-    /// Setting the current type changes nothing.
+    /// live congestion control (`live_bbr`, if that was set, stays: it is a live-mode
+    /// controller); file = all of those off or 0, payload 0 (no limit), linger 180 s, send drop
+    /// delay -1 (never drop), file congestion control. (libsrt's NAK report default follows the
+    /// type too; tmio's receiver always reports, see docs/options.md.) Setting the current type
+    /// changes nothing.
     pub fn set_transmission_type(&mut self, kind: TransmissionType) {
         if kind == self.transmission_type {
             return;
@@ -564,7 +589,9 @@ impl Options {
         self.linger = Duration::from_secs(if live { 0 } else { 180 });
         self.send_drop_delay = live.then_some(Duration::ZERO);
         self.message_api = live;
-        self.congestion = kind;
+        if transmission_type_of(self.congestion) != kind {
+            self.congestion = congestion_of(kind);
+        }
     }
 
     /// Sets both the receive and the peer latency (`SRTO_LATENCY`), whole milliseconds up to
@@ -730,8 +757,10 @@ impl Options {
         )
     }
 
-    /// Sets the congestion controller (`SRTO_CONGESTION`) without loading mode defaults.
-    pub fn set_congestion(&mut self, kind: TransmissionType) {
+    /// Sets the congestion controller (`SRTO_CONGESTION`) without loading mode defaults:
+    /// `live_bbr` makes the sending rate adaptive with the maximum bandwidth as its ceiling,
+    /// `live` paces at the maximum bandwidth when one is set.
+    pub fn set_congestion(&mut self, kind: CongestionControl) {
         self.congestion = kind;
     }
 
@@ -878,7 +907,7 @@ impl Options {
     }
 
     /// The congestion controller.
-    pub fn congestion(&self) -> TransmissionType {
+    pub fn congestion(&self) -> CongestionControl {
         self.congestion
     }
 
@@ -954,15 +983,15 @@ impl Options {
                 flight_flag_size: self.flight_flag_size,
             });
         }
-        if self.congestion != self.transmission_type {
+        if transmission_type_of(self.congestion) != self.transmission_type {
             return Err(Error::Conflict {
                 option: OptionName::Congestion.sdk_name(),
                 value: self.congestion.to_string(),
                 other: OptionName::TransmissionType.sdk_name(),
                 other_value: self.transmission_type.to_string(),
                 rule:
-                    "tmio's congestion control follows the transmission type (live: paced at the \
-                       maximum bandwidth or adaptive; file: a reliable byte stream)",
+                    "the congestion control belongs to the transmission type (live or live_bbr with \
+                     live, file with file)",
             });
         }
         if self.transmission_type == TransmissionType::File && self.message_api {

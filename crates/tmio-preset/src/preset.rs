@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::{Error, MaxBandwidth, OptionName, OptionValue, Options};
+use crate::{CongestionControl, Error, MaxBandwidth, OptionName, OptionValue, Options};
 
-/// The reference SDK's `SrtPreset` (`tmio-preset.h`), exactly: each preset is a list of setters
-/// applied over the current options, nothing else changed. tmio's [`Preset`]s apply these and
-/// add what tmio does differently on purpose (the linger, see `docs/options.md`).
+/// The reference SDK's `SrtPreset` (`tmio-preset.h`): each preset is a list of setters applied
+/// over the current options, nothing else changed. The SDK's setters exactly, plus one: the
+/// congestion control `live_bbr` (the SDK's own option for an adaptive rate), so that the
+/// presets' 20 Mibit/s bandwidth cap is a ceiling and not a fixed pacing rate (see
+/// `docs/options.md`). tmio's [`Preset`]s apply these and add what tmio does differently on
+/// purpose (the linger).
 ///
 /// ```
 /// use tmio_preset::{OptionValue, Options, SrtPreset};
@@ -85,8 +88,17 @@ impl SrtPreset {
         set(options, OptionName::TsbpdMode, OptionValue::Bool(false))
     }
 
-    /// `SrtPreset::commonSet`: bandwidth cap, send and receive buffers.
+    /// `SrtPreset::commonSet`: bandwidth cap, send and receive buffers; and, tmio's addition,
+    /// the SDK's `live_bbr` congestion control, so that the cap is a ceiling for an adaptive
+    /// rate rather than a fixed pacing rate (at a fixed 20 Mibit/s a slower uplink is flooded
+    /// and a 20 Mbit/s stream queues). Set `congestion` to `live` after the preset for libsrt's
+    /// fixed rate.
     fn common(options: &mut Options) -> Result<(), Error> {
+        set(
+            options,
+            OptionName::Congestion,
+            OptionValue::Text(CongestionControl::LiveBbr.as_str().to_owned()),
+        )?;
         set(options, OptionName::MaxBandwidth, max_bandwidth())?;
         let buffer = OptionValue::Integer(i64::from(Self::BUF_SIZE));
         set(options, OptionName::SendBufferSize, buffer.clone())?;

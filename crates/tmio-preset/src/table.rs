@@ -37,8 +37,8 @@ pub enum ValueRange {
     KeyLength,
     /// The SDK's integer `0` (live) or `1` (file); as text also `live` or `file`.
     TransmissionType,
-    /// `live`, `file` or `live_bbr` (text); tmio refuses `live_bbr` and a controller other than
-    /// the transmission type's.
+    /// `live`, `live_bbr` or `file` (text), belonging to the transmission type (`live` and
+    /// `live_bbr` with live, `file` with file).
     Congestion,
     /// Only this whole number: what tmio always does. Any other value is refused with the
     /// option's [`OptionSpec::refusal`].
@@ -222,7 +222,7 @@ pub static OPTION_TABLE: [OptionSpec; OPTION_COUNT] = [
         "120", "Sets both the receive latency and the peer latency; reads back the receive latency."),
     spec!(MaxBandwidth, "Maximum bandwidth (bytes per second)", false, "maxbw", "SRTO_MAXBW", "bytes/s",
         Integer { min: -1, max: i64::MAX }, "-1 (unlimited), 0 (input bandwidth + overhead) or bytes per second up to 9223372036854775807",
-        "-1", "The sender's rate cap, retransmissions included. -1: tmio's adaptive pacing; 0: the input bandwidth plus the overhead (adaptive when the input bandwidth is 0)."),
+        "-1", "The sender's rate, retransmissions and headers included: with congestion live_bbr (the presets) the ceiling of the adaptive rate, with live a fixed pacing rate. -1: no cap, adaptive; 0: the input bandwidth plus the overhead (adaptive when the input bandwidth is 0)."),
     spec!(OverheadBandwidth, "srt recovery bandwidth overhead above input rate", false, "oheadbw", "SRTO_OHEADBW", "%",
         Integer { min: 5, max: 100 }, "a whole percentage from 5 to 100",
         "25", "Room for retransmissions above the input bandwidth, when the maximum bandwidth is 0."),
@@ -254,9 +254,8 @@ pub static OPTION_TABLE: [OptionSpec; OPTION_COUNT] = [
         ValueRange::TransmissionType, "0 (live) or 1 (file); as text also live or file",
         "0", "Sets the mode defaults: TSBPD, too-late drop, latency, payload size, linger, send drop delay, message API, congestion control."),
     spec!(Congestion, "The congestion control algorithm", false, "congestion", "SRTO_CONGESTION", "",
-        ValueRange::Congestion, "live or file, matching the transmission type (live_bbr is refused)",
-        "live", "The congestion controller: tmio's follows the transmission type (the transmission type sets it).",
-        "tmio has no live_bbr controller; with \"Maximum bandwidth (bytes per second)\" -1 tmio's own adaptive pacing sets the rate"),
+        ValueRange::Congestion, "live, live_bbr (live mode) or file (file mode)",
+        "live", "live_bbr: the sending rate adapts to the path (delay- and loss-aware; random loss is not congestion) and never exceeds \"Maximum bandwidth (bytes per second)\"; tmio's presets select it. live: paced at exactly the maximum bandwidth when one is set (libsrt's behaviour), adaptive without one. The transmission type sets live or file."),
     spec!(Linger, "Number of seconds that the socket waits for unsent data when closing", false, "linger", "SRTO_LINGER", "s",
         Integer { min: 0, max: I32_MAX }, "a whole number of seconds from 0 to 2147483647 (0: off)",
         "0", "How long closing waits for unsent data (libsrt: 0 in live mode, 180 in file mode)."),

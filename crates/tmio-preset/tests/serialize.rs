@@ -35,7 +35,7 @@ fn the_rtmp_preset_as_json() {
             "send_drop_delay_ms": 0,
             "min_input_bandwidth_bytes_per_second": 0,
             "min_version": 65536,
-            "congestion": "live",
+            "congestion": "live_bbr",
             "message_api": true,
         })
     );

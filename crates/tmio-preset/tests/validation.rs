@@ -1,7 +1,7 @@
 //! Combinations of options are checked by `Options::validate`.
 #![allow(clippy::unwrap_used)]
 
-use tmio_preset::{Error, KeyLength, Options, Preset};
+use tmio_preset::{CongestionControl, Error, KeyLength, Options, Preset};
 
 fn rtmp() -> Options {
     Options::from_preset(Preset::Rtmp).unwrap()
@@ -101,8 +101,10 @@ fn the_receive_buffer_must_fit_the_flight_window() {
 }
 
 #[test]
-fn the_congestion_control_follows_the_transmission_type() {
+fn the_congestion_control_belongs_to_the_transmission_type() {
     let mut options = rtmp();
+    // The presets choose live_bbr: adaptive under the bandwidth cap.
+    assert_eq!(options.congestion(), CongestionControl::LiveBbr);
     options
         .set_by_name("The congestion control algorithm", "file")
         .unwrap();
@@ -118,11 +120,27 @@ fn the_congestion_control_follows_the_transmission_type() {
     // The transmission type sets the controller with it.
     options.set_by_name("transtype", "1").unwrap();
     options.validate().unwrap();
-    let error = options
+    assert_eq!(options.congestion(), CongestionControl::File);
+    // live_bbr is a live-mode controller: with file it is a conflict naming both.
+    options
         .set_by_name("The congestion control algorithm", "live_bbr")
-        .unwrap_err();
-    assert!(matches!(error, Error::Refused { .. }), "{error:?}");
+        .unwrap();
+    let error = options.validate().unwrap_err();
     assert!(error.to_string().contains("live_bbr"), "{error}");
+    // Back to live: a live-mode controller already set stays (live_bbr here)...
+    options.set_by_name("transtype", "0").unwrap();
+    assert_eq!(options.congestion(), CongestionControl::LiveBbr);
+    options.validate().unwrap();
+    // ... and from file, live mode brings libsrt's live controller.
+    options.apply_uri_option("transtype", "file").unwrap();
+    options.apply_uri_option("transtype", "live").unwrap();
+    assert_eq!(options.congestion(), CongestionControl::Live);
+    options.validate().unwrap();
+    // Anything else is an invalid value naming it.
+    let error = options
+        .set_by_name("The congestion control algorithm", "bbr")
+        .unwrap_err();
+    assert!(error.to_string().contains("bbr"), "{error}");
 }
 
 #[test]

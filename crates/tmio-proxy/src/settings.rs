@@ -2,8 +2,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use tmio_preset::{DeliveryPolicy, KeyLength, MaxBandwidth, OptionName, Options};
-use tmio_transport::srt::{connection::DeliveryMode, ConnectMode, SrtConfig};
+use tmio_preset::{
+    CongestionControl, DeliveryPolicy, KeyLength, MaxBandwidth, OptionName, Options,
+};
+use tmio_transport::srt::{connection::DeliveryMode, ConnectMode, RateControl, SrtConfig};
 use tmio_url::{Host, Mode, SrtUrl};
 
 use crate::Error;
@@ -60,7 +62,52 @@ pub(crate) fn srt_config(options: &Options, url: &SrtUrl) -> Result<SrtConfig, E
         Some(KeyLength::Aes192) => 24,
         Some(KeyLength::Aes256) => 32,
     };
-    let max_bandwidth = match options.max_bandwidth() {
+    let rate_control = rate_control(options)?;
+    let stream_id = match url.stream_id() {
+        Some(id) => Some(id.to_string()),
+        None => options.stream_id().map(str::to_owned),
+    };
+    let local_addr = local_bind(url)?;
+    Ok(SrtConfig {
+        delivery,
+        passphrase: options.passphrase().map(|p| p.as_str().to_owned()),
+        key_length: if options.passphrase().is_some() {
+            key_length
+        } else {
+            0
+        },
+        stream_id,
+        payload_size: options.packet_payload_size() as usize,
+        mss: options.mss() as usize,
+        send_buffer_bytes: options.send_buffer_size() as usize,
+        recv_buffer_bytes: options.receive_buffer_size() as usize,
+        flow_window_packets: options.flight_flag_size(),
+        rate_control,
+        // As libsrt (and the SDK's option name: "rendezvous (x 10)"), a rendezvous tries ten
+        // times as long as a caller.
+        connect_timeout: match connect_mode(url) {
+            ConnectMode::Rendezvous => options.connect_timeout().saturating_mul(10),
+            ConnectMode::Caller | ConnectMode::Listener => options.connect_timeout(),
+        },
+        peer_idle_timeout: options.peer_idle_timeout(),
+        linger: options.linger(),
+        local_addr,
+        ..SrtConfig::default()
+    })
+}
+
+/// The sending rate from `congestion` and `maxbw` (and `inputbw`/`oheadbw` for `maxbw=0`):
+///
+/// | congestion | maxbw N | maxbw -1 |
+/// |---|---|---|
+/// | `live_bbr` (the presets) | adaptive, N the ceiling | adaptive |
+/// | `live` | fixed at N (libsrt) | adaptive (libsrt would not pace at all) |
+/// | `file` | adaptive, N the ceiling | adaptive |
+///
+/// `maxbw=0` is libsrt's "input rate plus overhead": `inputbw × (100 + oheadbw) / 100` when an
+/// input rate is given, else tmio's adaptive rate (tmio does not estimate the input rate).
+fn rate_control(options: &Options) -> Result<RateControl, Error> {
+    let limit = match options.max_bandwidth() {
         MaxBandwidth::Unlimited => None,
         MaxBandwidth::BytesPerSecond(bytes) => Some(bytes),
         MaxBandwidth::RelativeToInput => match options.input_bandwidth() {
@@ -82,36 +129,11 @@ pub(crate) fn srt_config(options: &Options, url: &SrtUrl) -> Result<SrtConfig, E
             input => Some(input + input * u64::from(options.overhead_percent()) / 100),
         },
     };
-    let stream_id = match url.stream_id() {
-        Some(id) => Some(id.to_string()),
-        None => options.stream_id().map(str::to_owned),
-    };
-    let local_addr = local_bind(url)?;
-    Ok(SrtConfig {
-        delivery,
-        passphrase: options.passphrase().map(|p| p.as_str().to_owned()),
-        key_length: if options.passphrase().is_some() {
-            key_length
-        } else {
-            0
-        },
-        stream_id,
-        payload_size: options.packet_payload_size() as usize,
-        mss: options.mss() as usize,
-        send_buffer_bytes: options.send_buffer_size() as usize,
-        recv_buffer_bytes: options.receive_buffer_size() as usize,
-        flow_window_packets: options.flight_flag_size(),
-        max_bandwidth,
-        // As libsrt (and the SDK's option name: "rendezvous (x 10)"), a rendezvous tries ten
-        // times as long as a caller.
-        connect_timeout: match connect_mode(url) {
-            ConnectMode::Rendezvous => options.connect_timeout().saturating_mul(10),
-            ConnectMode::Caller | ConnectMode::Listener => options.connect_timeout(),
-        },
-        peer_idle_timeout: options.peer_idle_timeout(),
-        linger: options.linger(),
-        local_addr,
-        ..SrtConfig::default()
+    Ok(match (options.congestion(), limit) {
+        (CongestionControl::Live, Some(bytes_per_second)) => {
+            RateControl::Fixed { bytes_per_second }
+        }
+        (_, cap) => RateControl::Adaptive { cap },
     })
 }
 
@@ -188,9 +210,78 @@ mod tests {
         let config = srt_config(&options, &url).unwrap();
         assert!(matches!(config.delivery, DeliveryMode::Reliable));
         assert_eq!(config.payload_size, 1316);
-        assert_eq!(config.max_bandwidth, Some(2_621_440));
+        assert_eq!(
+            config.rate_control,
+            RateControl::Adaptive {
+                cap: Some(2_621_440)
+            }
+        );
         assert_eq!(config.send_buffer_bytes, 2 * 1024 * 1024);
         config.validate().unwrap();
+    }
+
+    #[test]
+    fn congestion_and_maxbw_choose_the_rate_control() {
+        let rate = |preset: Preset, query: &str| {
+            let url = SrtUrl::parse(&format!("srt://127.0.0.1:9000{query}")).unwrap();
+            let options = merged_options(Options::from_preset(preset).unwrap(), &url).unwrap();
+            srt_config(&options, &url).unwrap().rate_control
+        };
+        let fixed = Preset::mpegts_fixed_latency();
+        for preset in [Preset::Rtmp, Preset::MpegTsLossless, fixed] {
+            assert_eq!(
+                rate(preset, "?maxbw=1000000"),
+                RateControl::Adaptive {
+                    cap: Some(1_000_000)
+                }
+            );
+            assert_eq!(rate(preset, "?maxbw=-1"), RateControl::UNCAPPED);
+            // libsrt's fixed rate, asked for by name.
+            assert_eq!(
+                rate(preset, "?congestion=live"),
+                RateControl::Fixed {
+                    bytes_per_second: 2_621_440
+                }
+            );
+            assert_eq!(
+                rate(preset, "?congestion=live&maxbw=-1"),
+                RateControl::UNCAPPED
+            );
+            assert_eq!(
+                rate(
+                    preset,
+                    "?congestion=live&maxbw=0&inputbw=1000000&oheadbw=25"
+                ),
+                RateControl::Fixed {
+                    bytes_per_second: 1_250_000
+                }
+            );
+            assert_eq!(
+                rate(
+                    preset,
+                    "?congestion=live_bbr&maxbw=0&inputbw=1000000&oheadbw=25"
+                ),
+                RateControl::Adaptive {
+                    cap: Some(1_250_000)
+                }
+            );
+            // `transtype=live` keeps live_bbr: it is a live-mode controller.
+            assert_eq!(
+                rate(preset, "?transtype=live"),
+                RateControl::Adaptive {
+                    cap: Some(2_621_440)
+                }
+            );
+        }
+        // Without a preset: libsrt's defaults (live, maxbw -1) are adaptive and uncapped.
+        let url = SrtUrl::parse("srt://127.0.0.1:9000?maxbw=5000000").unwrap();
+        let options = merged_options(Options::default(), &url).unwrap();
+        assert_eq!(
+            srt_config(&options, &url).unwrap().rate_control,
+            RateControl::Fixed {
+                bytes_per_second: 5_000_000
+            }
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tmio_preset::OptionValue;
 use tmio_proxy::{Error, Proxy, ProxyBuilder};
-use tmio_transport::srt::{connection::DeliveryMode, SrtConfig};
+use tmio_transport::srt::{connection::DeliveryMode, RateControl, SrtConfig};
 
 const REMOTE: &str = "srt://127.0.0.1:9000";
 
@@ -142,12 +142,26 @@ fn maximum_bandwidth() {
     let name = "Maximum bandwidth (bytes per second)";
     let builder = builder(&[(name, "1000000")]);
     assert_eq!(read(&builder, name), OptionValue::Integer(1_000_000));
+    // The presets' live_bbr: a ceiling for the adaptive rate.
     assert_eq!(
-        builder.transport_config().unwrap().max_bandwidth,
-        Some(1_000_000)
+        builder.transport_config().unwrap().rate_control,
+        RateControl::Adaptive {
+            cap: Some(1_000_000)
+        }
     );
     // -1: no cap, tmio's adaptive pacing.
-    assert_eq!(config(&[(name, "-1")]).max_bandwidth, None);
+    assert_eq!(config(&[(name, "-1")]).rate_control, RateControl::UNCAPPED);
+    // With libsrt's live controller: a fixed rate.
+    assert_eq!(
+        config(&[
+            ("The congestion control algorithm", "live"),
+            (name, "1000000")
+        ])
+        .rate_control,
+        RateControl::Fixed {
+            bytes_per_second: 1_000_000
+        }
+    );
 }
 
 #[test]
@@ -160,8 +174,10 @@ fn recovery_bandwidth_overhead() {
     ]);
     assert_eq!(read(&builder, name), OptionValue::Integer(50));
     assert_eq!(
-        builder.transport_config().unwrap().max_bandwidth,
-        Some(1_500_000)
+        builder.transport_config().unwrap().rate_control,
+        RateControl::Adaptive {
+            cap: Some(1_500_000)
+        }
     );
 }
 
@@ -233,8 +249,10 @@ fn estimated_input_bandwidth() {
     assert_eq!(read(&builder, name), OptionValue::Integer(2_000_000));
     // The default overhead: 25 %.
     assert_eq!(
-        builder.transport_config().unwrap().max_bandwidth,
-        Some(2_500_000)
+        builder.transport_config().unwrap().rate_control,
+        RateControl::Adaptive {
+            cap: Some(2_500_000)
+        }
     );
 }
 
@@ -257,7 +275,12 @@ fn minimum_input_bandwidth() {
         (name, "500000"),
         ("Estimated input bandwidth (bytes per second)", "1000000"),
     ]);
-    assert_eq!(given.max_bandwidth, Some(1_250_000));
+    assert_eq!(
+        given.rate_control,
+        RateControl::Adaptive {
+            cap: Some(1_250_000)
+        }
+    );
 }
 
 #[test]
@@ -321,12 +344,27 @@ fn congestion_control() {
     ]);
     assert_eq!(read(&builder, name), OptionValue::Text("file".into()));
     assert!(builder.transport_config().is_ok());
-    // tmio's controller follows the transmission type: a different one is refused at start.
+    // The controller belongs to the transmission type: file with live is refused at start.
     let error = self::builder(&[(name, "file")])
         .transport_config()
         .unwrap_err();
     assert!(error.to_string().contains(name), "{error}");
-    assert_refused(name, "live_bbr", "no live_bbr controller");
+    // The presets set live_bbr (adaptive under the cap); live is libsrt's fixed rate.
+    let preset = self::builder(&[]);
+    assert_eq!(read(&preset, name), OptionValue::Text("live_bbr".into()));
+    let live = self::builder(&[(name, "live")]);
+    assert_eq!(read(&live, name), OptionValue::Text("live".into()));
+    assert_eq!(
+        live.transport_config().unwrap().rate_control,
+        RateControl::Fixed {
+            bytes_per_second: 2_621_440
+        }
+    );
+    let error = Proxy::builder("tcp://127.0.0.1:0", REMOTE)
+        .unwrap()
+        .option(name, "bbr")
+        .unwrap_err();
+    assert!(error.to_string().contains("bbr"), "{error}");
 }
 
 #[test]

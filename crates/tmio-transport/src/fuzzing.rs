@@ -304,7 +304,7 @@ pub fn datagrams_into_session(data: &[u8]) {
         send_buffer_bytes: 64 * 1316,
         recv_buffer_bytes: 64 * 1316,
         peer_flow_window: 64,
-        max_bandwidth: None,
+        rate_control: crate::srt::connection::RateControl::UNCAPPED,
         peer_idle_timeout: Duration::from_secs(5),
         cipher: None,
     };

@@ -27,7 +27,7 @@ use srt_protocol::packet::{Packet, SeqNumber, SocketId};
 
 use crate::srt::connection::{
     Connection, ConnectionConfig, ConnectionState, ConnectionStats, DeliveryMode, PathConfig,
-    PathId,
+    PathId, RateControl,
 };
 
 /// What a simulated link does to packets (the same in both directions).
@@ -285,7 +285,7 @@ pub fn connection_config(
         send_buffer_bytes: 2 << 20,
         recv_buffer_bytes: 2 << 20,
         peer_flow_window: 25600,
-        max_bandwidth: None,
+        rate_control: RateControl::UNCAPPED,
         peer_idle_timeout: Duration::from_secs(5),
         cipher: None,
     }

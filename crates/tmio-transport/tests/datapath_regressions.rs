@@ -2,13 +2,15 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
+use tmio_transport::srt::RateControl;
 
 use srt_protocol::options::KeySize;
 use srt_protocol::settings::{CipherSettings, KeyMaterialRefreshSettings, KeySettings};
 use tmio_transport::sim::{connection_config, transfer_with, NetworkConfig};
 use tmio_transport::srt::connection::DeliveryMode;
 
-/// Endpoint settings: payload size, send buffer, receive buffer, peer flow window, bandwidth cap.
+/// Endpoint settings: payload size, send buffer, receive buffer, peer flow window, fixed rate
+/// (`None`: adaptive, uncapped).
 type Endpoint = (usize, usize, usize, u32, Option<u64>);
 
 fn run_case(
@@ -27,7 +29,11 @@ fn run_case(
         config.send_buffer_bytes = settings.1;
         config.recv_buffer_bytes = settings.2;
         config.peer_flow_window = settings.3;
-        config.max_bandwidth = settings.4;
+        config.rate_control = settings
+            .4
+            .map_or(RateControl::UNCAPPED, |bytes_per_second| {
+                RateControl::Fixed { bytes_per_second }
+            });
     }
     if encrypted {
         let cipher = CipherSettings::new_random(

@@ -27,9 +27,10 @@ fn network_for(seed: u64) -> NetworkConfig {
             None
         },
         queue_bytes: 64 * 1024 + (seed as usize % 5) * 32 * 1024,
+        // Early enough that even a fast transfer is still under way (the test checks it was hit).
         blackout: if blackout {
             Some((
-                Duration::from_millis(200 + seed % 300),
+                Duration::from_millis(100 + seed % 200),
                 Duration::from_secs(3),
             ))
         } else {

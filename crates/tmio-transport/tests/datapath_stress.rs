@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
+use tmio_transport::srt::RateControl;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -23,9 +24,15 @@ pub fn stress_case(seed: u64) -> TransferReport {
         config.send_buffer_bytes = rng.gen_range(16_000..4_000_000);
         config.recv_buffer_bytes = rng.gen_range(16_000..4_000_000);
         config.peer_flow_window = rng.gen_range(64..30_000);
-        config.max_bandwidth = rng
-            .gen_bool(0.3)
-            .then(|| rng.gen_range(200_000..50_000_000));
+        config.rate_control = match rng.gen_range(0..10) {
+            0..=1 => RateControl::Fixed {
+                bytes_per_second: rng.gen_range(200_000..50_000_000),
+            },
+            2..=3 => RateControl::Adaptive {
+                cap: Some(rng.gen_range(200_000..50_000_000)),
+            },
+            _ => RateControl::UNCAPPED,
+        };
         config.peer_idle_timeout = Duration::from_secs(5);
     }
     if rng.gen_bool(0.2) {
@@ -64,7 +71,7 @@ pub fn stress_case(seed: u64) -> TransferReport {
                 left.send_buffer_bytes,
                 left.recv_buffer_bytes,
                 left.peer_flow_window,
-                left.max_bandwidth,
+                left.rate_control,
                 left.cipher.is_some()
             ),
             (
@@ -72,7 +79,7 @@ pub fn stress_case(seed: u64) -> TransferReport {
                 right.send_buffer_bytes,
                 right.recv_buffer_bytes,
                 right.peer_flow_window,
-                right.max_bandwidth
+                right.rate_control
             ),
             network
         );

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
+use tmio_transport::srt::RateControl;
 
 use bytes::BytesMut;
 use srt_protocol::packet::{ControlTypes, Packet};
@@ -25,7 +26,9 @@ fn pair(delivery: DeliveryMode) -> (Connection, Connection, Instant) {
     // A generous fixed rate so that pacing lets the whole test burst out at one instant.
     let config = |local, remote| {
         let mut config = connection_config(local, remote, delivery, start);
-        config.max_bandwidth = Some(1_000_000_000);
+        config.rate_control = RateControl::Fixed {
+            bytes_per_second: 1_000_000_000,
+        };
         config
     };
     (

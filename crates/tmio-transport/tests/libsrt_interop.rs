@@ -10,6 +10,7 @@ use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+use tmio_transport::srt::RateControl;
 
 use rand::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
@@ -121,7 +122,7 @@ async fn tmio_to_libsrt(
     len: usize,
     passphrase: Option<&str>,
     key_length: u8,
-    max_bandwidth: Option<u64>,
+    rate_control: RateControl,
 ) {
     require_tool();
     let port = free_udp_port();
@@ -149,7 +150,7 @@ async fn tmio_to_libsrt(
         passphrase: passphrase.map(str::to_owned),
         key_length,
         stream_id: Some("#!::r=live/interop,m=publish".into()),
-        max_bandwidth,
+        rate_control,
         ..SrtConfig::default()
     };
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -195,7 +196,7 @@ async fn libsrt_to_tmio(len: usize, passphrase: Option<&str>, key_length: u8) {
     let config = SrtConfig {
         passphrase: passphrase.map(str::to_owned),
         key_length,
-        max_bandwidth: None,
+        rate_control: RateControl::UNCAPPED,
         ..SrtConfig::default()
     };
     let mut listener = SrtListener::bind("127.0.0.1:0".parse().unwrap(), config)
@@ -307,22 +308,55 @@ async fn libsrt_to_tmio(len: usize, passphrase: Option<&str>, key_length: u8) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tmio_caller_to_libsrt_plain_paced() {
-    tmio_to_libsrt(2 << 20, None, 0, Some(2_500_000)).await;
+    tmio_to_libsrt(
+        2 << 20,
+        None,
+        0,
+        RateControl::Fixed {
+            bytes_per_second: 2_500_000,
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tmio_caller_to_libsrt_adaptive_under_the_presets_cap() {
+    tmio_to_libsrt(
+        8 << 20,
+        None,
+        0,
+        RateControl::Adaptive {
+            cap: Some(tmio_transport::srt::DEFAULT_RATE_CAP),
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tmio_caller_to_libsrt_unpaced_burst() {
-    tmio_to_libsrt(16 << 20, None, 0, None).await;
+    tmio_to_libsrt(16 << 20, None, 0, RateControl::UNCAPPED).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tmio_caller_to_libsrt_aes128() {
-    tmio_to_libsrt(4 << 20, Some("interop-passphrase-128"), 16, None).await;
+    tmio_to_libsrt(
+        4 << 20,
+        Some("interop-passphrase-128"),
+        16,
+        RateControl::UNCAPPED,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tmio_caller_to_libsrt_aes256() {
-    tmio_to_libsrt(4 << 20, Some("interop-passphrase-256"), 32, None).await;
+    tmio_to_libsrt(
+        4 << 20,
+        Some("interop-passphrase-256"),
+        32,
+        RateControl::UNCAPPED,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ use std::{
     sync::{atomic::AtomicU64, mpsc, Arc, Mutex},
     time::Duration,
 };
+use tmio_transport::srt::RateControl;
 
 use path_common::{call_then_close, check_and_print, serve, EndReport};
 use tmio_testkit::{NetnsLink, Side};
@@ -26,7 +27,9 @@ const PORT: u16 = 9000;
 /// Sender cap of 10 MB/s (80 Mbit/s); a long connect timeout so a lossy handshake still gets in.
 fn config() -> SrtConfig {
     SrtConfig {
-        max_bandwidth: Some(10_000_000),
+        rate_control: RateControl::Fixed {
+            bytes_per_second: 10_000_000,
+        },
         connect_timeout: Duration::from_secs(10),
         ..SrtConfig::default()
     }
@@ -180,7 +183,7 @@ fn tbf_rate_limit_of_twenty_megabits() {
 #[test]
 fn tbf_rate_limit_with_adaptive_pacing() {
     let config = SrtConfig {
-        max_bandwidth: None,
+        rate_control: RateControl::UNCAPPED,
         ..config()
     };
     let Some(caller) = rate_limited_transfer("20 Mbit/s tbf, adaptive pacing", config) else {
@@ -208,7 +211,7 @@ fn ten_percent_loss_behind_a_twenty_megabit_tbf_with_adaptive_pacing() {
     link.set_rate(20_000_000).unwrap();
     link.set_loss(10.0).unwrap();
     let config = SrtConfig {
-        max_bandwidth: None,
+        rate_control: RateControl::UNCAPPED,
         ..config()
     };
     let drops = Arc::new(Mutex::new((0, 0)));

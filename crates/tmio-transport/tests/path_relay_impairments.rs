@@ -15,6 +15,7 @@ use std::{
     },
     time::{Duration, Instant},
 };
+use tmio_transport::srt::RateControl;
 
 use path_common::{call_then_close, check_and_print, serve};
 use tmio_testkit::{
@@ -32,7 +33,9 @@ const MB: usize = 1 << 20;
 /// Reliable mode with a 10 MB/s (80 Mbit/s) cap: above every bottleneck used here.
 fn reliable_config() -> SrtConfig {
     SrtConfig {
-        max_bandwidth: Some(10_000_000),
+        rate_control: RateControl::Fixed {
+            bytes_per_second: 10_000_000,
+        },
         ..SrtConfig::default()
     }
 }
@@ -333,7 +336,7 @@ async fn bottleneck_below_the_senders_cap() {
 async fn bottleneck_with_adaptive_pacing() {
     // No cap: the adaptive rate finds the bottleneck from the receiver's reports.
     let config = SrtConfig {
-        max_bandwidth: None,
+        rate_control: RateControl::UNCAPPED,
         ..SrtConfig::default()
     };
     let start = Instant::now();
@@ -371,7 +374,9 @@ async fn three_second_blackout_mid_transfer() {
         ..ImpairmentConfig::default()
     };
     let config = SrtConfig {
-        max_bandwidth: Some(2_500_000),
+        rate_control: RateControl::Fixed {
+            bytes_per_second: 2_500_000,
+        },
         ..SrtConfig::default()
     };
     let start = Instant::now();

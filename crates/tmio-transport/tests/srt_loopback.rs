@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::time::Duration;
+use tmio_transport::srt::RateControl;
 
 use rand::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
@@ -20,7 +21,7 @@ fn payload(len: usize, seed: u64) -> Vec<u8> {
 
 fn fast_config() -> SrtConfig {
     SrtConfig {
-        max_bandwidth: None,
+        rate_control: RateControl::UNCAPPED,
         ..SrtConfig::default()
     }
 }

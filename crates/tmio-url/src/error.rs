@@ -287,6 +287,8 @@ pub enum ValueKind {
     Mode,
     /// `live` or `file`.
     TransType,
+    /// `live`, `live_bbr` or `file`.
+    CongestionControl,
     /// A passphrase of 10 to 79 bytes.
     Passphrase,
     /// 0, 16, 24 or 32.
@@ -330,6 +332,7 @@ impl fmt::Display for ValueKind {
             Self::Bool => "a boolean: 1/0, true/false, yes/no or on/off",
             Self::Mode => "caller, listener or rendezvous",
             Self::TransType => "live or file",
+            Self::CongestionControl => "live, live_bbr or file",
             Self::Passphrase => "a passphrase of 10 to 79 bytes",
             Self::KeyLength => "a key length in bytes: 0 (default), 16, 24 or 32",
             Self::MaxBandwidth => {

@@ -60,7 +60,9 @@ use std::str::FromStr;
 
 pub use error::{suggest_option_name, Error, ValueKind};
 pub use host::Host;
-pub use options::{KeyLength, MaxBandwidth, Mode, OptionKey, SrtOptions, TransType};
+pub use options::{
+    CongestionControl, KeyLength, MaxBandwidth, Mode, OptionKey, SrtOptions, TransType,
+};
 pub use redact::{is_secret_name, redact_url_text, Unredacted, HIDDEN};
 pub use srt::{ParseOptions, SrtUrl, Warning};
 pub use stream_id::{

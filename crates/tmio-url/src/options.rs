@@ -55,6 +55,51 @@ impl TransType {
     }
 }
 
+/// The congestion controller (`congestion=`, `SRTO_CONGESTION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CongestionControl {
+    /// `live`: libsrt's live controller, paced at `maxbw` when it is set (the default with
+    /// `transtype=live`).
+    Live,
+    /// `live_bbr`: the TMIO SDK's name for an adaptive controller on top of live mode; in tmio the
+    /// sending rate adapts to the path and `maxbw` is its ceiling (what tmio's presets select).
+    LiveBbr,
+    /// `file`: file congestion control (the default with `transtype=file`).
+    File,
+}
+
+impl CongestionControl {
+    /// The name used in URLs and by libsrt and the SDK.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CongestionControl::Live => "live",
+            CongestionControl::LiveBbr => "live_bbr",
+            CongestionControl::File => "file",
+        }
+    }
+
+    /// Parses `live`, `live_bbr` or `file` (ASCII case-insensitive).
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Live, Self::LiveBbr, Self::File]
+            .into_iter()
+            .find(|kind| kind.as_str().eq_ignore_ascii_case(text))
+    }
+
+    /// The transmission type this controller belongs to (`live_bbr` is a live-mode controller).
+    pub fn trans_type(self) -> TransType {
+        match self {
+            CongestionControl::Live | CongestionControl::LiveBbr => TransType::Live,
+            CongestionControl::File => TransType::File,
+        }
+    }
+}
+
+impl fmt::Display for CongestionControl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The crypto key length (`pbkeylen=`), in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyLength {
@@ -184,6 +229,16 @@ mod kinds {
             }
         }
         pub fn print(value: &TransType) -> String {
+            value.as_str().to_owned()
+        }
+    }
+
+    pub(super) mod congestion_control {
+        use super::*;
+        pub fn parse(raw: &str) -> Result<CongestionControl, Failure> {
+            CongestionControl::parse(raw).ok_or(None)
+        }
+        pub fn print(value: &CongestionControl) -> String {
             value.as_str().to_owned()
         }
     }
@@ -460,8 +515,8 @@ srt_options! {
     PeerIdleTimeo peeridletimeo: Duration = "peeridletimeo", Milliseconds => millis;
     /// `transtype` (`SRTO_TRANSTYPE`): live or file.
     TransType transtype: TransType = "transtype", TransType => trans_type;
-    /// `congestion` (`SRTO_CONGESTION`): live or file congestion control.
-    Congestion congestion: TransType = "congestion", TransType => trans_type;
+    /// `congestion` (`SRTO_CONGESTION`): live, live_bbr (adaptive under `maxbw`) or file.
+    Congestion congestion: CongestionControl = "congestion", CongestionControl => congestion_control;
     /// `tlpktdrop` (`SRTO_TLPKTDROP`): drop packets that are too late.
     TlPktDrop tlpktdrop: bool = "tlpktdrop", Bool => boolean;
     /// `nakreport` (`SRTO_NAKREPORT`): repeat loss reports periodically.
@@ -864,16 +919,22 @@ mod tests {
     }
 
     #[test]
-    fn transtype_and_congestion_are_live_or_file() {
+    fn transtype_is_live_or_file_and_congestion_also_live_bbr() {
         assert_eq!(
             parse_one("transtype", "file").unwrap().transtype,
             Some(TransType::File)
         );
         assert_eq!(
             parse_one("congestion", "live").unwrap().congestion,
-            Some(TransType::Live)
+            Some(CongestionControl::Live)
+        );
+        assert_eq!(
+            parse_one("congestion", "LIVE_BBR").unwrap().congestion,
+            Some(CongestionControl::LiveBbr)
         );
         assert_eq!(invalid("transtype", "rtmp"), ValueKind::TransType);
+        assert_eq!(invalid("transtype", "live_bbr"), ValueKind::TransType);
+        assert_eq!(invalid("congestion", "bbr"), ValueKind::CongestionControl);
     }
 
     #[test]

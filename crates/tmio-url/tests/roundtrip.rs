@@ -84,6 +84,7 @@ fn value_text(kind: ValueKind) -> BoxedStrategy<String> {
         ]),
         ValueKind::Mode => one_of(&["caller", "listener", "rendezvous", "client", "server"]),
         ValueKind::TransType => one_of(&["live", "file", "LIVE"]),
+        ValueKind::CongestionControl => one_of(&["live", "live_bbr", "file", "Live_BBR"]),
         ValueKind::Passphrase => "\\PC{10,79}"
             .prop_filter("10 to 79 bytes", |s: &String| (10..=79).contains(&s.len()))
             .boxed(),

@@ -34,7 +34,7 @@ pub struct DemoArgs {
     /// How long the pusher sends, in seconds.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=600))]
     pub seconds: u32,
-    /// The pusher's rate in Mbit/s. Every preset caps SRT at 20 Mbit/s (2.5 MB/s, option
+    /// The pusher's rate in Mbit/s. Every preset caps SRT at 20 Mbit/s (2.6 MB/s with headers, option
     /// maxbw): above that, backpressure slows the pusher down to the cap.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub mbps: u32,

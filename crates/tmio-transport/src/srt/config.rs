@@ -10,11 +10,15 @@ use srt_protocol::{
     settings::{ConnInitSettings, KeyMaterialRefreshSettings, KeySettings},
 };
 
-use crate::srt::connection::DeliveryMode;
+use crate::srt::connection::{DeliveryMode, RateControl};
 use crate::Error;
 
 /// Largest SRT payload that fits one 1500-byte MSS (1500 − 28 UDP/IP − 16 SRT header).
 pub const MAX_PAYLOAD_SIZE: usize = 1456;
+
+/// The rate cap of [`SrtConfig::default`], bytes/s: the SDK presets' (20 << 20) / 8 = 2 621 440
+/// (20 Mibit/s), a ceiling for the adaptive controller, not a pacing rate.
+pub const DEFAULT_RATE_CAP: u64 = (20 << 20) / 8;
 
 /// Smallest MSS (IP packet size) tmio works with: libsrt's own minimum for `SRTO_MSS`.
 /// [`SrtConfig::validate`] refuses a smaller `mss`; a peer's handshake announcing less should be
@@ -54,8 +58,9 @@ pub struct SrtConfig {
     pub recv_buffer_bytes: usize,
     /// Flow window announced to the peer, packets.
     pub flow_window_packets: u32,
-    /// Cap on everything sent (incl. retransmissions), bytes per second; `None` = adaptive.
-    pub max_bandwidth: Option<u64>,
+    /// How the sending rate is chosen: adaptive under a cap (the presets: `congestion=live_bbr`)
+    /// or fixed (`congestion=live` with `maxbw`). Retransmissions and headers count.
+    pub rate_control: RateControl,
     /// How long a caller or rendezvous tries to connect.
     pub connect_timeout: Duration,
     /// Nothing received from the peer for this long ends the connection.
@@ -80,7 +85,9 @@ impl Default for SrtConfig {
             send_buffer_bytes: 2 * 1024 * 1024,
             recv_buffer_bytes: 2 * 1024 * 1024,
             flow_window_packets: 25_600,
-            max_bandwidth: Some(2_500_000),
+            rate_control: RateControl::Adaptive {
+                cap: Some(DEFAULT_RATE_CAP),
+            },
             connect_timeout: Duration::from_secs(3),
             peer_idle_timeout: Duration::from_secs(5),
             linger: Duration::from_secs(30),
@@ -108,7 +115,7 @@ impl std::fmt::Debug for SrtConfig {
             .field("send_buffer_bytes", &self.send_buffer_bytes)
             .field("recv_buffer_bytes", &self.recv_buffer_bytes)
             .field("flow_window_packets", &self.flow_window_packets)
-            .field("max_bandwidth", &self.max_bandwidth)
+            .field("rate_control", &self.rate_control)
             .field("connect_timeout", &self.connect_timeout)
             .field("peer_idle_timeout", &self.peer_idle_timeout)
             .field("linger", &self.linger)
@@ -184,11 +191,15 @@ impl SrtConfig {
                 "must be at least 32 packets",
             );
         }
-        if self.max_bandwidth == Some(0) {
+        if let RateControl::Adaptive { cap: Some(0) }
+        | RateControl::Fixed {
+            bytes_per_second: 0,
+        } = self.rate_control
+        {
             return bad(
                 "maxbw",
                 "0".into(),
-                "must be positive (None means adaptive)",
+                "must be positive (an adaptive rate without a cap is `cap: None`)",
             );
         }
         if self.connect_timeout.is_zero() {

@@ -290,7 +290,7 @@ pub(crate) fn connection_config(settings: &Established, config: &SrtConfig) -> C
         send_buffer_bytes: config.send_buffer_bytes,
         recv_buffer_bytes: config.recv_buffer_bytes,
         peer_flow_window: settings.peer_flow_window,
-        max_bandwidth: config.max_bandwidth,
+        rate_control: config.rate_control,
         peer_idle_timeout: config.peer_idle_timeout,
         cipher: settings.cipher.clone(),
     }

@@ -19,8 +19,8 @@ mod stream;
 mod udp;
 pub(crate) mod wire;
 
-pub use config::{ConnectMode, SrtConfig, MAX_PAYLOAD_SIZE};
-pub use connection::{GroupMode, PathEvent, PathId, PathState, PathStats};
+pub use config::{ConnectMode, SrtConfig, DEFAULT_RATE_CAP, MAX_PAYLOAD_SIZE};
+pub use connection::{GroupMode, PathEvent, PathId, PathState, PathStats, RateControl};
 pub use endpoint::wait_for_closes;
 pub use group::{GroupConnect, LinkEvent, MemberSpec, PathReport, MAX_GROUP_MEMBERS};
 pub use listener::{ConnectionRequest, ListenerLimits, SrtListener};

@@ -13,7 +13,7 @@
 //! ```
 //! use std::time::{Duration, Instant};
 //! use srt_protocol::packet::{SeqNumber, SocketId};
-//! use tmio_transport::srt::connection::{Connection, ConnectionConfig, DeliveryMode};
+//! use tmio_transport::srt::connection::{Connection, ConnectionConfig, DeliveryMode, RateControl};
 //!
 //! let now = Instant::now();
 //! let config = |local, remote| ConnectionConfig {
@@ -26,7 +26,7 @@
 //!     send_buffer_bytes: 1 << 20,
 //!     recv_buffer_bytes: 1 << 20,
 //!     peer_flow_window: 8192,
-//!     max_bandwidth: None,
+//!     rate_control: RateControl::UNCAPPED,
 //!     peer_idle_timeout: Duration::from_secs(5),
 //!     cipher: None,
 //! };
@@ -122,8 +122,8 @@ pub struct ConnectionConfig {
     pub recv_buffer_bytes: usize,
     /// The peer's flow window in packets, from its handshake.
     pub peer_flow_window: u32,
-    /// Bytes/s cap for everything sent including retransmissions; `None` = adaptive pacing.
-    pub max_bandwidth: Option<u64>,
+    /// How each path's sending rate is chosen (see [`RateControl`]).
+    pub rate_control: RateControl,
     /// Nothing received for this long closes the connection with [`CloseReason::PeerIdle`].
     pub peer_idle_timeout: Duration,
     /// Encryption from the handshake; `None` = plaintext.
@@ -144,6 +144,31 @@ pub enum DeliveryMode {
         /// Drop packets that are too late to be played (both directions).
         too_late_drop: bool,
     },
+}
+
+/// How a path's sending rate is chosen. Everything sent counts against the rate: retransmissions
+/// and packet headers (IP, UDP and SRT: 44 bytes a packet) included, as libsrt counts `maxbw`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateControl {
+    /// tmio's adaptive controller (`congestion=live_bbr`, what the presets select): it finds the
+    /// path's rate from the receiver's reports — backing off on queueing delay and on loss well
+    /// above the path's random loss, not on random loss itself — and never sends faster than
+    /// `cap` bytes/s (`None`: no cap). See `docs/datapath.md`, "Pacing".
+    Adaptive {
+        /// The ceiling in bytes/s (the `maxbw` option).
+        cap: Option<u64>,
+    },
+    /// Paced at exactly this rate whatever the path does: libsrt's `live` congestion control with
+    /// `maxbw` set. On a path slower than the rate, the excess is lost and retransmitted.
+    Fixed {
+        /// The rate in bytes/s.
+        bytes_per_second: u64,
+    },
+}
+
+impl RateControl {
+    /// Adaptive without a ceiling.
+    pub const UNCAPPED: RateControl = RateControl::Adaptive { cap: None };
 }
 
 /// Where the connection is in its life.
@@ -448,13 +473,13 @@ impl Path {
     fn new(
         id: PathId,
         config: &PathConfig,
-        max_bandwidth: Option<u64>,
+        rate_control: RateControl,
         payload_size: usize,
         una: u64,
         state: PathState,
         now: Instant,
     ) -> Self {
-        let rate = RateController::new(max_bandwidth, payload_size);
+        let rate = RateController::new(rate_control, payload_size);
         let bucket = TokenBucket::new(now, rate.rate(), payload_size + PACKET_OVERHEAD);
         Self {
             id,
@@ -500,7 +525,7 @@ pub struct Connection {
     start_time: Instant,
     delivery: DeliveryMode,
     payload_size: usize,
-    max_bandwidth: Option<u64>,
+    rate_control: RateControl,
     peer_idle_timeout: Duration,
     mode: GroupMode,
     sender: Sender,
@@ -574,7 +599,7 @@ impl Connection {
         let path = Path::new(
             PathId::FIRST,
             &first,
-            config.max_bandwidth,
+            config.rate_control,
             payload_size,
             0,
             PathState::Active,
@@ -584,7 +609,7 @@ impl Connection {
             start_time: config.start_time,
             delivery: config.delivery,
             payload_size,
-            max_bandwidth: config.max_bandwidth,
+            rate_control: config.rate_control,
             peer_idle_timeout: config.peer_idle_timeout,
             mode: GroupMode::Broadcast,
             sender,
@@ -656,7 +681,7 @@ impl Connection {
         let path = Path::new(
             id,
             &config,
-            self.max_bandwidth,
+            self.rate_control,
             self.payload_size,
             self.sender.una(),
             state,
@@ -1138,7 +1163,9 @@ impl Connection {
                     now,
                     AckReport {
                         peer_rtt_us: u64::from(mean.max(0).unsigned_abs()),
+                        peer_rtt_var_us: u64::from(variance.max(0).unsigned_abs()),
                         receive_rate: statistics.data_receive_rate.map(f64::from),
+                        receive_packet_rate: statistics.packet_receive_rate.map(f64::from),
                         sent_packets,
                         lost_packets,
                     },
@@ -1320,8 +1347,10 @@ impl Connection {
                     .sender
                     .on_rto_timer(now, &mut path.send, rtt.smoothed(), rtt.variation())
             {
-                path.rate.on_timeout();
-                path.bucket.set_rate(now, path.rate.rate());
+                // The rate stays: a timeout means silence (an outage, or a lost tail), not a
+                // measured rate; cutting it would leave a live stream crawling behind its own
+                // backlog once the path is back. Delay and loss reports adapt it once the path
+                // reports again, and the congestion window bounds what goes out meanwhile.
                 tracing::debug!(
                     path = path.id.0,
                     pending = path.send.pending_retransmissions(),

@@ -1,13 +1,16 @@
 //! Pacing: a token bucket that spaces packets out, and the controller that picks its rate.
 //!
-//! With a configured `max_bandwidth` the rate is fixed. Without one, [`RateController`] adapts it from
-//! the receiver's reports (see `docs/datapath.md`, "Pacing"): it grows while the path shows no
-//! congestion, and backs off only on *congestion* signals — queueing delay (the peer's smoothed RTT
-//! well above the minimum seen) or a loss rate clearly above the path's long-run random loss — so that
-//! steady random loss does not collapse throughput the way libsrt's FileCC does.
+//! With [`RateControl::Fixed`] the rate is fixed. With [`RateControl::Adaptive`], [`RateController`]
+//! adapts it from the receiver's reports (see `docs/datapath.md`, "Pacing"), never above the cap: it
+//! grows while the path shows no congestion, and backs off only on *congestion* signals — queueing
+//! delay (the peer's smoothed RTT well above the minimum seen) or a loss rate clearly above the path's
+//! long-run random loss — so that steady random loss does not collapse throughput the way libsrt's
+//! FileCC does.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
+
+use super::RateControl;
 
 /// How much sending may burst after an idle period: this much time's worth of the rate (and at least
 /// a few packets). Two milliseconds keeps the bucket useful for drivers woken by 1 ms timers.
@@ -92,8 +95,8 @@ pub(crate) const INITIAL_RATE: f64 = 2_000_000.0;
 const STARTUP_GROWTH: f64 = 1.25;
 /// Growth per report afterwards: a fraction of the rate ...
 const STEADY_GROWTH_FRACTION: f64 = 0.02;
-/// ... but at least this many bytes/s.
-const STEADY_GROWTH_MIN: f64 = 64_000.0;
+/// ... but at least this many bytes/s (so slow paths are not probed by 10 % a report).
+const STEADY_GROWTH_MIN: f64 = 16_000.0;
 /// Multiplicative decrease on a congestion signal.
 const BACKOFF_FACTOR: f64 = 0.85;
 /// During startup the rate is never more than this many times the best receive rate the peer
@@ -107,6 +110,29 @@ const STEADY_RATE_OVER_BANDWIDTH: f64 = 1.25;
 const MAX_RANDOM_LOSS: f64 = 0.5;
 /// Window of the "best receive rate" and of the smoothed-loss baseline.
 const BANDWIDTH_WINDOW: Duration = Duration::from_secs(1);
+/// Startup ends once more than this share of what it sent was lost (and at least
+/// [`STARTUP_MIN_LOSSES`] packets, so that a few random losses in a small sample do not count):
+/// the rate is then far above the bottleneck, and random loss on real paths stays well below.
+const STARTUP_LOSS_EXIT: f64 = 0.3;
+/// See [`STARTUP_LOSS_EXIT`].
+const STARTUP_MIN_LOSSES: u64 = 32;
+/// Startup also ends after this many reports in a row in which the receiver got less than
+/// [`STARTUP_DELIVERY_EXIT`] of what was sent at the pacing rate.
+const STARTUP_SHORT_DELIVERY_REPORTS: u32 = 3;
+/// See [`STARTUP_SHORT_DELIVERY_REPORTS`]: half (random loss of 20 or 30 % stays above it).
+const STARTUP_DELIVERY_EXIT: f64 = 0.5;
+/// A sender that sent at least this share of its pacing rate was limited by the rate, not by the
+/// application.
+const RATE_LIMITED_SHARE: f64 = 0.8;
+/// Leaving startup on loss, the rate drops to this share of the delivered rate, so that the queue
+/// startup filled drains.
+const STARTUP_DRAIN: f64 = 0.75;
+/// Added to the settle time after a back-off: the peer's RTT is a moving average (7/8 per
+/// sample, one sample per 10 ms ACK), so it lags the queue by about this much.
+const RTT_SMOOTHING_LAG: Duration = Duration::from_millis(50);
+/// How long a congestion back-off keeps the rate within [`STEADY_RATE_OVER_BANDWIDTH`] of the
+/// bandwidth estimate even below [`INITIAL_RATE`].
+const CONGESTION_MEMORY: Duration = Duration::from_secs(10);
 /// Window of the minimum RTT.
 const MIN_RTT_WINDOW: Duration = Duration::from_secs(10);
 /// Reports averaged by the short-term loss rate.
@@ -116,9 +142,11 @@ const LOSS_LONG_SAMPLES: u32 = 128;
 /// Short-term loss above `long × FACTOR + MARGIN` is a congestion signal.
 const LOSS_SPIKE_FACTOR: f64 = 2.0;
 /// See [`LOSS_SPIKE_FACTOR`].
-const LOSS_SPIKE_MARGIN: f64 = 0.1;
+const LOSS_SPIKE_MARGIN: f64 = 0.05;
 /// Delay added to the minimum RTT for the congestion window: the full-ACK period and slack.
 const CWND_DELAY_SLACK_US: u64 = 20_000;
+/// Queueing delay below this many times the RTT variation never counts as congestion.
+const JITTER_FACTOR: u64 = 1;
 /// Queueing delay below this never counts as congestion.
 const MIN_QUEUE_DELAY_US: u64 = 5_000;
 
@@ -127,8 +155,12 @@ const MIN_QUEUE_DELAY_US: u64 = 5_000;
 pub(crate) struct AckReport {
     /// The peer's smoothed RTT, µs.
     pub(crate) peer_rtt_us: u64,
+    /// The peer's RTT variation, µs.
+    pub(crate) peer_rtt_var_us: u64,
     /// The peer's receive rate, bytes/s, if reported.
     pub(crate) receive_rate: Option<f64>,
+    /// The peer's receive rate, packets/s, if reported.
+    pub(crate) receive_packet_rate: Option<f64>,
     /// Packets we sent (incl. retransmissions) since the previous report.
     pub(crate) sent_packets: u64,
     /// Packets newly reported lost since the previous report.
@@ -139,6 +171,10 @@ pub(crate) struct AckReport {
 #[derive(Debug, Clone)]
 pub(crate) struct RateController {
     fixed: bool,
+    /// The adaptive rate's ceiling, bytes/s (`f64::INFINITY` without a cap).
+    cap: f64,
+    /// The adaptive rate's floor: [`MIN_RATE`], or the cap if that is lower.
+    floor: f64,
     rate: f64,
     in_startup: bool,
     received_rates: VecDeque<(Instant, f64)>,
@@ -148,18 +184,34 @@ pub(crate) struct RateController {
     loss_samples: u32,
     hold_until: Option<Instant>,
     congestion_events: u64,
+    /// When the rate last backed off on a congestion signal.
+    last_congestion: Option<Instant>,
+    /// Packets sent and lost during startup.
+    startup_sent: u64,
+    startup_lost: u64,
+    /// Startup reports in a row in which the receiver got far less than was sent.
+    startup_short_deliveries: u32,
+    /// When the previous report came.
+    last_report: Option<Instant>,
     payload_size: usize,
     /// Cached congestion window (packets), recomputed on every report and timeout.
     window: u64,
 }
 
 impl RateController {
-    /// A controller for `max_bandwidth` (fixed) or adaptive (None), for packets of up to
-    /// `payload_size` bytes.
-    pub(crate) fn new(max_bandwidth: Option<u64>, payload_size: usize) -> Self {
+    /// A controller for `control`, for packets of up to `payload_size` bytes. An adaptive one
+    /// starts at [`INITIAL_RATE`] or the cap, whichever is lower.
+    pub(crate) fn new(control: RateControl, payload_size: usize) -> Self {
+        let (fixed, cap) = match control {
+            RateControl::Fixed { bytes_per_second } => (true, bytes_per_second.max(1) as f64),
+            RateControl::Adaptive { cap: Some(cap) } => (false, cap.max(1) as f64),
+            RateControl::Adaptive { cap: None } => (false, f64::INFINITY),
+        };
         let mut controller = Self {
-            fixed: max_bandwidth.is_some(),
-            rate: max_bandwidth.map_or(INITIAL_RATE, |rate| rate.max(1) as f64),
+            fixed,
+            cap,
+            floor: MIN_RATE.min(cap),
+            rate: if fixed { cap } else { INITIAL_RATE.min(cap) },
             in_startup: true,
             received_rates: VecDeque::new(),
             min_rtt: None,
@@ -168,6 +220,11 @@ impl RateController {
             loss_samples: 0,
             hold_until: None,
             congestion_events: 0,
+            last_congestion: None,
+            startup_sent: 0,
+            startup_lost: 0,
+            startup_short_deliveries: 0,
+            last_report: None,
             payload_size: payload_size.max(1),
             window: 0,
         };
@@ -237,12 +294,49 @@ impl RateController {
             return;
         }
         self.hold_until = None;
-        if self.congested(report.peer_rtt_us) {
+        let interval = self
+            .last_report
+            .map(|at| now.saturating_duration_since(at).as_secs_f64());
+        self.last_report = Some(now);
+        if self.in_startup {
+            self.startup_sent = self.startup_sent.saturating_add(report.sent_packets);
+            self.startup_lost = self.startup_lost.saturating_add(report.lost_packets);
+            if self.delivering_far_less_than_sent(&report, interval) {
+                self.startup_short_deliveries += 1;
+            } else {
+                self.startup_short_deliveries = 0;
+            }
+        }
+        let startup_overshoot = self.in_startup
+            && (self.startup_short_deliveries >= STARTUP_SHORT_DELIVERY_REPORTS
+                || (self.startup_lost >= STARTUP_MIN_LOSSES
+                    && self.startup_lost as f64 > STARTUP_LOSS_EXIT * self.startup_sent as f64));
+        if startup_overshoot {
+            // Startup ran into a full queue before the RTT could show it (the first RTT sample
+            // may already include the queue): what was lost then is not the path's random loss.
+            self.loss_samples = 0;
+            self.loss_long = 0.0;
+        }
+        if startup_overshoot || self.congested(report.peer_rtt_us, report.peer_rtt_var_us) {
             self.congestion_events += 1;
+            self.last_congestion = Some(now);
             self.in_startup = false;
-            self.rate = (self.rate * BACKOFF_FACTOR).max(MIN_RATE);
-            // Let the signal settle before judging again: about two round trips.
-            let settle = Duration::from_micros(report.peer_rtt_us.clamp(10_000, 500_000) * 2);
+            // Back off by a fixed factor, and at once to what the receiver got if that is lower:
+            // after a startup or a path change far above the bottleneck, stepping down by 15 %
+            // per settle time would keep overflowing its queue for many round trips.
+            // Out of a startup overshoot the bottleneck's queue is full: go below what was
+            // delivered for a while so that it drains.
+            let drain = if startup_overshoot {
+                STARTUP_DRAIN
+            } else {
+                1.0
+            };
+            let delivered = self.best_received_rate().unwrap_or(f64::INFINITY) * drain;
+            self.rate = (self.rate * BACKOFF_FACTOR).min(delivered).max(self.floor);
+            // Let the signal settle before judging again: about two round trips, and the time the
+            // peer's smoothed RTT takes to follow the drained queue.
+            let settle = Duration::from_micros(report.peer_rtt_us.clamp(10_000, 500_000) * 2)
+                + RTT_SMOOTHING_LAG;
             self.hold_until = Some(now + settle);
             self.loss_short = self.loss_long;
             return;
@@ -257,10 +351,40 @@ impl RateController {
         } else {
             STEADY_RATE_OVER_BANDWIDTH
         };
+        // An application-limited sender's estimate is its own rate, so the ceiling does not go
+        // below the initial rate (bursts above the average pass) — unless the path showed
+        // congestion lately: then the estimate is the bottleneck's, and the initial rate may be
+        // far above it.
+        let ceiling_floor = match self.last_congestion {
+            Some(at) if now.saturating_duration_since(at) < CONGESTION_MEMORY => 0.0,
+            _ => INITIAL_RATE,
+        };
         let ceiling = self
             .bandwidth_estimate()
-            .map_or(f64::MAX, |bandwidth| (bandwidth * factor).max(INITIAL_RATE));
-        self.rate = grown.min(ceiling).max(self.rate.min(ceiling)).max(MIN_RATE);
+            .map_or(f64::MAX, |bandwidth| {
+                (bandwidth * factor).max(ceiling_floor)
+            })
+            .min(self.cap);
+        self.rate = grown
+            .min(ceiling)
+            .max(self.rate.min(ceiling))
+            .max(self.floor);
+    }
+
+    /// Whether, over the report's `interval` (seconds), the sender sent at its pacing rate (it was
+    /// not held back by the application) and the receiver got less than
+    /// [`STARTUP_DELIVERY_EXIT`] of it: the path's bottleneck is well below the rate, even if its
+    /// queue hides that from the RTT (startup may fill it before the first RTT sample).
+    fn delivering_far_less_than_sent(&self, report: &AckReport, interval: Option<f64>) -> bool {
+        let (Some(interval), Some(received)) = (interval, report.receive_packet_rate) else {
+            return false;
+        };
+        if interval <= 0.0 || received <= 0.0 {
+            return false;
+        }
+        let sent = report.sent_packets as f64 / interval;
+        let paced = self.rate / (self.payload_size + super::PACKET_OVERHEAD) as f64;
+        sent >= RATE_LIMITED_SHARE * paced && received < STARTUP_DELIVERY_EXIT * sent
     }
 
     /// The bottleneck bandwidth estimate, bytes/s: the best recent receive rate, scaled up by the
@@ -271,10 +395,14 @@ impl RateController {
             .map(|best| best / (1.0 - random_loss))
     }
 
-    fn congested(&self, peer_rtt_us: u64) -> bool {
+    fn congested(&self, peer_rtt_us: u64, peer_rtt_var_us: u64) -> bool {
         let queueing = match self.min_rtt {
             Some((_, min_rtt)) => {
-                let threshold = (min_rtt / 4).max(MIN_QUEUE_DELAY_US);
+                // Jitter is not a queue: on a jittery path the threshold grows with the RTT's
+                // variation.
+                let threshold = (min_rtt / 4)
+                    .max(MIN_QUEUE_DELAY_US)
+                    .max(JITTER_FACTOR * peer_rtt_var_us);
                 peer_rtt_us > min_rtt + threshold
             }
             None => false,
@@ -282,14 +410,6 @@ impl RateController {
         let loss_spike = self.loss_samples >= LOSS_SHORT_SAMPLES as u32
             && self.loss_short > self.loss_long * LOSS_SPIKE_FACTOR + LOSS_SPIKE_MARGIN;
         queueing || loss_spike
-    }
-
-    /// A retransmission timeout (nothing acknowledged for a long time): halve the rate.
-    pub(crate) fn on_timeout(&mut self) {
-        if !self.fixed {
-            self.rate = (self.rate / 2.0).max(MIN_RATE);
-            self.window = self.compute_window();
-        }
     }
 
     /// Packets allowed in flight: twice the bandwidth-delay product, counting the ACK period
@@ -306,7 +426,8 @@ impl RateController {
         let bandwidth = self
             .bandwidth_estimate()
             .unwrap_or(self.rate)
-            .max(self.rate.min(INITIAL_RATE));
+            .max(self.rate.min(INITIAL_RATE))
+            .min(self.cap);
         let rtt_us = self.min_rtt.map_or(100_000, |(_, rtt)| rtt) + CWND_DELAY_SLACK_US;
         let bytes = 2.0 * bandwidth * rtt_us as f64 / 1e6;
         ((bytes / payload_size.max(1) as f64) as u64).max(64)
@@ -321,7 +442,9 @@ mod tests {
     fn report(rtt_us: u64, receive_rate: f64, sent: u64, lost: u64) -> AckReport {
         AckReport {
             peer_rtt_us: rtt_us,
+            peer_rtt_var_us: 0,
             receive_rate: Some(receive_rate),
+            receive_packet_rate: None,
             sent_packets: sent,
             lost_packets: lost,
         }
@@ -350,16 +473,25 @@ mod tests {
 
     #[test]
     fn fixed_rate_never_changes() {
-        let mut controller = RateController::new(Some(5_000_000), 1456);
+        let mut controller = RateController::new(
+            RateControl::Fixed {
+                bytes_per_second: 5_000_000,
+            },
+            1456,
+        );
         let now = Instant::now();
         controller.on_report(now, report(1000, 1.0, 100, 90));
-        controller.on_timeout();
+        controller.on_report(
+            now + Duration::from_millis(10),
+            report(90_000, 1.0, 100, 90),
+        );
         assert_eq!(controller.rate(), 5_000_000.0);
+        assert_eq!(controller.congestion_window(), u64::MAX);
     }
 
     #[test]
     fn random_loss_does_not_collapse_the_rate() {
-        let mut controller = RateController::new(None, 1456);
+        let mut controller = RateController::new(RateControl::UNCAPPED, 1456);
         let mut now = Instant::now();
         for _ in 0..500 {
             now += Duration::from_millis(10);
@@ -378,7 +510,7 @@ mod tests {
     #[test]
     fn queueing_delay_backs_off_to_the_bottleneck() {
         let capacity = 10_000_000.0;
-        let mut controller = RateController::new(None, 1456);
+        let mut controller = RateController::new(RateControl::UNCAPPED, 1456);
         let mut now = Instant::now();
         let mut queue_us: f64 = 0.0;
         let mut samples = Vec::new();
@@ -403,12 +535,76 @@ mod tests {
     }
 
     #[test]
-    fn timeout_halves_down_to_the_floor() {
-        let mut controller = RateController::new(None, 1456);
-        for _ in 0..20 {
-            controller.on_timeout();
+    fn an_adaptive_rate_never_exceeds_its_cap() {
+        let cap = 2_621_440;
+        let mut controller = RateController::new(RateControl::Adaptive { cap: Some(cap) }, 1316);
+        assert_eq!(controller.rate(), INITIAL_RATE);
+        let mut now = Instant::now();
+        let mut highest: f64 = 0.0;
+        for _ in 0..1000 {
+            now += Duration::from_millis(10);
+            // A fast, clean path: the receiver gets everything sent.
+            let rate = controller.rate();
+            controller.on_report(now, report(2_000, rate, 100, 0));
+            highest = highest.max(controller.rate());
         }
-        assert_eq!(controller.rate(), MIN_RATE);
-        assert_eq!(controller.congestion_window(), 64);
+        assert_eq!(highest, cap as f64);
+        assert_eq!(controller.rate(), cap as f64);
+        // The window is sized for the cap, not for an unbounded estimate.
+        let uncapped_window = 2.0 * cap as f64 * 0.022 / 1316.0;
+        assert!(
+            controller.congestion_window() <= (uncapped_window as u64).max(64),
+            "window {}",
+            controller.congestion_window()
+        );
+    }
+
+    #[test]
+    fn an_adaptive_rate_starts_at_a_cap_below_the_initial_rate() {
+        let mut controller =
+            RateController::new(RateControl::Adaptive { cap: Some(100_000) }, 1316);
+        assert_eq!(controller.rate(), 100_000.0);
+        controller.on_report(Instant::now(), report(2_000, 1e9, 100, 0));
+        assert_eq!(controller.rate(), 100_000.0);
+        // Below the lowest adaptive rate, the floor is the cap: congestion cannot take it lower.
+        let mut tiny = RateController::new(RateControl::Adaptive { cap: Some(20_000) }, 1316);
+        let mut now = Instant::now();
+        for _ in 0..100 {
+            now += Duration::from_millis(10);
+            tiny.on_report(now, report(500_000, 1_000.0, 10, 9));
+        }
+        assert_eq!(tiny.rate(), 20_000.0);
+    }
+
+    #[test]
+    fn an_adaptive_rate_under_a_cap_still_backs_off_to_the_bottleneck() {
+        // A 5 Mbit/s path under the presets' 20 Mibit/s cap.
+        let capacity = 625_000.0;
+        let mut controller = RateController::new(
+            RateControl::Adaptive {
+                cap: Some(2_621_440),
+            },
+            1316,
+        );
+        let mut now = Instant::now();
+        let mut queue_us: f64 = 0.0;
+        let mut samples = Vec::new();
+        for step in 0..3000 {
+            now += Duration::from_millis(10);
+            let rate = controller.rate();
+            queue_us = (queue_us + (rate - capacity) / capacity * 10_000.0).max(0.0);
+            controller.on_report(
+                now,
+                report(10_000 + queue_us as u64, rate.min(capacity), 100, 0),
+            );
+            if step > 1000 {
+                samples.push(controller.rate());
+            }
+        }
+        let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+        assert!(
+            mean > 0.6 * capacity && mean < 1.4 * capacity,
+            "mean {mean}"
+        );
     }
 }

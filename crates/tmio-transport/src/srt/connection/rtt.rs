@@ -4,6 +4,10 @@ use std::time::Duration;
 
 /// Peer reports (full ACKs, ~100 a second) after which our own last sample counts as stale.
 const STALE_AFTER_REPORTS: u32 = 100;
+/// libsrt's (and tmio's) smoothed RTT before the first measurement, µs.
+const INITIAL_SMOOTHED_US: i32 = 100_000;
+/// libsrt's (and tmio's) RTT variation before the first measurement, µs.
+const INITIAL_VARIATION_US: i32 = 50_000;
 
 /// Smoothed RTT and RTT variation, in microseconds.
 #[derive(Debug, Clone, Copy)]
@@ -22,8 +26,8 @@ impl Default for RttEstimator {
     /// libsrt's initial values: 100 ms ± 50 ms.
     fn default() -> Self {
         Self {
-            smoothed_us: 100_000,
-            variation_us: 50_000,
+            smoothed_us: INITIAL_SMOOTHED_US as u64,
+            variation_us: INITIAL_VARIATION_US as u64,
             has_own_sample: false,
             measured: false,
             reports_since_sample: 0,
@@ -59,7 +63,11 @@ impl RttEstimator {
     pub(crate) fn on_peer_report(&mut self, smoothed_us: i32, variation_us: i32) {
         self.reports_since_sample = self.reports_since_sample.saturating_add(1);
         let own_is_fresh = self.has_own_sample && self.reports_since_sample <= STALE_AFTER_REPORTS;
-        if own_is_fresh || smoothed_us <= 0 {
+        // A peer that has not measured yet reports libsrt's initial guess (100 ms, 50 ms): that
+        // is no figure of this path.
+        let initial_guess =
+            smoothed_us == INITIAL_SMOOTHED_US && variation_us == INITIAL_VARIATION_US;
+        if own_is_fresh || smoothed_us <= 0 || initial_guess {
             return;
         }
         let smoothed_us = u64::from(smoothed_us.unsigned_abs());
@@ -113,6 +121,16 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn the_peers_initial_guess_is_not_a_measurement() {
+        let mut rtt = RttEstimator::default();
+        rtt.on_peer_report(100_000, 50_000);
+        assert!(!rtt.is_measured());
+        rtt.on_peer_report(3_000, 1_000);
+        assert!(rtt.is_measured());
+        assert_eq!(rtt.smoothed(), Duration::from_millis(3));
+    }
 
     #[test]
     fn first_sample_replaces_the_default_then_smooths() {

@@ -539,9 +539,13 @@ impl Sender {
         added
     }
 
-    /// The retransmission timeout for `path`'s current backoff.
+    /// The retransmission timeout for `path`'s current backoff. Its base, 1.5·SRTT + 4·RTTVar +
+    /// two ACK periods (at least [`MIN_RTO`]), is never shorter than the interval at which a
+    /// receiver repeats its NAKs (1.5·SRTT + 4·RTTVar and a little slack in tmio's, less in
+    /// libsrt's): while the receiver keeps asking for what it misses, NAKs drive recovery and the
+    /// timer stays quiet, however long the round trip.
     fn rto(path: &PathSender, smoothed_rtt: Duration, rtt_variation: Duration) -> Duration {
-        let base = (smoothed_rtt + 4 * rtt_variation + 2 * SYN).max(MIN_RTO);
+        let base = (smoothed_rtt * 3 / 2 + 4 * rtt_variation + 2 * SYN).max(MIN_RTO);
         let backed_off = base.saturating_mul(1 << path.backoff.min(10));
         backed_off.min(MAX_RTO.max(base))
     }
@@ -557,9 +561,13 @@ impl Sender {
             .then(|| path.last_progress + Self::rto(path, smoothed_rtt, rtt_variation))
     }
 
-    /// Fires `path`'s retransmission timer if due: when no NAK-driven retransmission is pending,
-    /// every packet in flight on it is queued again (tail loss, lost NAKs, outages). Returns
-    /// whether it fired.
+    /// Fires `path`'s retransmission timer if due (nothing acknowledged and no NAK for a
+    /// retransmission timeout). It does not resend the flight: when no NAK-driven retransmission
+    /// is pending it queues two packets, paced like any other, that make the receiver say what
+    /// it misses — the oldest packet in flight (its loss, or the loss of its NAK or its
+    /// retransmission, holds the ACK back) and the newest (a tail probe: once it arrives the
+    /// receiver NAKs every hole before it, which covers tail loss and outages). Returns whether
+    /// it fired.
     pub(crate) fn on_rto_timer(
         &mut self,
         now: Instant,
@@ -575,7 +583,8 @@ impl Sender {
             return false;
         }
         if !self.has_retransmission(path) {
-            path.loss.insert(self.una, path.next, ());
+            path.loss.insert(self.una, self.una + 1, ());
+            path.loss.insert(path.next - 1, path.next, ());
         }
         self.counters.timeouts += 1;
         path.counters.timeouts += 1;
@@ -778,11 +787,12 @@ mod tests {
     }
 
     #[test]
-    fn rto_requeues_everything_in_flight_with_backoff() {
+    fn rto_resends_the_oldest_and_the_newest_packet_with_backoff() {
         let start = Instant::now();
         let mut control = VecDeque::new();
-        let (mut sender, mut path) = sender(10_000, Framing::Stream, start);
-        assert!(sender.push(start, &[6; 300], &mut control));
+        let (mut sender, mut path) = sender(100_000, Framing::Stream, start);
+        // 30 packets of 100 bytes in flight.
+        assert!(sender.push(start, &[6; 3000], &mut control));
         while sender.pop_packet(start, &mut path, 64).is_some() {}
         let rtt = Duration::from_millis(10);
         let var = Duration::from_millis(1);
@@ -790,9 +800,31 @@ mod tests {
         assert_eq!(first - start, Duration::from_millis(50));
         assert!(!sender.on_rto_timer(first - Duration::from_millis(1), &mut path, rtt, var));
         assert!(sender.on_rto_timer(first, &mut path, rtt, var));
-        assert_eq!(path.pending_retransmissions(), 3);
+        assert_eq!(path.pending_retransmissions(), 2);
+        let space = sender.space;
+        let resent: Vec<u64> = std::iter::from_fn(|| sender.pop_packet(first, &mut path, 64))
+            .map(|(packet, kind)| {
+                assert_eq!(kind, Transmission::Retransmission);
+                space.to_abs(0, packet.seq_number).unwrap()
+            })
+            .collect();
+        assert_eq!(resent, [0, 29]);
         let second = sender.rto_deadline(&path, rtt, var).unwrap();
         assert_eq!(second - first, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn rto_waits_for_the_receivers_repeated_nak_on_long_round_trips() {
+        let start = Instant::now();
+        let mut control = VecDeque::new();
+        let (mut sender, mut path) = sender(10_000, Framing::Stream, start);
+        assert!(sender.push(start, &[6; 300], &mut control));
+        while sender.pop_packet(start, &mut path, 64).is_some() {}
+        // 600 ms round trip: tmio's receiver repeats a NAK after 1.5·600 + 4·10 + 2 = 942 ms.
+        let rtt = Duration::from_millis(600);
+        let var = Duration::from_millis(10);
+        let deadline = sender.rto_deadline(&path, rtt, var).unwrap();
+        assert_eq!(deadline - start, Duration::from_millis(960));
     }
 
     #[test]
