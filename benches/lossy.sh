@@ -18,11 +18,12 @@
 # deleted on exit; every transfer is bounded (CHAIN_TIMEOUT, default 120 s).
 #
 # Figures per transfer: goodput = payload delivered (a prefix checked record by record; "intact"
-# counts the transfers that arrived whole) / time from the pusher's start to
-# the sink's end; retransmissions in % of the unique packets, from the sender's own statistics
-# (tmio's --stats-json last record, srt-file-transmit's -f JSON stats); bytes the sender's veth
-# sent per payload byte (headers and retransmissions included, any implementation; what the tbf
-# dropped before the wire is not in it: the packets it dropped are counted apart). Writes
+# counts the transfers that arrived whole) / time from the pusher's start to the sink's end;
+# retransmissions in % of the unique packets, from tmio's own statistics (its --stats-json last
+# record; srt-file-transmit writes its statistics only while reading its input, long before the
+# end, so libsrt has no such figure here); bytes the sender's veth sent per payload byte
+# (headers and retransmissions included, any implementation); what the sender's tbf dropped, in
+# % of the packets offered to it (those never reach the wire). Writes
 # $BENCH_IMG/goodput-loss.svg, $BENCH_IMG/throughput-tbf.svg and $BENCH_IMG/lossy.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,7 +97,7 @@ names = {"tcp": "TCP", "tmio": "tmio defaults", "tmio-maxbw": "tmio maxbw=-1",
 out = [f"bulk push between namespaces: tbf5 = {tbf_mb} MiB through 5 Mbit/s tbf, "
        f"lossP = {loss_mb} MiB at P % random loss each way; median of {runs} runs",
        f"{'case':<8} {'impl':<17} {'goodput Mbit/s':>14} {'retx %':>8} {'wire/payload':>12} "
-       f"{'tbf drops':>9} {'CPU s send':>10} {'CPU s recv':>10} {'intact':>7}"]
+       f"{'tbf drop %':>10} {'CPU s send':>10} {'CPU s recv':>10} {'intact':>7}"]
 loss_points, tbf_bars = [], []
 for case, impl in order:
     rs = rows[(case, impl)]
@@ -105,7 +106,7 @@ for case, impl in order:
     wire = med(rs, "wire_per_payload")
     intact = sum(1 for r in rs if ok(r))
     out.append(f"{case:<8} {names.get(impl, impl):<17} {good:>14.2f} "
-               f"{('%.2f' % retx) if retx == retx else '-':>8} {wire:>12.3f} {med(rs, 'qdisc_drops'):>9.0f} "
+               f"{('%.2f' % retx) if retx == retx else '-':>8} {wire:>12.3f} {med(rs, 'qdisc_drop_pct'):>10.2f} "
                f"{med(rs, 'cpu_send'):>10.2f} {med(rs, 'cpu_recv'):>10.2f} {intact:>4}/{len(rs):<2}")
     label = names.get(impl, impl).replace(" ", "_")
     if case.startswith("loss"):

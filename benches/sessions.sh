@@ -42,7 +42,7 @@ sessions_run() {
   local send_rss=0 recv_rss=0 facade_pid=""
   rm -f "$work"/*.out "$work"/*.err "$work"/*.time
   : > "$work/pids"
-  bg sink "" "$limit" "$probe" sink listen=127.0.0.1:0 "sessions=$n" "timeout=$limit"
+  bg sink "" "$limit" "$probe" sink listen=127.0.0.1:0 "sessions=$n" "timeout=$((limit - 5))"
   local sink_pid=$bg_pid
   sink_addr=$(listening sink) || return 1
   case $impl in

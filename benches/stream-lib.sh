@@ -204,9 +204,12 @@ set_rate() {
   fi
 }
 
-# tx_bytes NS DEV : bytes sent on DEV so far (the kernel's interface counter).
+# tx_bytes NS DEV, tx_packets NS DEV : bytes / packets sent on DEV so far (the kernel's counters).
 tx_bytes() {
   ip netns exec "$1" cat "/sys/class/net/$2/statistics/tx_bytes"
+}
+tx_packets() {
+  ip netns exec "$1" cat "/sys/class/net/$2/statistics/tx_packets"
 }
 
 now() { date +%s.%N; }
@@ -217,7 +220,9 @@ qdisc_drops() {
 }
 
 # retx_pct tmio|libsrt FILE : retransmitted packets in % of the unique packets sent, from the
-# last record of tmio's --stats-json file or srt-file-transmit's JSON stats; "-" if unknown.
+# last record of tmio's --stats-json file (or of libsrt's JSON stats: srt-file-transmit writes
+# them only as it reads its input, so its last record comes long before the end and the scripts
+# do not use it); "-" if unknown.
 retx_pct() {
   python3 - "$1" "$2" <<'PY' 2>/dev/null || echo "-"
 import json, sys
@@ -248,14 +253,13 @@ chain_count=0
 # tcp (the pusher straight into a TCP relay in front of the sink). Prints one line of KEY=VALUE:
 # intact (byte-exact sessions/sessions), latency p50/p99/max ms, the pusher's largest lag behind
 # its schedule, wall seconds from the pusher's start to the sink's end, bytes delivered, goodput
-# Mbit/s, retransmitted packets in % of the unique packets sent (the sender's own statistics;
-# srt-file-transmit reports every 100 packets read and not at the end, so its figure misses the
-# tail), bytes the sender's veth sent per payload byte and packets its tbf dropped (netns only),
-# CPU seconds of each side's process.
+# Mbit/s, retransmitted packets in % of the unique packets sent (tmio's own statistics; none for
+# libsrt, see retx_pct), bytes the sender's veth sent per payload byte, packets its tbf dropped
+# and their share of the packets offered to it (netns only), CPU seconds of each side's process.
 run_chain() {
   local impl=$1 nsa=$2 nsb=$3 gw_host=$4
   shift 4
-  local tag limit=${CHAIN_TIMEOUT:-300} gw="" proxy_addr="" proxy_pid="" gw_pid="" port t0 t1 wire0=0 wire1=0 drops0=0 drops1=0 sink_pid
+  local tag limit=${CHAIN_TIMEOUT:-300} gw="" proxy_addr="" proxy_pid="" gw_pid="" port t0 t1 wire0=0 wire1=0 pkts0=0 pkts1=0 drops0=0 drops1=0 sink_pid
   chain_count=$((chain_count + 1))
   tag=$impl-$chain_count
   rm -f "$work"/{sink,gateway,proxy,push}.{out,err,time} "$work/stats.jsonl" "$work/libsrt.stats"
@@ -265,13 +269,13 @@ run_chain() {
       if [ -n "$nsb" ]; then port=$((9000 + chain_count)); else port=$(free_port); fi
       ( ns_exec "$nsb" timeout -k 5 "$limit" /usr/bin/time -f '%e %U %S %M' -o "$work/gateway.time" \
           srt-file-transmit -q "srt://$gw_host:$port?mode=listener" file:///dev/ 2> "$work/gateway.err" \
-        | ns_exec "$nsb" timeout -k 5 "$limit" "$probe" sink stdin "timeout=$limit" "cdf=$work/cdf-$tag" \
+        | ns_exec "$nsb" timeout -k 5 "$limit" "$probe" sink stdin "timeout=$((limit - 5))" "cdf=$work/cdf-$tag" \
           > "$work/sink.out" 2> "$work/sink.err" ) < /dev/null &
       sink_pid=$!
       echo "$sink_pid" >> "$work/pids"
       wait_udp "$nsb" "$port" || echo "libsrt receiver not listening on $port" >&2 ;;
     *)
-      bg sink "$nsb" "$limit" "$probe" sink listen=127.0.0.1:0 sessions=1 "timeout=$limit" "cdf=$work/cdf-$tag"
+      bg sink "$nsb" "$limit" "$probe" sink listen=127.0.0.1:0 sessions=1 "timeout=$((limit - 5))" "cdf=$work/cdf-$tag"
       sink_pid=$bg_pid
       local sink_addr
       sink_addr=$(listening sink) || return 1
@@ -294,12 +298,12 @@ run_chain() {
       proxy_addr=$(listening proxy) || return 1 ;;
     tcp) proxy_addr=$gw ;;
   esac
-  [ -n "$nsa" ] && { wire0=$(tx_bytes "$nsa" veth0-a); drops0=$(qdisc_drops "$nsa" veth0-a); }
+  [ -n "$nsa" ] && { wire0=$(tx_bytes "$nsa" veth0-a); pkts0=$(tx_packets "$nsa" veth0-a); drops0=$(qdisc_drops "$nsa" veth0-a); }
   t0=$(now)
   if [ "$impl" = libsrt ]; then
     ( ns_exec "$nsa" timeout -k 5 "$limit" "$probe" push stdout "$@" 2> "$work/push.err" \
       | ns_exec "$nsa" timeout -k 5 "$limit" /usr/bin/time -f '%e %U %S %M' -o "$work/proxy.time" \
-          srt-file-transmit -q -s:100 -pf:json -statsout:"$work/libsrt.stats" -f "file://$work/stdout" \
+          srt-file-transmit -q "file://$work/stdout" \
           "srt://$gw_host:$port?streamid=stdout" > "$work/proxy.out" 2> "$work/proxy.err" ) < /dev/null &
     echo "$!" >> "$work/pids"
     wait "$!" || echo "$tag: sender side failed: $(tail -n 2 "$work/proxy.err" "$work/push.err" | tr '\n' ' ')" >&2
@@ -309,7 +313,7 @@ run_chain() {
   fi
   wait "$sink_pid" || echo "$tag: sink failed: $(tail -n 3 "$work/sink.err" | tr '\n' ' ')" >&2
   t1=$(now)
-  [ -n "$nsa" ] && { wire1=$(tx_bytes "$nsa" veth0-a); drops1=$(qdisc_drops "$nsa" veth0-a); }
+  [ -n "$nsa" ] && { wire1=$(tx_bytes "$nsa" veth0-a); pkts1=$(tx_packets "$nsa" veth0-a); drops1=$(qdisc_drops "$nsa" veth0-a); }
   [ -n "$proxy_pid" ] && { wait "$proxy_pid" || echo "$tag: proxy exited non-zero: $(tail -n 2 "$work/proxy.err" | tr '\n' ' ')" >&2; }
   # The gateway side (tmio gateway, the relay) outlives its session: TERM to the process itself
   # (not to the `timeout`/`time` wrappers, so time still writes its figures), then whatever is left.
@@ -321,7 +325,6 @@ run_chain() {
   local retx="-"
   case $impl in
     tmio|tmio-maxbw) retx=$(retx_pct tmio "$work/stats.jsonl") ;;
-    libsrt) retx=$(retx_pct libsrt "$work/libsrt.stats") ;;
   esac
   local ok bytes
   read -r ok total < <(intact "$work/push.err" "$work/sink.err")
@@ -332,6 +335,7 @@ wire = ($wire1 - $wire0) / b if b and $wire1 > $wire0 else float("nan")
 print(f"impl=$impl intact=$ok/$total p50=$(field "$work/sink.out" p50) p99=$(field "$work/sink.out" p99) "
       f"max=$(field "$work/sink.out" max) lag=$(max_lag "$work/push.err") wall={t1 - t0:.3f} bytes={b} "
       f"goodput={b * 8 / (t1 - t0) / 1e6:.3f} retx_pct=$retx wire_per_payload={wire:.4f} qdisc_drops={$drops1 - $drops0} "
+      f"qdisc_drop_pct={100 * ($drops1 - $drops0) / max(1, $pkts1 - $pkts0 + $drops1 - $drops0):.2f} "
       f"cpu_send=$(cpu proxy) cpu_recv=$(cpu gateway) cdf=$work/cdf-$tag")
 PY
 }
