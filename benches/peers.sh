@@ -7,6 +7,9 @@
 #
 #   benches/peers.sh [MIB=512] [RUNS=5]
 #
+# Also writes the table to $BENCH_IMG/peers.txt and a bar chart of the medians to
+# $BENCH_IMG/throughput-peers.svg (BENCH_IMG defaults to docs/img).
+#
 # As root, net.core.{r,w}mem_max are raised to at least 16 MiB for the run (for every
 # implementation alike: libsrt asks for ~12 MB UDP buffers, tmio and srt-bulk's srt-tokio for
 # 8 MiB) and restored after.
@@ -48,8 +51,10 @@ fi
 echo "socket buffer caps: rmem_max=$(sysctl -n net.core.rmem_max) wmem_max=$(sysctl -n net.core.wmem_max)"
 echo "load before: $(cut -d" " -f1-3 /proc/loadavg) on $(nproc) CPUs"
 
-cargo build --release -q -p tmio-benches --bin srt-bulk
+cargo build --release -q -p tmio-benches --bin srt-bulk --bin svg-plot
 bulk=$PWD/target/release/srt-bulk
+img=${BENCH_IMG:-docs/img}
+mkdir -p "$img"
 
 mkdir -p "$work/src" "$work/dst"
 # srt-file-transmit's listener names its output after the caller's file (stream id) inside the
@@ -149,9 +154,9 @@ done
 
 echo "load after: $(cut -d" " -f1-3 /proc/loadavg)" >&2
 export PEERS_LIBSRT="${results[libsrt]}" PEERS_TMIO="${results[tmio]}" PEERS_SRT_TOKIO="${results[srt-tokio]}"
-python3 - "$bytes" "$runs" "$srt_tokio_mbps" <<'PY'
+python3 - "$bytes" "$runs" "$srt_tokio_mbps" "$img" <<'PY' | tee "$img/peers.txt"
 import os, statistics, sys
-total, runs, paced = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+total, runs, paced, img = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 raw = {"libsrt": os.environ["PEERS_LIBSRT"], "tmio": os.environ["PEERS_TMIO"],
        "srt-tokio": os.environ["PEERS_SRT_TOKIO"]}
 rows = {}
@@ -172,4 +177,11 @@ for name, (mbps, cpu, d, ok, n) in rows.items():
     cpu_ratio = cpu / base[1] if base[1] not in (0, float("inf")) else float("nan")
     print(f"{name:<10} {mbps:>8.1f} {cpu:>9.2f} {int(d):>11} {ok:>4}/{n:<2}   "
           f"{speed:>14.2f}x {cpu_ratio:>17.2f}x")
+with open(f"{img}/throughput-peers.dat", "w") as plot:
+    for name, (mbps, cpu, d, ok, n) in rows.items():
+        plot.write(f"MB/s {name} {mbps}\n")
+        plot.write(f"CPU_s/GB_x100 {name} {cpu * 100 if cpu != float('inf') else 0}\n")
 PY
+"$PWD/target/release/svg-plot" bar "data=$img/throughput-peers.dat" "out=$img/throughput-peers.svg" \
+  "title=Bulk over SRT on loopback, $mib MiB, median of $runs runs" "ylabel=MB/s ; CPU s per GB x 100"
+rm -f "$img/throughput-peers.dat"

@@ -1,5 +1,6 @@
 //! Command-line parsing for `cargo xtask` (hand-written: std only).
 
+use crate::tasks::bench::{BenchOptions, BenchPart};
 use crate::Error;
 
 /// The help text.
@@ -18,8 +19,12 @@ tasks:
          run the #[ignore]d long tests (cargo test --workspace --release -- --ignored), but
          the hour-long soak; --long instead: the issue's soaks (30 min at 20 Mbit/s, 5 % loss,
          1 then 50 sessions) through release builds, figures written into docs/reliability.md
-  bench  [--dry-run]
-         run the criterion benchmarks, then benches/peers.sh if it exists
+  bench  [--part NAME]... [--quick] [--tmio PATH] [--dry-run]
+         run the benchmarks: criterion, benches/peers.sh, benches/chain.sh (when it exists),
+         benches/latency.sh, benches/lossy.sh (root: namespaces), benches/sessions.sh; plots and
+         tables into docs/img. --part (criterion, peers, chain, latency, lossy, sessions; may be
+         repeated) runs only those; --quick: small sizes, output into target/bench-quick;
+         --tmio: the tmio binary the stream benchmarks measure (default: built from the tree)
   reliability [--fast] [--dry-run]
          the fault matrix (loss x delay, reorder, duplication, blackout, killed processes, gone
          or slow upstream) through release builds of tmio proxy and gateway; writes
@@ -68,7 +73,7 @@ pub enum Task {
         long: bool,
     },
     /// Run the benchmarks.
-    Bench,
+    Bench(BenchOptions),
     /// Run the fault matrix.
     Reliability {
         /// Only the fast subset, report on stdout.
@@ -141,8 +146,31 @@ where
             Task::Soak { long }
         }
         "bench" => {
-            flags.parse("bench", &mut dry_run, |_, _| Ok(false))?;
-            Task::Bench
+            let mut options = BenchOptions::default();
+            flags.parse("bench", &mut dry_run, |flag, flags| match flag {
+                "--quick" => {
+                    options.quick = true;
+                    Ok(true)
+                }
+                "--tmio" => {
+                    options.tmio = Some(flags.value(flag)?);
+                    Ok(true)
+                }
+                "--part" => {
+                    let value = flags.value(flag)?;
+                    let part = BenchPart::from_name(&value).ok_or(Error::InvalidValue {
+                        flag: flag.to_owned(),
+                        value,
+                        expected: "criterion, peers, chain, latency, lossy or sessions",
+                    })?;
+                    if !options.parts.contains(&part) {
+                        options.parts.push(part);
+                    }
+                    Ok(true)
+                }
+                _ => Ok(false),
+            })?;
+            Task::Bench(options)
         }
         "reliability" => {
             let mut fast = false;
@@ -403,9 +431,38 @@ mod tests {
             parse(&["reliability", "--fast"]).unwrap().task,
             Task::Reliability { fast: true }
         );
-        assert_eq!(parse(&["bench"]).unwrap().task, Task::Bench);
+        assert_eq!(
+            parse(&["bench"]).unwrap().task,
+            Task::Bench(BenchOptions::default())
+        );
         assert_eq!(parse(&["help"]).unwrap().task, Task::Help);
         assert_eq!(parse(&["--help"]).unwrap().task, Task::Help);
+    }
+
+    #[test]
+    fn bench_takes_parts_quick_and_a_tmio_binary() {
+        let invocation = parse(&[
+            "bench",
+            "--part",
+            "latency",
+            "--quick",
+            "--part=sessions",
+            "--tmio",
+            "/x/tmio",
+        ])
+        .unwrap();
+        assert_eq!(
+            invocation.task,
+            Task::Bench(BenchOptions {
+                parts: vec![BenchPart::Latency, BenchPart::Sessions],
+                quick: true,
+                tmio: Some("/x/tmio".into()),
+            })
+        );
+        assert!(matches!(
+            parse(&["bench", "--part", "everything"]),
+            Err(Error::InvalidValue { .. })
+        ));
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub fn run(invocation: &Invocation) -> Result<(), Error> {
             tasks::fuzz::run(&shell, *seconds, target.as_deref()).map(|_reports| ())
         }
         Task::Soak { long } => tasks::soak::run(&shell, *long),
-        Task::Bench => tasks::bench::run(&shell),
+        Task::Bench(options) => tasks::bench::run(&shell, options),
         Task::Reliability { fast } => tasks::reliability::run(&shell, *fast),
         // `release --dry-run` runs the checks and packaging for real and changes nothing, so
         // its shell executes; the flag goes to the task instead.
