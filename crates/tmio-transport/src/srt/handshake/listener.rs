@@ -819,7 +819,9 @@ impl ListenerCore {
                     ))
                 }
                 Extension::Congestion(name) => match name.as_str() {
-                    "live" => {}
+                    // live_bbr: the TMIO SDK's adaptive sender on top of live mode; what the
+                    // caller's sender does is its own business, the receiving side is live's.
+                    "live" | "live_bbr" => {}
                     "file" if self.serving.delivery == DeliveryMode::Reliable => {}
                     _ => {
                         return Err((

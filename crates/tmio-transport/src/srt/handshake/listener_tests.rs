@@ -333,6 +333,43 @@ fn serve_libsrt_caller(core: &mut ListenerCore, case: &str) -> Result<CallerRequ
 }
 
 #[test]
+fn a_caller_with_the_sdks_live_bbr_congestion_is_served_and_answered_in_kind() {
+    // The TMIO SDK's `CONGESTIONTYPE = live_bbr` travels in the conclusion like libsrt's `file`:
+    // take a captured libsrt conclusion naming `file` and name `live_bbr` instead.
+    let now = Instant::now();
+    let mut core = listener(None, ListenerLimits::default(), now);
+    let packets: Vec<Handshake> = vectors("congestion-file-caller-only")
+        .into_iter()
+        .filter(|(from_caller, _)| *from_caller)
+        .map(|(_, bytes)| Handshake::parse(&bytes).unwrap())
+        .collect();
+    let from = addr(40001);
+    core.handle(now, from, packets[0].clone());
+    let cookie = sent(&mut core)[0].0.cookie;
+    let mut conclusion = packets[1].clone();
+    conclusion.cookie = cookie;
+    let mut renamed = 0;
+    for extension in &mut conclusion.extensions {
+        if let Extension::Congestion(name) = extension {
+            *name = "live_bbr".into();
+            renamed += 1;
+        }
+    }
+    assert_eq!(
+        renamed, 1,
+        "the captured conclusion names a congestion controller"
+    );
+    core.handle(now, from, conclusion);
+    let request = core.poll_request().expect("a live_bbr caller is served");
+    core.accept(now, request.peer, None).unwrap();
+    let answer = sent(&mut core).remove(0).0;
+    assert_eq!(answer.kind, ShakeKind::Conclusion);
+    assert!(answer
+        .extensions
+        .contains(&Extension::Congestion("live_bbr".into())));
+}
+
+#[test]
 fn every_captured_libsrt_handshake_parses_and_reserialises() {
     let dir = format!("{}/tests/data/handshakes", env!("CARGO_MANIFEST_DIR"));
     let mut cases = 0;
