@@ -145,6 +145,9 @@ const LOSS_SPIKE_FACTOR: f64 = 2.0;
 const LOSS_SPIKE_MARGIN: f64 = 0.05;
 /// Delay added to the minimum RTT for the congestion window: the full-ACK period and slack.
 const CWND_DELAY_SLACK_US: u64 = 20_000;
+/// Queueing delay counts as congestion only while the receiver gets less than this share of the
+/// packets we send.
+const DELIVERY_SHORTFALL: f64 = 0.9;
 /// Queueing delay below this many times the RTT variation never counts as congestion.
 const JITTER_FACTOR: u64 = 1;
 /// Queueing delay below this never counts as congestion.
@@ -317,7 +320,10 @@ impl RateController {
             self.loss_samples = 0;
             self.loss_long = 0.0;
         }
-        if startup_overshoot || self.congested(report.peer_rtt_us, report.peer_rtt_var_us) {
+        let delivery_ratio = Self::delivery_ratio(&report, interval);
+        if startup_overshoot
+            || self.congested(report.peer_rtt_us, report.peer_rtt_var_us, delivery_ratio)
+        {
             self.congestion_events += 1;
             self.last_congestion = Some(now);
             self.in_startup = false;
@@ -395,18 +401,38 @@ impl RateController {
             .map(|best| best / (1.0 - random_loss))
     }
 
-    fn congested(&self, peer_rtt_us: u64, peer_rtt_var_us: u64) -> bool {
-        let queueing = match self.min_rtt {
-            Some((_, min_rtt)) => {
-                // Jitter is not a queue: on a jittery path the threshold grows with the RTT's
-                // variation.
-                let threshold = (min_rtt / 4)
-                    .max(MIN_QUEUE_DELAY_US)
-                    .max(JITTER_FACTOR * peer_rtt_var_us);
-                peer_rtt_us > min_rtt + threshold
-            }
-            None => false,
-        };
+    /// The receiver's packet rate over ours during the report's `interval` (seconds), if both
+    /// are known.
+    fn delivery_ratio(report: &AckReport, interval: Option<f64>) -> Option<f64> {
+        let interval = interval.filter(|interval| *interval > 0.0)?;
+        let received = report.receive_packet_rate.filter(|rate| *rate > 0.0)?;
+        let sent = report.sent_packets as f64 / interval;
+        (sent > 0.0).then_some(received / sent)
+    }
+
+    fn congested(
+        &self,
+        peer_rtt_us: u64,
+        peer_rtt_var_us: u64,
+        delivery_ratio: Option<f64>,
+    ) -> bool {
+        // A queue we build shows as the receiver getting less than we send; a delay that comes
+        // with full delivery is someone else's queue or the hosts' scheduling (a loaded machine's
+        // loopback), and cutting an application-limited stream for it only queues the stream
+        // behind its own pacer.
+        let falling_behind = delivery_ratio.is_none_or(|ratio| ratio < DELIVERY_SHORTFALL);
+        let queueing = falling_behind
+            && match self.min_rtt {
+                Some((_, min_rtt)) => {
+                    // Jitter is not a queue: on a jittery path the threshold grows with the RTT's
+                    // variation.
+                    let threshold = (min_rtt / 4)
+                        .max(MIN_QUEUE_DELAY_US)
+                        .max(JITTER_FACTOR * peer_rtt_var_us);
+                    peer_rtt_us > min_rtt + threshold
+                }
+                None => false,
+            };
         let loss_spike = self.loss_samples >= LOSS_SHORT_SAMPLES as u32
             && self.loss_short > self.loss_long * LOSS_SPIKE_FACTOR + LOSS_SPIKE_MARGIN;
         queueing || loss_spike
