@@ -12,7 +12,7 @@
 # their own nginx, with their own config, on loopback ports.
 set -euo pipefail
 
-APT_PACKAGES=(srt-tools ffmpeg nginx libnginx-mod-rtmp iproute2 nftables ethtool gcc g++ valgrind)
+APT_PACKAGES=(srt-tools ffmpeg nginx libnginx-mod-rtmp iproute2 nftables ethtool gcc g++ valgrind socat)
 # The commands the tests call, and the package each comes from (checked after installing).
 REQUIRED_COMMANDS=(
     "srt-live-transmit:srt-tools"
@@ -26,6 +26,8 @@ REQUIRED_COMMANDS=(
     "cc:gcc"
     "c++:g++"
     "valgrind:valgrind"
+    "srt-tunnel:srt-tools"
+    "socat:socat"
 )
 
 say() { printf 'install-deps: %s\n' "$*" >&2; }

@@ -507,6 +507,7 @@ async fn serve_push(
     let monitor = stream.monitor();
     let _ = client.set_nodelay(true);
     let pumped = Pump::new(client, &mut stream)
+        .buffer_size(crate::proxy::SESSION_PUMP_BUFFER)
         .stop_on(stop.clone())
         .labels(SideLabels {
             local: "pusher TCP",

@@ -572,6 +572,7 @@ impl Session {
         let _ = client.set_nodelay(true);
         let _ = events.send(ProxyEvent::ClientConnected { peer });
         let pump = Pump::new(client, &mut stream)
+            .buffer_size(SESSION_PUMP_BUFFER)
             .stop_on(stop)
             .labels(SideLabels {
                 local: "pusher TCP",
@@ -590,6 +591,17 @@ impl Session {
         }
     }
 }
+
+/// The pump's buffer per direction for a proxy's or gateway's session: 256 KiB, four times the
+/// pump's default, so a bulk push moves in fewer reads, writes and task wake-ups (see
+/// docs/benchmarks.md, "The full chain"). The buffer is zeroed on allocation and only the pages a
+/// read touches become resident: a direction that carries only small messages (the RTMP
+/// server's answers) costs a few KiB.
+pub(crate) const SESSION_PUMP_BUFFER: std::num::NonZeroUsize =
+    match std::num::NonZeroUsize::new(256 * 1024) {
+        Some(size) => size,
+        None => tmio_pump::DEFAULT_BUFFER_SIZE,
+    };
 
 /// Graceful close of the SRT side, bounded by its linger (and a hard cap in case of a bug).
 async fn close_quietly(stream: &mut SrtStream) {
@@ -639,6 +651,7 @@ pub(crate) async fn pump_gateway_session(
         ..moved
     };
     let pump = Pump::new(upstream, stream)
+        .buffer_size(SESSION_PUMP_BUFFER)
         .stop_on(stop)
         .labels(SideLabels {
             local: "upstream TCP server",

@@ -15,10 +15,15 @@ fn main() -> ExitCode {
     if let Command::Url(args) = &cli.command {
         return tmio::url_cmd::run(args);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // `tmio proxy` carries one push at a time: a single thread runs its pump and its SRT
+    // endpoint task, which then hand bytes and wake-ups to each other without crossing threads
+    // (fewer context switches and less CPU per byte: docs/benchmarks.md, "The full chain"). The
+    // gateway and the demo serve several sessions at once: a worker thread per CPU.
+    let mut builder = match &cli.command {
+        Command::Proxy(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("tmio: error (local): cannot start the async runtime: {error}");

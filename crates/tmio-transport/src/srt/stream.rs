@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::{
     srt::{
         config::{ConnectMode, SrtConfig},
-        connection::{ConnectionError, ConnectionState, ConnectionStats},
+        connection::{Connection, ConnectionError, ConnectionState, ConnectionStats},
         endpoint::{self, close_error, ConnShared, Endpoint},
         group::{LinkEvent, PathReport},
         handshake, udp,
@@ -158,11 +158,16 @@ impl AsyncRead for SrtStream {
     ) -> Poll<io::Result<()>> {
         let shared = &self.shared;
         let mut inner = shared.lock();
+        let deadline = inner.conn.poll_timeout();
         let n = inner.conn.read(Instant::now(), buf.initialize_unfilled());
         if n > 0 {
             buf.advance(n);
-            // Freed receive buffer space is advertised with the next ACK.
-            shared.endpoint.wake.notify_one();
+            // Freed receive buffer space is advertised with the next ACK: at once when the read
+            // reopened a closed window, else by the timer, which may now be due sooner.
+            if needs_driver(&inner.conn, deadline) {
+                drop(inner);
+                shared.endpoint.wake.notify_one();
+            }
             return Poll::Ready(Ok(()));
         }
         if let Some(error) = shared.terminal_error(&inner) {
@@ -200,14 +205,20 @@ impl AsyncWrite for SrtStream {
                 .into_io()))
             }
         }
+        let deadline = inner.conn.poll_timeout();
         match inner.conn.write(Instant::now(), buf) {
             Ok(0) if !buf.is_empty() => {
                 inner.write_waker = Some(cx.waker().clone());
                 Poll::Pending
             }
             Ok(n) => {
-                drop(inner);
-                shared.endpoint.wake.notify_one();
+                // While earlier data still waits for the window or the pacer, the driver already
+                // has a wake-up for it (an ACK, the pacing timer): waking it for every write
+                // only costs a turn of its loop and a context switch.
+                if needs_driver(&inner.conn, deadline) {
+                    drop(inner);
+                    shared.endpoint.wake.notify_one();
+                }
                 Poll::Ready(Ok(n))
             }
             Err(ConnectionError::Closed(reason)) => {
@@ -260,6 +271,23 @@ impl Drop for SrtStream {
         inner.abandoned = true;
         drop(inner);
         self.shared.endpoint.wake.notify_one();
+    }
+}
+
+/// Whether the driver task must be woken after the application read or wrote: control packets
+/// are queued (a window update), or the connection's next deadline came earlier than `before`,
+/// the one the driver may be sleeping until (new data to send, an ACK due sooner). The driver
+/// computes its sleep from `poll_timeout` under the same lock, so a deadline that did not move
+/// earlier is one it already knows.
+fn needs_driver(conn: &Connection, before: Option<Instant>) -> bool {
+    if conn.has_control_to_send() {
+        return true;
+    }
+    match (conn.poll_timeout(), before) {
+        (Some(after), Some(before)) => after < before,
+        (None, None) => false,
+        // A deadline appeared, or the connection just closed (the driver cleans up).
+        _ => true,
     }
 }
 

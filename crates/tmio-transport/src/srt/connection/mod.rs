@@ -854,7 +854,9 @@ impl Connection {
     }
 
     /// Copies delivered bytes in order; 0 = nothing deliverable now (check [`Connection::state`]
-    /// for the end). Live mode returns at most one message per call.
+    /// for the end). Live mode returns at most one message per call. A read that reopens a
+    /// window the peer last saw (nearly) closed queues a full ACK at once (a window update): drain
+    /// [`Connection::poll_transmit`] after it when [`Connection::has_control_to_send`] says so.
     pub fn read(&mut self, now: Instant, buf: &mut [u8]) -> usize {
         self.last_now = now;
         if let Some(CloseReason::PeerIdle(_) | CloseReason::Protocol(_)) = self.closed {
@@ -862,6 +864,16 @@ impl Connection {
         }
         let read = self.receiver.read(now, buf);
         self.check_peer_shutdown_drained();
+        if read > 0 && self.closed.is_none() {
+            // The window the peer knows may have closed while the application was behind.
+            for index in 0..self.paths.len() {
+                if self.paths[index].is_live()
+                    && self.receiver.window_reopened(&self.paths[index].recv)
+                {
+                    self.queue_full_ack(now, index, true);
+                }
+            }
+        }
         read
     }
 
@@ -920,6 +932,12 @@ impl Connection {
         self.fan_out_group_control();
         self.check_local_close_done();
         before.saturating_sub(self.sender.buffered_packets()) as u64
+    }
+
+    /// Control packets (ACKs, NAKs, Shutdown, …) are queued for [`Connection::poll_transmit`]:
+    /// after a `read` or `write`, the driver has something to send at once.
+    pub fn has_control_to_send(&self) -> bool {
+        !self.group_control.is_empty() || self.paths.iter().any(|path| !path.control.is_empty())
     }
 
     /// Bytes `read` would return now.

@@ -801,6 +801,25 @@ impl Receiver {
         used_since >= u64::from(LIGHT_ACK_PACKETS) && remaining <= used_since
     }
 
+    /// Whether the application's reads have freed so much that `path`'s last full ACK now
+    /// understates the window badly: the credit the sender has left from it is below half of
+    /// what could be advertised now, by at least [`LIGHT_ACK_PACKETS`] packets (or a quarter of
+    /// the buffer, if smaller). Then a full ACK goes at once: a receiver whose application fell
+    /// behind closed the window, and no packet arrives any more to trigger a window update, so
+    /// the sender would otherwise wait for the 10 ms timer.
+    pub(crate) fn window_reopened(&self, path: &PathReceiver) -> bool {
+        let Some((acked, available)) = path.last_full_ack else {
+            return false;
+        };
+        let Some(ack) = path.ack_point(self.ack_seq) else {
+            return false;
+        };
+        let remaining = (acked + u64::from(available)).saturating_sub(ack);
+        let now_available = u64::from(self.available_packets());
+        let step = u64::from(LIGHT_ACK_PACKETS).min(self.capacity_packets as u64 / 4);
+        remaining < now_available / 2 && now_available - remaining >= step.max(1)
+    }
+
     /// A full ACK on `path`, if due at `now` (every 10 ms while something is unconfirmed by an
     /// ACK2) or if `force`d (window update).
     pub(crate) fn full_ack(
@@ -1073,6 +1092,37 @@ mod tests {
         );
         assert_eq!(receiver.counters.packets_oversized, 2);
         assert!(receiver.classify(space.to_wire(0), 32).is_ok());
+    }
+
+    #[test]
+    fn reads_that_reopen_a_closed_window_call_for_a_full_ack() {
+        let now = Instant::now();
+        let space = SeqSpace::new(SeqNumber::new_truncate(0));
+        let mut receiver = Receiver::new(space, 200 * 1456, 1456, None, now);
+        let mut path = PathReceiver::new(now);
+        let full = &[3u8; 1456];
+        // The application keeps up: reading does not call for an extra ACK.
+        deliver(&mut receiver, &mut path, now, packet(space, 0, full, 0));
+        assert!(receiver.full_ack(now, &mut path, true).is_some());
+        let mut buf = vec![0u8; 200 * 1456];
+        assert_eq!(receiver.read(now, &mut buf), 1456);
+        assert!(!receiver.window_reopened(&path));
+        // The application falls behind: the buffer fills and the last full ACK says "no room".
+        let mut abs = 1;
+        while receiver.classify(space.to_wire(abs), 1456).is_ok() {
+            deliver(&mut receiver, &mut path, now, packet(space, abs, full, 0));
+            abs += 1;
+        }
+        assert!(receiver.full_ack(now, &mut path, true).is_some());
+        assert_eq!(path.last_full_ack.map(|(_, available)| available), Some(0));
+        // A small read does not yet (less than a light ACK's worth freed) …
+        assert_eq!(receiver.read(now, &mut buf[..10 * 1456]), 10 * 1456);
+        assert!(!receiver.window_reopened(&path));
+        // … a larger one does: no packet can arrive to trigger a window update.
+        assert!(receiver.read(now, &mut buf[..100 * 1456]) > 0);
+        assert!(receiver.window_reopened(&path));
+        assert!(receiver.full_ack(now, &mut path, true).is_some());
+        assert!(!receiver.window_reopened(&path));
     }
 
     #[test]
