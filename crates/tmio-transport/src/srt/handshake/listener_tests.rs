@@ -1592,4 +1592,42 @@ mod key_material_answer {
             unwrapped.wrap_keying_material()
         );
     }
+
+    #[test]
+    fn a_caller_sends_the_keys_it_was_given_unless_they_are_for_another_passphrase() {
+        let now = Instant::now();
+        let settings = KeySettings {
+            key_size: KeySize::AES128,
+            passphrase: passphrase(),
+        };
+        let given = CipherSettings::new_random(&settings, &KeyMaterialRefreshSettings::default());
+        let given_key_material = given.wrap_keying_material().unwrap();
+        for (caller_passphrase, sends_given) in
+            [("answer-passphrase", true), ("another-passphrase", false)]
+        {
+            let mut core = listener(None, ListenerLimits::default(), now);
+            let mut caller =
+                CallerHandshake::new(addr(9000), &config(Some(caller_passphrase)), now).unwrap();
+            caller.use_keys(given.clone(), given_key_material.clone());
+            let mut sent_key_material = None;
+            for round in 0..2 {
+                let at = now + Duration::from_millis(300 * round);
+                while let Some(bytes) = caller.poll_transmit(at) {
+                    let hs = Handshake::parse(&bytes).unwrap();
+                    if let Some(km) = hs.find(|e| match e {
+                        Extension::KeyMaterialRequest(km) => Some(km.clone()),
+                        _ => None,
+                    }) {
+                        sent_key_material = Some(km);
+                    }
+                    core.handle(at, addr(9000), hs);
+                }
+                for (hs, _) in sent(&mut core) {
+                    assert!(caller.handle(at, hs).is_none());
+                }
+            }
+            let km = sent_key_material.expect("a conclusion with key material");
+            assert_eq!(km == given_key_material, sends_given, "{caller_passphrase}");
+        }
+    }
 }
