@@ -13,8 +13,11 @@ tasks:
   test   [--no-install] [--fuzz-seconds N] [--dry-run]
          the test command of the README and of CI: deps, fmt, clippy, cargo test --workspace,
          then every fuzz target for N seconds (default 45; 0 skips fuzzing)
-  fuzz   [--seconds N] [--target NAME] [--dry-run]
-         run every fuzz target in fuzz/ (or only NAME) for N seconds each (default 45)
+  fuzz   [--seconds N] [--runs N | --long] [--target NAME] [--dry-run]
+         run every fuzz target in fuzz/ (or only NAME), one after the other, for N seconds each
+         (default 45); --runs N instead stops each after N executions (libFuzzer's -runs),
+         --long is --runs 10000000 (the long run of docs/fuzzing.md); with --seconds as well,
+         whichever comes first
   soak   [--long] [--dry-run]
          run the #[ignore]d long tests (cargo test --workspace --release -- --ignored), but
          the hour-long soak; --long instead: the issue's soaks (30 min at 20 Mbit/s, 5 % loss,
@@ -42,6 +45,49 @@ tasks:
 /// Seconds each fuzz target runs when no duration is given.
 pub const DEFAULT_FUZZ_SECONDS: u64 = 45;
 
+/// Executions per fuzz target of `cargo xtask fuzz --long`.
+pub const LONG_FUZZ_RUNS: u64 = 10_000_000;
+
+/// When each fuzz target stops: after so many seconds, so many executions, or whichever comes
+/// first. At least one of the two is set (the constructors and the parser make sure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FuzzBudget {
+    /// libFuzzer's `-max_total_time` (at least 1; 0 would mean "forever").
+    pub seconds: Option<u64>,
+    /// libFuzzer's `-runs` (at least 1).
+    pub runs: Option<u64>,
+}
+
+impl FuzzBudget {
+    /// `seconds` per target, however many executions that is.
+    pub const fn seconds(seconds: u64) -> Self {
+        FuzzBudget {
+            seconds: Some(seconds),
+            runs: None,
+        }
+    }
+
+    /// `runs` executions per target, however long that takes.
+    pub const fn runs(runs: u64) -> Self {
+        FuzzBudget {
+            seconds: None,
+            runs: Some(runs),
+        }
+    }
+
+    /// The libFuzzer flags: `-max_total_time=N` and/or `-runs=N`.
+    pub fn libfuzzer_flags(&self) -> Vec<String> {
+        let mut flags = Vec::with_capacity(2);
+        if let Some(seconds) = self.seconds {
+            flags.push(format!("-max_total_time={seconds}"));
+        }
+        if let Some(runs) = self.runs {
+            flags.push(format!("-runs={runs}"));
+        }
+        flags
+    }
+}
+
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
@@ -62,8 +108,8 @@ pub enum Task {
     Test(TestOptions),
     /// Run the fuzz targets.
     Fuzz {
-        /// Seconds per target (at least 1).
-        seconds: u64,
+        /// When each target stops.
+        budget: FuzzBudget,
         /// Run only this target.
         target: Option<String>,
     },
@@ -191,7 +237,7 @@ where
                     Ok(true)
                 }
                 "--fuzz-seconds" => {
-                    options.fuzz_seconds = flags.number(flag, 0)?;
+                    options.fuzz_seconds = flags.number(flag, 0, SECONDS_AT_LEAST_ZERO)?;
                     Ok(true)
                 }
                 _ => Ok(false),
@@ -207,7 +253,7 @@ where
                     Ok(true)
                 }
                 "--fuzz-seconds" => {
-                    checks.fuzz_seconds = flags.number(flag, 0)?;
+                    checks.fuzz_seconds = flags.number(flag, 0, SECONDS_AT_LEAST_ZERO)?;
                     Ok(true)
                 }
                 _ if !flag.starts_with('-') && version.is_none() => {
@@ -220,12 +266,23 @@ where
             Task::Release(ReleaseOptions { version, checks })
         }
         "fuzz" => {
-            let mut seconds = DEFAULT_FUZZ_SECONDS;
+            let mut seconds = None;
+            let mut runs = None;
             let mut target = None;
             flags.parse("fuzz", &mut dry_run, |flag, flags| match flag {
                 // libFuzzer reads -max_total_time=0 as "no limit": refuse 0 here.
                 "--seconds" => {
-                    seconds = flags.number(flag, 1)?;
+                    seconds = Some(flags.number(flag, 1, SECONDS_AT_LEAST_ONE)?);
+                    Ok(true)
+                }
+                // -runs=0 would run only the corpus, -runs=-1 forever: 1 or more.
+                "--runs" => {
+                    let value = flags.number(flag, 1, RUNS_AT_LEAST_ONE)?;
+                    set_runs_once(&mut runs, flag, value)?;
+                    Ok(true)
+                }
+                "--long" => {
+                    set_runs_once(&mut runs, flag, LONG_FUZZ_RUNS)?;
                     Ok(true)
                 }
                 "--target" => {
@@ -234,11 +291,32 @@ where
                 }
                 _ => Ok(false),
             })?;
-            Task::Fuzz { seconds, target }
+            let budget = match (seconds, runs) {
+                (None, None) => FuzzBudget::seconds(DEFAULT_FUZZ_SECONDS),
+                (seconds, runs) => FuzzBudget { seconds, runs },
+            };
+            Task::Fuzz { budget, target }
         }
         _ => return Err(Error::UnknownTask(task_name)),
     };
     Ok(Invocation { task, dry_run })
+}
+
+const SECONDS_AT_LEAST_ZERO: &str = "a whole number of seconds (0 or more)";
+const SECONDS_AT_LEAST_ONE: &str = "a whole number of seconds (1 or more)";
+const RUNS_AT_LEAST_ONE: &str = "a whole number of executions (1 or more)";
+
+/// `--runs` and `--long` both set the executions: only one of them, once.
+fn set_runs_once(runs: &mut Option<u64>, flag: &str, value: u64) -> Result<(), Error> {
+    if runs.is_some() {
+        return Err(Error::InvalidValue {
+            flag: flag.to_owned(),
+            value: value.to_string(),
+            expected: "one of --runs N and --long, once",
+        });
+    }
+    *runs = Some(value);
+    Ok(())
 }
 
 /// The remaining arguments of one task, with `--flag=value` split in two.
@@ -302,13 +380,9 @@ impl<I: Iterator<Item = String>> Flags<I> {
             .ok_or_else(|| Error::MissingValue(flag.to_owned()))
     }
 
-    fn number(&mut self, flag: &str, minimum: u64) -> Result<u64, Error> {
+    /// A whole number of at least `minimum`; `expected` says what in the error.
+    fn number(&mut self, flag: &str, minimum: u64, expected: &'static str) -> Result<u64, Error> {
         let value = self.value(flag)?;
-        let expected = if minimum == 0 {
-            "a whole number of seconds (0 or more)"
-        } else {
-            "a whole number of seconds (1 or more)"
-        };
         match value.parse::<u64>() {
             Ok(number) if number >= minimum => Ok(number),
             _ => Err(Error::InvalidValue {
@@ -371,7 +445,7 @@ mod tests {
         assert_eq!(
             invocation.task,
             Task::Fuzz {
-                seconds: 3,
+                budget: FuzzBudget::seconds(3),
                 target: Some("stream_id".to_owned())
             }
         );
@@ -400,11 +474,77 @@ mod tests {
         assert_eq!(
             invocation.task,
             Task::Fuzz {
-                seconds: 45,
+                budget: FuzzBudget::seconds(45),
                 target: None
             }
         );
         assert!(!invocation.dry_run);
+    }
+
+    #[test]
+    fn fuzz_runs_and_long_count_executions_without_a_time_limit() {
+        assert_eq!(
+            parse(&["fuzz", "--runs", "1000"]).unwrap().task,
+            Task::Fuzz {
+                budget: FuzzBudget::runs(1000),
+                target: None
+            }
+        );
+        assert_eq!(
+            parse(&["fuzz", "--long", "--target", "stream_id"])
+                .unwrap()
+                .task,
+            Task::Fuzz {
+                budget: FuzzBudget::runs(10_000_000),
+                target: Some("stream_id".to_owned())
+            }
+        );
+        // With --seconds too, whichever comes first.
+        let budget = FuzzBudget {
+            seconds: Some(600),
+            runs: Some(10_000_000),
+        };
+        assert_eq!(
+            parse(&["fuzz", "--seconds=600", "--long"]).unwrap().task,
+            Task::Fuzz {
+                budget,
+                target: None
+            }
+        );
+        assert_eq!(
+            budget.libfuzzer_flags(),
+            ["-max_total_time=600", "-runs=10000000"]
+        );
+        assert_eq!(
+            FuzzBudget::seconds(45).libfuzzer_flags(),
+            ["-max_total_time=45"]
+        );
+    }
+
+    #[test]
+    fn fuzz_runs_must_be_positive_and_given_once() {
+        for bad in ["0", "-1", "many", ""] {
+            let error = parse(&["fuzz", "--runs", bad]).unwrap_err();
+            assert!(
+                matches!(&error, Error::InvalidValue { flag, value, .. } if flag == "--runs" && value == bad),
+                "{bad}: {error:?}"
+            );
+        }
+        let error = parse(&["fuzz", "--runs", "5", "--long"]).unwrap_err();
+        assert!(
+            matches!(&error, Error::InvalidValue { flag, .. } if flag == "--long"),
+            "{error:?}"
+        );
+        let error = parse(&["fuzz", "--long=yes"]).unwrap_err();
+        assert!(
+            matches!(&error, Error::InvalidValue { flag, value, .. } if flag == "--long" && value == "yes"),
+            "{error:?}"
+        );
+        let error = parse(&["test", "--long"]).unwrap_err();
+        assert!(
+            matches!(&error, Error::UnknownFlag { task: "test", .. }),
+            "{error:?}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub struct FuzzLog {
     executed_units: Option<u64>,
     done_runs: Option<u64>,
+    average_exec_per_sec: Option<u64>,
     artifact: Option<String>,
     seed_files: Option<u64>,
 }
@@ -16,6 +17,10 @@ impl FuzzLog {
         if let Some(rest) = line.strip_prefix("stat::number_of_executed_units:") {
             if let Ok(units) = rest.trim().parse() {
                 self.executed_units = Some(units);
+            }
+        } else if let Some(rest) = line.strip_prefix("stat::average_exec_per_sec:") {
+            if let Ok(rate) = rest.trim().parse() {
+                self.average_exec_per_sec = Some(rate);
             }
         } else if let Some(rest) = line.strip_prefix("Done ") {
             // `Done 2714938 runs in 4 second(s)`
@@ -55,6 +60,12 @@ impl FuzzLog {
     /// `-print_final_stats=1`), else the `Done N runs` line; `None` if neither was seen.
     pub fn executions(&self) -> Option<u64> {
         self.executed_units.or(self.done_runs)
+    }
+
+    /// libFuzzer's executions per second over its own run time (the build not counted), from
+    /// `stat::average_exec_per_sec`; `None` if it did not say.
+    pub fn exec_per_second(&self) -> Option<u64> {
+        self.average_exec_per_sec
     }
 
     /// The file a crashing (or leaking, or timing-out) input was written to, if any.
@@ -109,6 +120,7 @@ stat::average_exec_per_sec:     0
         let mut log = FuzzLog::default();
         log.feed_text(CLEAN_RUN);
         assert_eq!(log.executions(), Some(2_714_938));
+        assert_eq!(log.exec_per_second(), Some(678_734));
         assert_eq!(log.artifact(), None);
         assert_eq!(log.corpus_files(), Some(8));
     }
@@ -149,7 +161,7 @@ stat::average_exec_per_sec:     0
             "Done many runs in 1 second(s)",
             "Done 5 things",
             "stat::number_of_executed_units: lots",
-            "stat::average_exec_per_sec:     678734",
+            "stat::average_exec_per_sec:     fast",
             "INFO: Seed: 2297032174",
             "Test unit written to ",
             "",

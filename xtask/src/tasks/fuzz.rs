@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::cli::FuzzBudget;
 use crate::libfuzzer::FuzzLog;
 use crate::shell::{Cmd, Shell};
 use crate::Error;
@@ -21,11 +22,20 @@ pub struct FuzzReport {
     pub executions: Option<u64>,
     /// Wall-clock time, build included.
     pub elapsed: Duration,
+    /// libFuzzer's average executions per second, over its run time only (`None` in dry-run
+    /// mode, or if libFuzzer did not say).
+    pub exec_per_second: Option<u64>,
+    /// Files in `fuzz/corpus/<target>/` after the run (`None` in dry-run mode).
+    pub corpus_files: Option<u64>,
 }
 
-/// Fuzzes every target (or only `only`) for `seconds` each and prints a table of executions.
-/// Stops at the first target that crashes.
-pub fn run(shell: &Shell, seconds: u64, only: Option<&str>) -> Result<Vec<FuzzReport>, Error> {
+/// Fuzzes every target (or only `only`), one after the other, each until `budget` runs out, and
+/// prints a table of executions. Stops at the first target that crashes.
+pub fn run(
+    shell: &Shell,
+    budget: FuzzBudget,
+    only: Option<&str>,
+) -> Result<Vec<FuzzReport>, Error> {
     let mut targets = list_targets(shell)?;
     if let Some(name) = only {
         if !targets.iter().any(|target| target == name) {
@@ -38,7 +48,7 @@ pub fn run(shell: &Shell, seconds: u64, only: Option<&str>) -> Result<Vec<FuzzRe
     }
     let mut reports = Vec::with_capacity(targets.len());
     for target in &targets {
-        match fuzz_target(shell, target, seconds) {
+        match fuzz_target(shell, target, budget) {
             Ok(report) => reports.push(report),
             Err(error) => {
                 // Show what the targets before the failing one did.
@@ -105,15 +115,15 @@ fn target_sources(dir: &Path) -> Result<Vec<String>, Error> {
     Ok(targets)
 }
 
-/// Copies the seeds, then runs libFuzzer on `target` for `seconds`.
-fn fuzz_target(shell: &Shell, target: &str, seconds: u64) -> Result<FuzzReport, Error> {
+/// Copies the seeds, then runs libFuzzer on `target` until `budget` runs out.
+fn fuzz_target(shell: &Shell, target: &str, budget: FuzzBudget) -> Result<FuzzReport, Error> {
     let corpus = format!("{FUZZ_DIR}/corpus/{target}");
     copy_seeds(shell, target)?;
     // cargo-fuzz passes nightly-only flags (-Zsanitizer); RUSTC_BOOTSTRAP=1 lets stable accept them.
     let cmd = Cmd::cargo()
         .env("RUSTC_BOOTSTRAP", "1")
         .args(["fuzz", "run", target, corpus.as_str(), "--"])
-        .arg(format!("-max_total_time={seconds}"))
+        .args(budget.libfuzzer_flags())
         .arg("-print_final_stats=1");
     let mut log = FuzzLog::default();
     let started = Instant::now();
@@ -129,8 +139,33 @@ fn fuzz_target(shell: &Shell, target: &str, seconds: u64) -> Result<FuzzReport, 
             target: target.to_owned(),
             executions: log.executions(),
             elapsed,
+            exec_per_second: log.exec_per_second(),
+            corpus_files: count_corpus_files(shell, &corpus)?,
         }),
     }
+}
+
+/// Files in the corpus directory `corpus` (relative to the root); `None` in dry-run mode.
+fn count_corpus_files(shell: &Shell, corpus: &str) -> Result<Option<u64>, Error> {
+    if shell.is_dry_run() {
+        return Ok(None);
+    }
+    let dir = shell.root().join(corpus);
+    let entries = fs::read_dir(&dir)
+        .map_err(|source| io_error(format!("listing {}", dir.display()), source))?;
+    let mut files = 0;
+    for entry in entries {
+        let entry =
+            entry.map_err(|source| io_error(format!("listing {}", dir.display()), source))?;
+        let is_file = entry
+            .file_type()
+            .map_err(|source| io_error(format!("reading {}", entry.path().display()), source))?
+            .is_file();
+        if is_file {
+            files += 1;
+        }
+    }
+    Ok(Some(files))
 }
 
 /// Copies the files of `fuzz/seeds/<target>/` into `fuzz/corpus/<target>/` (created if needed;
@@ -184,7 +219,8 @@ pub fn copy_seeds(shell: &Shell, target: &str) -> Result<usize, Error> {
     Ok(copied)
 }
 
-/// `target  executions  seconds`, one line per target.
+/// `target  executions  seconds  exec/s  corpus`, one line per target: seconds of wall-clock
+/// time (build included), executions per second as libFuzzer counts them (its run time only).
 pub fn report_table(reports: &[FuzzReport]) -> String {
     let width = reports
         .iter()
@@ -193,19 +229,25 @@ pub fn report_table(reports: &[FuzzReport]) -> String {
         .max()
         .unwrap_or(11);
     let mut table = format!(
-        "{:<width$}  {:>12}  {:>8}\n",
-        "fuzz target", "executions", "seconds"
+        "{:<width$}  {:>12}  {:>8}  {:>8}  {:>8}\n",
+        "fuzz target", "executions", "seconds", "exec/s", "corpus"
     );
     for report in reports {
+        let seconds = report.elapsed.as_secs_f64();
         let executions = report
             .executions
             .map_or_else(|| "unknown".to_owned(), |runs| runs.to_string());
+        let per_second = report
+            .exec_per_second
+            .map_or_else(|| "unknown".to_owned(), |rate| rate.to_string());
+        let corpus = report
+            .corpus_files
+            .map_or_else(|| "unknown".to_owned(), |files| files.to_string());
         // Writing to a String cannot fail.
         let _ = writeln!(
             table,
-            "{:<width$}  {executions:>12}  {:>8.1}",
+            "{:<width$}  {executions:>12}  {seconds:>8.1}  {per_second:>8}  {corpus:>8}",
             report.target,
-            report.elapsed.as_secs_f64()
         );
     }
     table
@@ -246,7 +288,7 @@ mod tests {
         let root = ScratchDir::new();
         for dry_run in [true, false] {
             let shell = Shell::new(root.path(), dry_run);
-            let error = run(&shell, 5, None).unwrap_err();
+            let error = run(&shell, FuzzBudget::seconds(5), None).unwrap_err();
             assert!(matches!(error, Error::NoFuzzTargets(_)), "{error:?}");
             assert_eq!(
                 error.to_string(),
@@ -259,7 +301,7 @@ mod tests {
     fn a_fuzz_project_without_targets_fails_clearly() {
         let root = fuzz_project(&[]);
         let shell = Shell::new(root.path(), true);
-        let error = run(&shell, 5, None).unwrap_err();
+        let error = run(&shell, FuzzBudget::seconds(5), None).unwrap_err();
         assert!(matches!(error, Error::NoFuzzTargets(_)), "{error:?}");
     }
 
@@ -267,7 +309,7 @@ mod tests {
     fn dry_run_lists_then_seeds_and_runs_every_target() {
         let root = fuzz_project(&["url_roundtrip", "stream_id"]);
         let shell = Shell::new(root.path(), true);
-        let reports = run(&shell, 5, None).unwrap();
+        let reports = run(&shell, FuzzBudget::seconds(5), None).unwrap();
         assert_eq!(reports.len(), 2);
         assert_eq!(
             shell.planned(),
@@ -284,10 +326,42 @@ mod tests {
     }
 
     #[test]
+    fn the_long_run_plans_ten_million_executions_per_target_one_at_a_time() {
+        let root = fuzz_project(&["url_roundtrip", "stream_id"]);
+        let shell = Shell::new(root.path(), true);
+        let reports = run(&shell, FuzzBudget::runs(10_000_000), None).unwrap();
+        assert_eq!(reports.len(), 2);
+        assert!(reports
+            .iter()
+            .all(|report| report.corpus_files.is_none() && report.exec_per_second.is_none()));
+        assert_eq!(
+            shell.planned(),
+            [
+                "(cd fuzz && cargo fuzz list)",
+                "mkdir -p fuzz/corpus/stream_id && cp fuzz/seeds/stream_id/* fuzz/corpus/stream_id/",
+                "RUSTC_BOOTSTRAP=1 cargo fuzz run stream_id fuzz/corpus/stream_id -- -runs=10000000 -print_final_stats=1",
+                "mkdir -p fuzz/corpus/url_roundtrip && cp fuzz/seeds/url_roundtrip/* fuzz/corpus/url_roundtrip/",
+                "RUSTC_BOOTSTRAP=1 cargo fuzz run url_roundtrip fuzz/corpus/url_roundtrip -- -runs=10000000 -print_final_stats=1",
+            ]
+        );
+        // Both limits: whichever comes first.
+        let shell = Shell::new(root.path(), true);
+        let budget = FuzzBudget {
+            seconds: Some(600),
+            runs: Some(1000),
+        };
+        run(&shell, budget, Some("stream_id")).unwrap();
+        assert_eq!(
+            shell.planned().last().map(String::as_str),
+            Some("RUSTC_BOOTSTRAP=1 cargo fuzz run stream_id fuzz/corpus/stream_id -- -max_total_time=600 -runs=1000 -print_final_stats=1")
+        );
+    }
+
+    #[test]
     fn one_target_can_be_chosen() {
         let root = fuzz_project(&["url_roundtrip", "stream_id"]);
         let shell = Shell::new(root.path(), true);
-        let reports = run(&shell, 9, Some("url_roundtrip")).unwrap();
+        let reports = run(&shell, FuzzBudget::seconds(9), Some("url_roundtrip")).unwrap();
         assert_eq!(reports.len(), 1);
         assert_eq!(reports[0].target, "url_roundtrip");
         assert!(shell
@@ -300,7 +374,7 @@ mod tests {
     fn an_unknown_target_is_refused_with_the_list() {
         let root = fuzz_project(&["url_roundtrip", "stream_id"]);
         let shell = Shell::new(root.path(), true);
-        let error = run(&shell, 5, Some("nope")).unwrap_err();
+        let error = run(&shell, FuzzBudget::seconds(5), Some("nope")).unwrap_err();
         assert_eq!(
             error.to_string(),
             "no fuzz target named `nope` (available: stream_id, url_roundtrip)"
@@ -353,11 +427,15 @@ mod tests {
                 target: "url_roundtrip".to_owned(),
                 executions: Some(2_714_938),
                 elapsed: Duration::from_secs(61),
+                exec_per_second: Some(44_507),
+                corpus_files: Some(8_043),
             },
             FuzzReport {
                 target: "stream_id".to_owned(),
                 executions: None,
                 elapsed: Duration::from_secs(60),
+                exec_per_second: None,
+                corpus_files: None,
             },
         ];
         let table = report_table(&reports);
@@ -365,6 +443,8 @@ mod tests {
         assert_eq!(lines.len(), 3, "{table}");
         assert!(lines[1].starts_with("url_roundtrip"), "{table}");
         assert!(lines[1].contains("2714938"), "{table}");
+        assert!(lines[1].contains(" 44507 "), "{table}");
+        assert!(lines[1].ends_with(" 8043"), "{table}");
         assert!(lines[2].contains("unknown"), "{table}");
         assert_eq!(
             summary_note(&reports),

@@ -32,8 +32,8 @@ use std::{
 use srt_protocol::{
     options::{KeySize, Passphrase, SrtVersion},
     packet::{
-        CoreRejectReason, KeyingMaterialMessage, RejectReason, ServerRejectReason, SrtHandshake,
-        SrtShakeFlags,
+        Auth, CipherType, CoreRejectReason, KeyFlags, KeyingMaterialMessage, PacketType,
+        RejectReason, ServerRejectReason, SrtHandshake, SrtShakeFlags,
     },
     settings::{CipherSettings, KeyMaterialRefreshSettings, KeySettings},
 };
@@ -1100,9 +1100,13 @@ impl ListenerCore {
             Extension::Congestion(name) => Some(name.clone()),
             _ => None,
         });
+        let request_key_material = hs.find(|e| match e {
+            Extension::KeyMaterialRequest(km) => Some(km),
+            _ => None,
+        });
         let key_material_answer = cipher
             .as_ref()
-            .and_then(CipherSettings::wrap_keying_material)
+            .and_then(|cipher| answer_key_material(request_key_material, cipher))
             .map(|km| Extension::KeyMaterialResponse(KeyMaterialAnswer::Material(km)));
         // libsrt's order: HSRSP, congestion, group, KMRSP.
         let mut extension_field = ext_flags::HSREQ;
@@ -1334,6 +1338,35 @@ pub(crate) fn unwrap_keys(
         passphrase: passphrase.clone(),
     };
     CipherSettings::new(&key_settings, &KeyMaterialRefreshSettings::default(), km).ok()
+}
+
+/// The key material answering a caller whose `request` unwrapped into `cipher`: what
+/// `cipher.wrap_keying_material()` returns, without deriving the key-encrypting key (PBKDF2,
+/// 2048 rounds of HMAC-SHA1) a second time. AES key wrap (RFC 3394) is deterministic and its
+/// unwrap succeeded, so wrapping the same keys with the same key-encrypting key (same passphrase,
+/// same salt) gives back the request's wrapped keys byte for byte; the other fields are the ones
+/// srt-protocol writes. Every cipher the listener holds was unwrapped from the key material of
+/// the conclusion it answers; without that key material it wraps as before.
+fn answer_key_material(
+    request: Option<&KeyingMaterialMessage>,
+    cipher: &CipherSettings,
+) -> Option<KeyingMaterialMessage> {
+    let Some(request) = request else {
+        return cipher.wrap_keying_material();
+    };
+    // srt-protocol wraps nothing (and answers nothing) without a key.
+    if !request.key_flags.intersects(KeyFlags::EVEN | KeyFlags::ODD) {
+        return None;
+    }
+    Some(KeyingMaterialMessage {
+        pt: PacketType::KeyingMaterial,
+        key_flags: request.key_flags & (KeyFlags::EVEN | KeyFlags::ODD),
+        keki: 0,
+        cipher: CipherType::Ctr,
+        auth: Auth::None,
+        salt: request.salt.clone(),
+        wrapped_keys: request.wrapped_keys.clone(),
+    })
 }
 
 /// An IP address as libsrt writes it in a handshake: the address's bytes as 32-bit words in host

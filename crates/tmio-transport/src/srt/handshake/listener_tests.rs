@@ -1569,3 +1569,106 @@ fn later_members_count_against_the_per_ip_and_rate_limits() {
     assert_eq!(outcome(&mut core, on(3, 1)), 0);
     assert_eq!(outcome(&mut core, on(4, 1)), 1005);
 }
+
+mod key_material_answer {
+    use super::*;
+    use srt_protocol::protocol::encryption::key::{EncryptionKey, KeyEncryptionKey, Salt};
+
+    fn passphrase() -> Passphrase {
+        Passphrase::try_from("answer-passphrase".to_owned()).unwrap()
+    }
+
+    #[test]
+    fn the_answer_is_what_wrapping_the_unwrapped_keys_again_gives() {
+        for key_size in [KeySize::AES128, KeySize::AES192, KeySize::AES256] {
+            let settings = KeySettings {
+                key_size,
+                passphrase: passphrase(),
+            };
+            let caller =
+                CipherSettings::new_random(&settings, &KeyMaterialRefreshSettings::default());
+            let mut request = caller.wrap_keying_material().unwrap();
+            // Fields the answer does not copy.
+            request.keki = 7;
+            let unwrapped = unwrap_keys(&passphrase(), &request).unwrap();
+            let answer = answer_key_material(Some(&request), &unwrapped);
+            assert_eq!(answer, unwrapped.wrap_keying_material(), "{key_size:?}");
+            assert_eq!(answer.unwrap().wrapped_keys, request.wrapped_keys);
+        }
+    }
+
+    #[test]
+    fn one_key_is_answered_with_one_key_and_no_key_with_nothing() {
+        let settings = KeySettings {
+            key_size: KeySize::AES128,
+            passphrase: passphrase(),
+        };
+        let salt = Salt::try_from(&[0x5a; 16]).unwrap();
+        let key = EncryptionKey::try_from(&[0x33; 16]).unwrap();
+        let wrapped_keys =
+            KeyEncryptionKey::new(&settings, &salt).encrypt_wrapped_keys(key.as_bytes());
+        let request = KeyingMaterialMessage {
+            pt: PacketType::KeyingMaterial,
+            key_flags: KeyFlags::ODD,
+            keki: 0,
+            cipher: CipherType::Ctr,
+            auth: Auth::None,
+            salt: salt.as_slice().to_vec(),
+            wrapped_keys,
+        };
+        let unwrapped = unwrap_keys(&passphrase(), &request).unwrap();
+        let answer = answer_key_material(Some(&request), &unwrapped);
+        assert_eq!(answer, unwrapped.wrap_keying_material());
+        assert_eq!(answer.unwrap().key_flags, KeyFlags::ODD);
+
+        let no_key = KeyingMaterialMessage {
+            key_flags: KeyFlags::empty(),
+            wrapped_keys: request.wrapped_keys[..8].to_vec(),
+            ..request
+        };
+        assert_eq!(answer_key_material(Some(&no_key), &unwrapped), None);
+        // Without the request's key material it wraps.
+        assert_eq!(
+            answer_key_material(None, &unwrapped),
+            unwrapped.wrap_keying_material()
+        );
+    }
+
+    #[test]
+    fn a_caller_sends_the_keys_it_was_given_unless_they_are_for_another_passphrase() {
+        let now = Instant::now();
+        let settings = KeySettings {
+            key_size: KeySize::AES128,
+            passphrase: passphrase(),
+        };
+        let given = CipherSettings::new_random(&settings, &KeyMaterialRefreshSettings::default());
+        let given_key_material = given.wrap_keying_material().unwrap();
+        for (caller_passphrase, sends_given) in
+            [("answer-passphrase", true), ("another-passphrase", false)]
+        {
+            let mut core = listener(None, ListenerLimits::default(), now);
+            let mut caller =
+                CallerHandshake::new(addr(9000), &config(Some(caller_passphrase)), now).unwrap();
+            caller.use_keys(given.clone(), given_key_material.clone());
+            let mut sent_key_material = None;
+            for round in 0..2 {
+                let at = now + Duration::from_millis(300 * round);
+                while let Some(bytes) = caller.poll_transmit(at) {
+                    let hs = Handshake::parse(&bytes).unwrap();
+                    if let Some(km) = hs.find(|e| match e {
+                        Extension::KeyMaterialRequest(km) => Some(km.clone()),
+                        _ => None,
+                    }) {
+                        sent_key_material = Some(km);
+                    }
+                    core.handle(at, addr(9000), hs);
+                }
+                for (hs, _) in sent(&mut core) {
+                    assert!(caller.handle(at, hs).is_none());
+                }
+            }
+            let km = sent_key_material.expect("a conclusion with key material");
+            assert_eq!(km == given_key_material, sends_given, "{caller_passphrase}");
+        }
+    }
+}

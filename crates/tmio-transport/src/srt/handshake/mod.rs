@@ -271,6 +271,16 @@ impl CallerHandshake {
         Ok(caller)
     }
 
+    /// Encrypts with `cipher`, whose keys `key_material` carries wrapped, instead of fresh random
+    /// keys wrapped at the first conclusion: for the fuzz harness, which cannot afford a key
+    /// derivation (PBKDF2) per caller and wants the same keys in every run. Ignored when
+    /// `cipher` is for another passphrase, or the key length settled with the listener is another
+    /// than `cipher`'s.
+    pub(crate) fn use_keys(&mut self, cipher: CipherSettings, key_material: KeyingMaterialMessage) {
+        self.cipher = Some(cipher);
+        self.key_material = Some(key_material);
+    }
+
     /// The group this member settled with the listener (the listener's group id, the type and
     /// this member's weight), once the handshake succeeded; `None` for a single caller.
     pub(crate) fn group_link(&self) -> Option<GroupLink> {
@@ -336,6 +346,14 @@ impl CallerHandshake {
                 key_size,
                 passphrase: passphrase.clone(),
             };
+            if self.cipher.as_ref().is_some_and(|cipher| {
+                cipher.key_settings.key_size != key_size
+                    || cipher.key_settings.passphrase != *passphrase
+            }) {
+                // Keys given with `use_keys` for another key length or passphrase: fresh ones.
+                self.cipher = None;
+                self.key_material = None;
+            }
             let cipher = self.cipher.get_or_insert_with(|| {
                 CipherSettings::new_random(&settings, &KeyMaterialRefreshSettings::default())
             });
