@@ -64,7 +64,7 @@ use srt_protocol::protocol::encryption::{Decryption, DecryptionError, Encryption
 use srt_protocol::protocol::time::Rtt;
 use srt_protocol::settings::CipherSettings;
 
-use pacing::{AckReport, RateController, TokenBucket};
+use pacing::{cap_bucket, AckReport, RateController, TokenBucket};
 use receiver::{AckToSend, PathReceiver, Receiver, Rejection, MAX_PAYLOAD};
 use rtt::RttEstimator;
 use sender::{Framing, PathSender, Sender};
@@ -461,6 +461,8 @@ struct Path {
     recv: PathReceiver,
     rate: RateController,
     bucket: TokenBucket,
+    /// Keeps an adaptive rate's cap on average (see `pacing::cap_bucket`).
+    cap_bucket: Option<TokenBucket>,
     control: VecDeque<ControlTypes>,
     last_sent: Instant,
     last_received: Instant,
@@ -481,6 +483,7 @@ impl Path {
     ) -> Self {
         let rate = RateController::new(rate_control, payload_size);
         let bucket = TokenBucket::new(now, rate.rate(), payload_size + PACKET_OVERHEAD);
+        let cap_bucket = cap_bucket(rate_control, now, payload_size + PACKET_OVERHEAD);
         Self {
             id,
             local_socket_id: config.local_socket_id,
@@ -492,6 +495,7 @@ impl Path {
             recv: PathReceiver::new(now),
             rate,
             bucket,
+            cap_bucket,
             control: VecDeque::new(),
             last_sent: now,
             last_received: now,
@@ -1177,6 +1181,8 @@ impl Connection {
             }
             if full_id.is_some() {
                 let (sent_packets, lost_packets) = path.send.take_report_counts();
+                let unsent_packets = (self.sender.buffered_packets() as u64)
+                    .saturating_sub(self.sender.in_flight_packets(&path.send));
                 path.rate.on_report(
                     now,
                     AckReport {
@@ -1184,6 +1190,7 @@ impl Connection {
                         peer_rtt_var_us: u64::from(variance.max(0).unsigned_abs()),
                         receive_rate: statistics.data_receive_rate.map(f64::from),
                         receive_packet_rate: statistics.packet_receive_rate.map(f64::from),
+                        unsent_packets,
                         sent_packets,
                         lost_packets,
                     },
@@ -1233,12 +1240,19 @@ impl Connection {
                 control_type,
             }));
         }
-        if self.closed.is_some() || !path.carries_data() || !path.bucket.ready(now) {
+        if self.closed.is_some()
+            || !path.carries_data()
+            || !path.bucket.ready(now)
+            || path.cap_bucket.as_mut().is_some_and(|cap| !cap.ready(now))
+        {
             return None;
         }
         let window = path.rate.congestion_window();
         let (packet, _) = self.sender.pop_packet(now, &mut path.send, window)?;
         path.bucket.consume(packet.payload.len() + PACKET_OVERHEAD);
+        if let Some(cap) = path.cap_bucket.as_mut() {
+            cap.consume(packet.payload.len() + PACKET_OVERHEAD);
+        }
         path.last_sent = now;
         Some(Packet::Data(packet))
     }
@@ -1287,7 +1301,12 @@ impl Connection {
                         .sender
                         .has_new_data(&path.send, path.rate.congestion_window())
                 {
-                    earliest = sooner(earliest, Some(path.bucket.ready_at()));
+                    let cap_ready = path.cap_bucket.as_ref().map(TokenBucket::ready_at);
+                    let ready = path
+                        .bucket
+                        .ready_at()
+                        .max(cap_ready.unwrap_or(path.bucket.ready_at()));
+                    earliest = sooner(earliest, Some(ready));
                 }
                 if backup && self.sender.in_flight_packets(&path.send) > 0 {
                     let silent_since = path.last_received.max(path.send.in_flight_since());

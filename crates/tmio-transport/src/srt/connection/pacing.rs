@@ -49,6 +49,22 @@ impl TokenBucket {
         (rate * BURST_TIME.as_secs_f64()).max(packet_size * MIN_BURST_PACKETS)
     }
 
+    /// A full bucket for `rate` bytes/s that holds up to `burst` seconds of the rate (at least
+    /// a few packets of `packet_size` bytes): the rate is kept on average over any longer
+    /// period, not packet by packet.
+    pub(crate) fn with_burst(now: Instant, rate: f64, packet_size: usize, burst: Duration) -> Self {
+        let rate = rate.max(1.0);
+        let packet_size = packet_size as f64;
+        let burst = (rate * burst.as_secs_f64()).max(packet_size * MIN_BURST_PACKETS);
+        Self {
+            rate,
+            tokens: burst,
+            burst,
+            last_refill: now,
+            packet_size,
+        }
+    }
+
     /// Changes the rate from now on.
     pub(crate) fn set_rate(&mut self, now: Instant, rate: f64) {
         self.refill(now);
@@ -84,6 +100,32 @@ impl TokenBucket {
             let wait_ns = (-self.tokens / self.rate * 1e9).min(10e9).ceil();
             self.last_refill + Duration::from_nanos(wait_ns as u64)
         }
+    }
+}
+
+/// With a cap, the adaptive pacing rate may reach this many times the cap while the path's cap
+/// bucket has tokens (see [`cap_bucket`]): a stream just below the cap catches up after a stall
+/// instead of queueing behind its own pacer.
+pub(crate) const CAP_CATCH_UP: f64 = 1.25;
+/// How much of the cap the cap bucket holds: the cap is kept over any period, plus this.
+pub(crate) const CAP_BURST: Duration = Duration::from_millis(500);
+
+/// The bucket that keeps an adaptive rate's cap on average (`None` without a cap, and for a
+/// fixed rate, which the pacing bucket itself keeps packet by packet, as libsrt does): at the
+/// cap, holding [`CAP_BURST`] of it. Over any period T, a path sends at most cap × (T + 0.5 s).
+pub(crate) fn cap_bucket(
+    control: RateControl,
+    now: Instant,
+    packet_size: usize,
+) -> Option<TokenBucket> {
+    match control {
+        RateControl::Adaptive { cap: Some(cap) } => Some(TokenBucket::with_burst(
+            now,
+            cap.max(1) as f64,
+            packet_size,
+            CAP_BURST,
+        )),
+        RateControl::Adaptive { cap: None } | RateControl::Fixed { .. } => None,
     }
 }
 
@@ -145,6 +187,8 @@ const LOSS_SPIKE_FACTOR: f64 = 2.0;
 const LOSS_SPIKE_MARGIN: f64 = 0.05;
 /// Delay added to the minimum RTT for the congestion window: the full-ACK period and slack.
 const CWND_DELAY_SLACK_US: u64 = 20_000;
+/// A sender with less than this much of its rate written and not yet sent is application-limited.
+const BACKLOG_TIME: Duration = Duration::from_millis(20);
 /// Queueing delay counts as congestion only while the receiver gets less than this share of the
 /// packets we send.
 const DELIVERY_SHORTFALL: f64 = 0.9;
@@ -164,6 +208,9 @@ pub(crate) struct AckReport {
     pub(crate) receive_rate: Option<f64>,
     /// The peer's receive rate, packets/s, if reported.
     pub(crate) receive_packet_rate: Option<f64>,
+    /// Packets written and not yet sent on this path when the report came (the sender's own
+    /// backlog).
+    pub(crate) unsent_packets: u64,
     /// Packets we sent (incl. retransmissions) since the previous report.
     pub(crate) sent_packets: u64,
     /// Packets newly reported lost since the previous report.
@@ -174,7 +221,8 @@ pub(crate) struct AckReport {
 #[derive(Debug, Clone)]
 pub(crate) struct RateController {
     fixed: bool,
-    /// The adaptive rate's ceiling, bytes/s (`f64::INFINITY` without a cap).
+    /// The adaptive rate's ceiling, bytes/s: [`CAP_CATCH_UP`] × the cap (the cap itself is kept
+    /// on average by the path's cap bucket, see [`cap_bucket`]); `f64::INFINITY` without a cap.
     cap: f64,
     /// The adaptive rate's floor: [`MIN_RATE`], or the cap if that is lower.
     floor: f64,
@@ -210,9 +258,10 @@ impl RateController {
             RateControl::Adaptive { cap: Some(cap) } => (false, cap.max(1) as f64),
             RateControl::Adaptive { cap: None } => (false, f64::INFINITY),
         };
+        let ceiling = if fixed { cap } else { cap * CAP_CATCH_UP };
         let mut controller = Self {
             fixed,
-            cap,
+            cap: ceiling,
             floor: MIN_RATE.min(cap),
             rate: if fixed { cap } else { INITIAL_RATE.min(cap) },
             in_startup: true,
@@ -321,8 +370,16 @@ impl RateController {
             self.loss_long = 0.0;
         }
         let delivery_ratio = Self::delivery_ratio(&report, interval);
+        let backlogged = report.unsent_packets as f64
+            * (self.payload_size + super::PACKET_OVERHEAD) as f64
+            >= self.rate * BACKLOG_TIME.as_secs_f64();
         if startup_overshoot
-            || self.congested(report.peer_rtt_us, report.peer_rtt_var_us, delivery_ratio)
+            || self.congested(
+                report.peer_rtt_us,
+                report.peer_rtt_var_us,
+                delivery_ratio,
+                backlogged,
+            )
         {
             self.congestion_events += 1;
             self.last_congestion = Some(now);
@@ -415,13 +472,20 @@ impl RateController {
         peer_rtt_us: u64,
         peer_rtt_var_us: u64,
         delivery_ratio: Option<f64>,
+        backlogged: bool,
     ) -> bool {
+        // An application-limited sender (no backlog of its own: everything written went out)
+        // gains nothing from a lower rate on a delay signal: the queue would only move from the
+        // network into its own buffer, as long for the stream, and with a cap just above the
+        // stream's rate it drains at the headroom's pace (a 20 Mbit/s stream under the presets'
+        // 20 Mibit/s cap: 1.4 %). Loss still counts.
         // A queue we build shows as the receiver getting less than we send; a delay that comes
         // with full delivery is someone else's queue or the hosts' scheduling (a loaded machine's
         // loopback), and cutting an application-limited stream for it only queues the stream
         // behind its own pacer.
         let falling_behind = delivery_ratio.is_none_or(|ratio| ratio < DELIVERY_SHORTFALL);
         let queueing = falling_behind
+            && backlogged
             && match self.min_rtt {
                 Some((_, min_rtt)) => {
                     // Jitter is not a queue: on a jittery path the threshold grows with the RTT's
@@ -471,6 +535,7 @@ mod tests {
             peer_rtt_var_us: 0,
             receive_rate: Some(receive_rate),
             receive_packet_rate: None,
+            unsent_packets: u64::MAX,
             sent_packets: sent,
             lost_packets: lost,
         }
@@ -495,6 +560,35 @@ mod tests {
         }
         // 1 MB/s of 1000-byte packets for one second, plus the initial burst of 2 ms (min 4 packets).
         assert!((1000..=1006).contains(&sent), "sent {sent}");
+    }
+
+    #[test]
+    fn the_cap_bucket_keeps_the_cap_on_average_with_half_a_second_of_burst() {
+        let start = Instant::now();
+        let cap = 1_000_000u64;
+        let control = RateControl::Adaptive { cap: Some(cap) };
+        assert!(cap_bucket(RateControl::UNCAPPED, start, 1000).is_none());
+        assert!(cap_bucket(
+            RateControl::Fixed {
+                bytes_per_second: cap
+            },
+            start,
+            1000
+        )
+        .is_none());
+        let mut bucket = cap_bucket(control, start, 1000).unwrap();
+        // As fast as possible for two seconds: the cap's 2 MB plus the 0.5 s burst.
+        let mut sent = 0u64;
+        let mut now = start;
+        while now < start + Duration::from_secs(2) {
+            if bucket.ready(now) {
+                bucket.consume(1000);
+                sent += 1000;
+            } else {
+                now = bucket.ready_at();
+            }
+        }
+        assert!((2_500_000..=2_502_000).contains(&sent), "sent {sent}");
     }
 
     #[test]
@@ -574,10 +668,11 @@ mod tests {
             controller.on_report(now, report(2_000, rate, 100, 0));
             highest = highest.max(controller.rate());
         }
-        assert_eq!(highest, cap as f64);
-        assert_eq!(controller.rate(), cap as f64);
+        // The pacing rate may go a quarter above the cap (the cap bucket keeps the average).
+        assert_eq!(highest, cap as f64 * CAP_CATCH_UP);
+        assert_eq!(controller.rate(), cap as f64 * CAP_CATCH_UP);
         // The window is sized for the cap, not for an unbounded estimate.
-        let uncapped_window = 2.0 * cap as f64 * 0.022 / 1316.0;
+        let uncapped_window = 2.0 * cap as f64 * CAP_CATCH_UP * 0.022 / 1316.0;
         assert!(
             controller.congestion_window() <= (uncapped_window as u64).max(64),
             "window {}",
@@ -591,7 +686,7 @@ mod tests {
             RateController::new(RateControl::Adaptive { cap: Some(100_000) }, 1316);
         assert_eq!(controller.rate(), 100_000.0);
         controller.on_report(Instant::now(), report(2_000, 1e9, 100, 0));
-        assert_eq!(controller.rate(), 100_000.0);
+        assert_eq!(controller.rate(), 100_000.0 * CAP_CATCH_UP);
         // Below the lowest adaptive rate, the floor is the cap: congestion cannot take it lower.
         let mut tiny = RateController::new(RateControl::Adaptive { cap: Some(20_000) }, 1316);
         let mut now = Instant::now();
