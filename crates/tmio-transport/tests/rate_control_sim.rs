@@ -235,7 +235,7 @@ fn a_stream_just_below_the_cap_catches_up_after_its_pusher_stalled() {
     // 500 kB that came due at once. A fixed rate at the cap drains that at the cap's 1.4 %
     // headroom over the stream: every record after the stall carries most of the 200 ms for
     // the rest of the run. The presets' adaptive rate may go a quarter above the cap while the
-    // cap bucket's half second lasts, so the backlog is gone within a fraction of a second.
+    // cap bucket's two seconds last, so the backlog is gone within a fraction of a second.
     let stall = Some((Duration::from_secs(2), Duration::from_millis(200)));
     let capped = stream_latencies_with_stall(
         RateControl::Adaptive {

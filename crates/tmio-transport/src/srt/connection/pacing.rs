@@ -107,12 +107,14 @@ impl TokenBucket {
 /// bucket has tokens (see [`cap_bucket`]): a stream just below the cap catches up after a stall
 /// instead of queueing behind its own pacer.
 pub(crate) const CAP_CATCH_UP: f64 = 1.25;
-/// How much of the cap the cap bucket holds: the cap is kept over any period, plus this.
-pub(crate) const CAP_BURST: Duration = Duration::from_millis(500);
+/// How much of the cap the cap bucket holds: the cap is kept over any period, plus this. Two
+/// seconds let a stream at the cap catch up, at [`CAP_CATCH_UP`], on about two seconds of
+/// backlog (a stalled pusher writing what came due at once) within eight.
+pub(crate) const CAP_BURST: Duration = Duration::from_secs(2);
 
 /// The bucket that keeps an adaptive rate's cap on average (`None` without a cap, and for a
 /// fixed rate, which the pacing bucket itself keeps packet by packet, as libsrt does): at the
-/// cap, holding [`CAP_BURST`] of it. Over any period T, a path sends at most cap × (T + 0.5 s).
+/// cap, holding [`CAP_BURST`] of it. Over any period T, a path sends at most cap × (T + 2 s).
 pub(crate) fn cap_bucket(
     control: RateControl,
     now: Instant,
@@ -563,7 +565,7 @@ mod tests {
     }
 
     #[test]
-    fn the_cap_bucket_keeps_the_cap_on_average_with_half_a_second_of_burst() {
+    fn the_cap_bucket_keeps_the_cap_on_average_with_two_seconds_of_burst() {
         let start = Instant::now();
         let cap = 1_000_000u64;
         let control = RateControl::Adaptive { cap: Some(cap) };
@@ -577,7 +579,7 @@ mod tests {
         )
         .is_none());
         let mut bucket = cap_bucket(control, start, 1000).unwrap();
-        // As fast as possible for two seconds: the cap's 2 MB plus the 0.5 s burst.
+        // As fast as possible for two seconds: the cap's 2 MB plus the 2 s burst.
         let mut sent = 0u64;
         let mut now = start;
         while now < start + Duration::from_secs(2) {
@@ -588,7 +590,7 @@ mod tests {
                 now = bucket.ready_at();
             }
         }
-        assert!((2_500_000..=2_502_000).contains(&sent), "sent {sent}");
+        assert!((4_000_000..=4_002_000).contains(&sent), "sent {sent}");
     }
 
     #[test]
