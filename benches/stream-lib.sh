@@ -43,9 +43,10 @@ trap 'exit 130' INT TERM
 echo "load before: $(cut -d" " -f1-3 /proc/loadavg) on $(nproc) CPUs" >&2
 
 # The binaries: stream-probe from this checkout; tmio from $TMIO or built here.
+# FACADE=path/to/facade-sessions measures another build of the facade (it links the library).
 cargo build --release -q -p tmio-benches --bin stream-probe --bin facade-sessions
 probe=$PWD/target/release/stream-probe
-facade=$PWD/target/release/facade-sessions
+facade=${FACADE:-$PWD/target/release/facade-sessions}
 if [ -z "${TMIO:-}" ]; then
   cargo build --release -q -p tmio
   TMIO=$PWD/target/release/tmio

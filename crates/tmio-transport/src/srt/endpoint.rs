@@ -5,9 +5,12 @@
 //! apart by destination socket id, plus the handshakes of callers not yet accepted.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{BTreeSet, HashMap, VecDeque},
     net::SocketAddr,
-    sync::{Arc, Mutex, MutexGuard, Weak},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, MutexGuard, Weak,
+    },
     task::{Poll, Waker},
     time::{Duration, Instant},
 };
@@ -83,6 +86,10 @@ pub(crate) struct ConnShared {
     pub(crate) local: SocketAddr,
     pub(crate) stream_id: Option<String>,
     pub(crate) endpoint: Arc<EndpointShared>,
+    /// Its key in the endpoint's table (its first path's local socket id).
+    key: u32,
+    /// Its key is in the endpoint's `woken` list, not yet taken by the driver.
+    wake_queued: AtomicBool,
 }
 
 pub(crate) struct ConnInner {
@@ -153,6 +160,24 @@ impl ConnShared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Tells the driver task that the application changed this connection (wrote, read, closed,
+    /// dropped it): the driver looks at it on its next turn. Only the connections named so, or
+    /// with a packet or a due timer, are visited in a turn, so a listener with many sessions does
+    /// not walk all of them for each one's event.
+    pub(crate) fn wake_endpoint(&self) {
+        // Already queued: the driver has not taken the key yet and will see this change too; the
+        // notification that queued it is still pending (Notify keeps a permit).
+        if self.wake_queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.endpoint
+            .woken
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(self.key);
+        self.endpoint.wake.notify_one();
+    }
+
     /// The error to report once the data path has closed, or `None` for a clean end.
     pub(crate) fn terminal_error(&self, inner: &ConnInner) -> Option<Error> {
         if let Some(failure) = &inner.failure {
@@ -195,6 +220,8 @@ impl std::fmt::Debug for ConnShared {
 pub(crate) struct EndpointShared {
     /// Wakes the driver: new data to send, a close, a dropped handle.
     pub(crate) wake: Notify,
+    /// The connections the application changed since the driver's last turn (by key).
+    woken: Mutex<Vec<u32>>,
     /// Set when the driver task stopped unexpectedly.
     failure: Mutex<Option<Error>>,
     /// The connections, to fail them if the driver task stops unexpectedly.
@@ -205,6 +232,7 @@ impl EndpointShared {
     fn new() -> Arc<EndpointShared> {
         Arc::new(EndpointShared {
             wake: Notify::new(),
+            woken: Mutex::new(Vec::new()),
             failure: Mutex::new(None),
             conns: Mutex::new(Vec::new()),
         })
@@ -456,6 +484,19 @@ pub(crate) struct Endpoint {
     out: Vec<u8>,
     /// Packets of the current receive round, kept to reuse the allocation.
     received: Vec<(Datagram, SocketAddr)>,
+    /// Connections (by key) to visit on the next turn: a packet arrived for them, they were
+    /// opened or got a path. With the application's (`EndpointShared::woken`) and those whose
+    /// timer is due, the only ones a turn looks at.
+    dirty: Vec<u32>,
+    /// Visit every connection on the next turn (a socket has room again, all failed, a group
+    /// member came or went).
+    dirty_all: bool,
+    /// Each connection's next deadline (its data path's timer or its close deadline), in order.
+    timers: BTreeSet<(Instant, u32)>,
+    /// The deadline each connection has in `timers`.
+    deadlines: HashMap<u32, Instant>,
+    /// The keys of the current turn, kept to reuse the allocation.
+    turn: Vec<u32>,
     /// Tests only: make the task panic on its next turn, to test the watcher.
     #[cfg(test)]
     panic_on_next_turn: bool,
@@ -518,6 +559,11 @@ impl Endpoint {
             member_outcomes: None,
             out: Vec::with_capacity(1500),
             received: Vec::new(),
+            dirty: Vec::new(),
+            dirty_all: false,
+            timers: BTreeSet::new(),
+            deadlines: HashMap::new(),
+            turn: Vec::new(),
             #[cfg(test)]
             panic_on_next_turn: false,
         })
@@ -640,7 +686,10 @@ impl Endpoint {
             local: self.local,
             stream_id: settings.stream_id.clone(),
             endpoint: self.shared.clone(),
+            key: settings.local_socket_id,
+            wake_queued: AtomicBool::new(false),
         });
+        self.dirty.push(settings.local_socket_id);
         if self
             .conns
             .insert(settings.local_socket_id, shared.clone())
@@ -692,6 +741,7 @@ impl Endpoint {
         });
         drop(inner);
         self.members.insert(member.local_socket_id, key);
+        self.dirty.push(key);
         Some(path)
     }
 
@@ -700,6 +750,7 @@ impl Endpoint {
         let Some(key) = self.conns.keys().next().copied() else {
             return;
         };
+        self.dirty_all = true;
         match outcome {
             MemberOutcome::Connected {
                 member,
@@ -763,9 +814,14 @@ impl Endpoint {
                 panic!("a bug, simulated by a test");
             }
             let now = Instant::now();
-            self.run_timers(now);
-            self.transmit_all(now);
-            self.wake_application(now);
+            let mut turn = std::mem::take(&mut self.turn);
+            self.take_turn(now, &mut turn);
+            self.run_timers(now, &turn);
+            self.transmit_all(now, &turn);
+            self.wake_application(now, &turn);
+            self.update_deadlines(&turn);
+            turn.clear();
+            self.turn = turn;
             if self.finished() {
                 break;
             }
@@ -843,6 +899,8 @@ impl Endpoint {
                     if writable.is_ok() {
                         if let Some(socket) = self.sockets.get_mut(index) {
                             socket.retry_blocked();
+                            // The connections a blocked turn skipped send now.
+                            self.dirty_all |= !socket.blocked;
                         }
                     }
                 }
@@ -871,28 +929,74 @@ impl Endpoint {
         listener_gone && self.conns.is_empty()
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
-        let mut next: Option<Instant> = None;
-        let mut consider = |at: Instant| {
-            next = Some(next.map_or(at, |n| n.min(at)));
-        };
-        for conn in self.conns.values() {
-            let inner = conn.lock();
-            if let Some(at) = inner.conn.poll_timeout() {
-                consider(at);
-            }
-            if let Some(at) = inner.close_deadline {
-                consider(at);
+    /// The connections this turn visits, in `turn`: those the application woke, those with a
+    /// packet or a change since the last turn, those whose deadline is due (or all of them).
+    fn take_turn(&mut self, now: Instant, turn: &mut Vec<u32>) {
+        let woken = std::mem::take(
+            &mut *self
+                .shared
+                .woken
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for key in &woken {
+            if let Some(conn) = self.conns.get(key) {
+                conn.wake_queued.store(false, Ordering::Release);
             }
         }
-        if let Some(at) = self.listener.as_ref().and_then(|l| l.core.poll_timeout()) {
-            consider(at);
+        if self.dirty_all {
+            self.dirty_all = false;
+            self.dirty.clear();
+            turn.extend(self.conns.keys().copied());
+            return;
         }
-        next
+        turn.append(&mut self.dirty);
+        turn.extend(woken);
+        while let Some(&(at, key)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            self.deadlines.remove(&key);
+            turn.push(key);
+        }
+        turn.sort_unstable();
+        turn.dedup();
     }
 
-    fn run_timers(&mut self, now: Instant) {
-        for conn in self.conns.values() {
+    /// Files the next deadline of each connection of this turn (or forgets a gone one).
+    fn update_deadlines(&mut self, turn: &[u32]) {
+        for key in turn {
+            if let Some(at) = self.deadlines.remove(key) {
+                self.timers.remove(&(at, *key));
+            }
+            let Some(conn) = self.conns.get(key) else {
+                continue;
+            };
+            let inner = conn.lock();
+            let next = match (inner.conn.poll_timeout(), inner.close_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            drop(inner);
+            if let Some(at) = next {
+                self.timers.insert((at, *key));
+                self.deadlines.insert(*key, at);
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let conns = self.timers.first().map(|(at, _)| *at);
+        let listener = self.listener.as_ref().and_then(|l| l.core.poll_timeout());
+        match (conns, listener) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn run_timers(&mut self, now: Instant, turn: &[u32]) {
+        for conn in turn.iter().filter_map(|key| self.conns.get(key)) {
             let mut inner = conn.lock();
             if inner.conn.poll_timeout().is_some_and(|at| at <= now) {
                 inner.conn.handle_timeout(now);
@@ -927,7 +1031,7 @@ impl Endpoint {
 
     /// Gathers what every connection may send now into GSO batches (one per socket) and sends
     /// them, until the connections have nothing more or the kernel has no room on a socket.
-    fn transmit_all(&mut self, now: Instant) {
+    fn transmit_all(&mut self, now: Instant, turn: &[u32]) {
         if self.sockets.iter().any(|s| s.blocked) {
             return;
         }
@@ -937,7 +1041,7 @@ impl Endpoint {
             out,
             ..
         } = self;
-        'conns: for conn in conns.values() {
+        'conns: for conn in turn.iter().filter_map(|key| conns.get(key)) {
             let mut inner = conn.lock();
             while let Some(Transmit { path, packet }) = inner.conn.poll_transmit(now) {
                 // Each path's packets leave from its member's socket to its member's peer.
@@ -968,10 +1072,13 @@ impl Endpoint {
         }
     }
 
-    fn wake_application(&mut self, now: Instant) {
+    fn wake_application(&mut self, now: Instant, turn: &[u32]) {
         let mut gone = Vec::new();
         let mut members_gone = Vec::new();
-        for (id, conn) in &self.conns {
+        for (id, conn) in turn
+            .iter()
+            .filter_map(|key| Some((key, self.conns.get(key)?)))
+        {
             let mut inner = conn.lock();
             while let Some(event) = inner.conn.poll_event() {
                 let route = match &event {
@@ -1058,6 +1165,7 @@ impl Endpoint {
     }
 
     fn fail_all(&mut self, error: Error) {
+        self.dirty_all = true;
         for conn in self.conns.values() {
             let mut inner = conn.lock();
             if inner.failure.is_none() {
@@ -1139,6 +1247,9 @@ impl Endpoint {
         let Some(conn) = self.conns.get(&key) else {
             return;
         };
+        if self.dirty.last() != Some(&key) {
+            self.dirty.push(key);
+        }
         let mut inner = conn.lock();
         // Only the peer each path was made with, on that path's socket, may speak on it.
         let path = inner

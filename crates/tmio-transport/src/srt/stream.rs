@@ -166,7 +166,7 @@ impl AsyncRead for SrtStream {
             // reopened a closed window, else by the timer, which may now be due sooner.
             if needs_driver(&inner.conn, deadline) {
                 drop(inner);
-                shared.endpoint.wake.notify_one();
+                shared.wake_endpoint();
             }
             return Poll::Ready(Ok(()));
         }
@@ -217,7 +217,7 @@ impl AsyncWrite for SrtStream {
                 // only costs a turn of its loop and a context switch.
                 if needs_driver(&inner.conn, deadline) {
                     drop(inner);
-                    shared.endpoint.wake.notify_one();
+                    shared.wake_endpoint();
                 }
                 Poll::Ready(Ok(n))
             }
@@ -258,7 +258,7 @@ impl AsyncWrite for SrtStream {
             let now = Instant::now();
             inner.conn.close(now);
             inner.close_deadline = Some(now + inner.close_time());
-            shared.endpoint.wake.notify_one();
+            shared.wake_endpoint();
         }
         inner.close_waker = Some(cx.waker().clone());
         Poll::Pending
@@ -270,7 +270,7 @@ impl Drop for SrtStream {
         let mut inner = self.shared.lock();
         inner.abandoned = true;
         drop(inner);
-        self.shared.endpoint.wake.notify_one();
+        self.shared.wake_endpoint();
     }
 }
 
