@@ -1301,11 +1301,11 @@ impl Connection {
                         .sender
                         .has_new_data(&path.send, path.rate.congestion_window())
                 {
-                    let cap_ready = path.cap_bucket.as_ref().map(TokenBucket::ready_at);
+                    let paced = path.bucket.ready_at();
                     let ready = path
-                        .bucket
-                        .ready_at()
-                        .max(cap_ready.unwrap_or(path.bucket.ready_at()));
+                        .cap_bucket
+                        .as_ref()
+                        .map_or(paced, |cap| cap.ready_at().max(paced));
                     earliest = sooner(earliest, Some(ready));
                 }
                 if backup && self.sender.in_flight_packets(&path.send) > 0 {
