@@ -211,7 +211,13 @@ async fn libsrt_group_to_tmio(mode: GroupMode, config: SrtConfig, label: &str) {
         data: Arc::new(feed_bytes),
         bytes_per_sec: 2_000_000,
     };
-    let uri = GroupUri::caller(libsrt_type(mode), nodes).option("latency", "200");
+    // libsrt gives a member 3 s (`conntimeo`) for the listener's answer, then drops it for good
+    // and runs the group on the others; the first member's answer waits for this test's
+    // `accept`, which a loaded CI machine has delayed that long (the group then sent nothing on
+    // that member, "Active, 0 packets received", and the cut ended the stream). Give it 10 s.
+    let uri = GroupUri::caller(libsrt_type(mode), nodes)
+        .option("latency", "200")
+        .option("conntimeo", "10000");
     let mut libsrt = LibsrtGroupPeer::sender(uri, feed)
         .lifetime(Duration::from_secs(40))
         .linger(Duration::from_secs(2))
