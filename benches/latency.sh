@@ -24,7 +24,7 @@ cargo build --release -q -p tmio-benches --bin svg-plot
 mkdir -p "$img"
 export CHAIN_TIMEOUT=$(python3 -c "print(int($seconds * 3 + 60))")
 
-impls=(tcp tmio tmio-maxbw)
+impls=(${LAT_IMPLS:-tcp tmio tmio-maxbw})
 : > "$work/results"
 for i in $(seq 1 "$runs"); do
   for impl in "${impls[@]}"; do
