@@ -20,6 +20,18 @@ use super::seq::{instant_plus_micros, SeqSpace, TimestampUnwrapper};
 
 /// Full ACK period (libsrt's SYN).
 pub(crate) const FULL_ACK_INTERVAL: Duration = Duration::from_millis(10);
+/// Full ACK period of a slow path, one that brought fewer than [`SLOW_PATH_PACKETS`] packets
+/// since the previous ACK (a path with more gets its ACK once 10 ms passed). Each full ACK costs a
+/// datagram each way (the ACK and its ACK2) and a wake-up at both ends; at 5 Mbit/s (about five
+/// packets per 10 ms) they were 30 % of a session's datagrams.
+pub(crate) const SLOW_FULL_ACK_INTERVAL: Duration = Duration::from_millis(20);
+/// See [`SLOW_FULL_ACK_INTERVAL`]: below 800 packets a second over 20 ms (about 8 Mbit/s of
+/// 1316-byte records) a settled path's ACKs come every 20 ms, from 1 600 a second every 10 ms,
+/// in between at every 16th packet.
+const SLOW_PATH_PACKETS: u32 = 16;
+/// A slow path's ACKs are thinned only this long after the connection started and after the
+/// receiver last detected a loss.
+const SETTLE_TIME: Duration = Duration::from_secs(1);
 /// A light ACK is sent after this many packets without an ACK.
 const LIGHT_ACK_PACKETS: u32 = 64;
 /// Minimum time before a loss is reported again.
@@ -161,6 +173,9 @@ pub(crate) struct Receiver {
     reorder_delay: Duration,
     tsbpd: Option<Tsbpd>,
     last_nak_report: Instant,
+    /// A slow path's full ACKs are thinned from this instant on: [`SETTLE_TIME`] after the
+    /// start and after the latest loss.
+    thin_acks_from: Instant,
     pub(crate) counters: ReceiverCounters,
 }
 
@@ -329,6 +344,7 @@ impl Receiver {
                 base: None,
             }),
             last_nak_report: now,
+            thin_acks_from: now + SETTLE_TIME,
             counters: ReceiverCounters::default(),
         };
         receiver.set_capacity();
@@ -483,6 +499,7 @@ impl Receiver {
                 self.loss.insert(end, abs, LossMeta { detected: now, due });
                 self.nak_due = Some(self.nak_due.map_or(due, |earliest| earliest.min(due)));
                 self.counters.packets_lost += abs - end;
+                self.thin_acks_from = now + SETTLE_TIME;
             }
             self.ring
                 .resize((abs - self.read_seq) as usize, Slot::Missing);
@@ -779,9 +796,19 @@ impl Receiver {
         if confirmed {
             return None;
         }
+        // A new connection, or one that lost packets lately, may still be finding its rate: its
+        // sender's controller learns from every report.
+        let settled = path
+            .last_full_ack_at
+            .is_some_and(|at| at >= self.thin_acks_from);
+        let interval = if settled && path.packets_since_ack < SLOW_PATH_PACKETS {
+            SLOW_FULL_ACK_INTERVAL
+        } else {
+            FULL_ACK_INTERVAL
+        };
         Some(
             path.last_full_ack_at
-                .map_or(path.created_at, |at| at + FULL_ACK_INTERVAL),
+                .map_or(path.created_at, |at| at + interval),
         )
     }
 
@@ -821,7 +848,7 @@ impl Receiver {
     }
 
     /// A full ACK on `path`, if due at `now` (every 10 ms while something is unconfirmed by an
-    /// ACK2) or if `force`d (window update).
+    /// ACK2, every 20 ms on a slow path) or if `force`d (window update).
     pub(crate) fn full_ack(
         &self,
         now: Instant,
@@ -1144,6 +1171,71 @@ mod tests {
         path.on_ack2(start + Duration::from_millis(4), id);
         assert_eq!(path.rtt.smoothed(), Duration::from_millis(4));
         assert_eq!(receiver.full_ack_deadline(&path), None);
+    }
+
+    /// Delivers `per_tick` packets every millisecond from `*next` on until `until`, sending the
+    /// full ACKs that fall due; returns the times they went.
+    fn full_acks_while_receiving(
+        receiver: &mut Receiver,
+        path: &mut PathReceiver,
+        space: SeqSpace,
+        next: &mut u64,
+        (from, until): (Instant, Instant),
+        packets_per_10ms: u64,
+    ) -> Vec<Instant> {
+        let mut acks = Vec::new();
+        let mut now = from;
+        let mut tick = 0u64;
+        while now < until {
+            // `packets_per_10ms` spread over ten 1 ms ticks.
+            let due = (tick + 1) * packets_per_10ms / 10 - tick * packets_per_10ms / 10;
+            for _ in 0..due {
+                deliver(receiver, path, now, packet(space, *next, b"x", 0));
+                *next += 1;
+            }
+            // The application reads everything: the window stays the same.
+            let mut buf = [0u8; 4096];
+            while receiver.read(now, &mut buf) > 0 {}
+            if receiver.full_ack(now, path, false).is_some() {
+                acks.push(now);
+            }
+            now += Duration::from_millis(1);
+            tick += 1;
+        }
+        acks
+    }
+
+    #[test]
+    fn a_slow_settled_path_gets_a_full_ack_every_20_ms() {
+        let start = Instant::now();
+        let space = SeqSpace::new(SeqNumber::new_truncate(0));
+        let mut receiver = Receiver::new(space, 1000 * 1456, 1456, None, start);
+        let mut path = PathReceiver::new(start);
+        let mut next = 0;
+        let second = Duration::from_secs(1);
+        let (r, p) = (&mut receiver, &mut path);
+        // 5 packets per 10 ms (5 Mbit/s of 1316-byte records): every 10 ms in the first second
+        // (a new connection may still be finding its rate), then every 20 ms.
+        let first = full_acks_while_receiving(r, p, space, &mut next, (start, start + second), 5);
+        assert_eq!(first.len(), 100);
+        let at = start + second;
+        let settled = full_acks_while_receiving(r, p, space, &mut next, (at, at + second), 5);
+        assert_eq!(settled.len(), 50);
+        assert!(settled
+            .windows(2)
+            .all(|w| w[1] - w[0] == Duration::from_millis(20)));
+        // 20 packets per 10 ms is not slow: every 10 ms.
+        let at = start + 2 * second;
+        let fast = full_acks_while_receiving(r, p, space, &mut next, (at, at + second), 20);
+        assert_eq!(fast.len(), 100);
+        // A loss (one packet never arrives): every 10 ms again for a second, then 20 ms.
+        next += 1;
+        let at = start + 3 * second;
+        let after_loss = full_acks_while_receiving(r, p, space, &mut next, (at, at + second), 5);
+        assert_eq!(after_loss.len(), 100);
+        let at = start + 4 * second;
+        let settled = full_acks_while_receiving(r, p, space, &mut next, (at, at + second), 5);
+        assert_eq!(settled.len(), 50);
     }
 
     #[test]
