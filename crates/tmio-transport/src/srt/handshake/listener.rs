@@ -498,6 +498,7 @@ impl ListenerCore {
     fn handle_conclusion(&mut self, now: Instant, from: SocketAddr, hs: Handshake) {
         if let Some(accepted) = self.accepted.get(&(from, hs.socket_id)) {
             // The caller did not get our answer: send it again.
+            tracing::debug!(%from, "conclusion repeated after our answer: answered again");
             self.transmits.push_back((accepted.reply.clone(), from));
             return;
         }
