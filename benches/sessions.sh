@@ -4,6 +4,8 @@
 #   tmio    N `tmio proxy` processes and one `tmio gateway` (the defaults: the rtmp preset)
 #   facade  N `TmioProxy` facades in ONE process (facade-sessions) and one `tmio gateway`
 #           (only for N = FACADE_N, default 200)
+#   socat   N `socat` TCP relays (one process per session, straight to the sink, no SRT): the
+#           least work a process per session can do per record, the floor under N proxies
 #   libsrt  N srt-file-transmit pairs (file mode) through pipes: stream-probe tcp-to-stdout |
 #           srt-file-transmit caller … srt-file-transmit listener | stream-probe stdin-to-tcp
 #           (srt-tunnel, libsrt's TCP↔SRT tool, cuts every session after about a second here,
@@ -18,7 +20,8 @@
 # payload of the sending side (all proxies, or the facade process) and of the receiving side
 # (the gateway, or all libsrt listeners), memory per session (receiving side's peak RSS / N, or
 # the median listener's; a proxy's median peak RSS, or the facade process's / N), the pusher's
-# largest lag behind its schedule (a saturated machine shows here). 200 sessions saturate
+# largest lag behind its schedule (a saturated machine shows here), and the CPU of the harness
+# itself (the pusher and the sink, which hash and check every record). 200 sessions saturate
 # 2 CPUs: every process is bounded by `timeout` (3 × SECONDS + 120 s), and what arrived is
 # reported. Writes $BENCH_IMG/sessions.txt and $BENCH_IMG/sessions-cpu.svg.
 set -euo pipefail
@@ -27,7 +30,7 @@ read -r -a counts <<< "${1:-10 50 200}"
 seconds=${2:-20}
 mbps=${3:-5}
 facade_n=${FACADE_N:-200}
-impls_env=${SESSION_IMPLS:-tmio facade libsrt}
+impls_env=${SESSION_IMPLS:-tmio facade socat libsrt}
 img=${BENCH_IMG:-docs/img}
 source benches/stream-lib.sh
 cargo build --release -q -p tmio-benches --bin svg-plot
@@ -61,6 +64,23 @@ sessions_run() {
       for i in $(seq 1 "$n"); do
         addr=$(listening "proxy-$i") || return 1
         ports+=("$addr")
+      done ;;
+    socat)
+      for i in $(seq 1 "$n"); do
+        local port
+        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        bg "proxy-$i" "" "$limit" socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" "TCP:$sink_addr,nodelay"
+        proxies+=("$bg_pid")
+        ports+=("127.0.0.1:$port")
+      done
+      for addr in "${ports[@]}"; do
+        local k
+        for k in $(seq 1 100); do
+          ss -Hltn "sport = :${addr##*:}" 2>/dev/null | grep -q . && break
+          sleep 0.05
+        done
+        ss -Hltn "sport = :${addr##*:}" 2>/dev/null | grep -q . \
+          || { echo "socat relay on $addr did not start" >&2; return 1; }
       done ;;
     facade)
       # Its stdin stays open (a fifo held by this shell) until the sink is done.
@@ -111,6 +131,10 @@ sessions_run() {
   wait "$sink_pid" || echo "$impl N=$n: sink reported errors: $(tail -n 1 "$work/sink.out")" >&2
   t1=$(now)
   case $impl in
+    socat)
+      for i in "${proxies[@]}"; do wait "$i" 2>/dev/null || true; done
+      send_cpu=$(for i in $(seq 1 "$n"); do cpu "proxy-$i"; done | paste -sd+ | bc)
+      send_rss=$(for i in $(seq 1 "$n"); do maxrss "proxy-$i"; done | sort -n | sed -n "$(( (n + 1) / 2 ))p") ;;
     tmio)
       for i in "${proxies[@]}"; do wait "$i" 2>/dev/null || true; done
       stop_leaf "$gw_pid"; wait "$gw_pid" 2>/dev/null || true
@@ -144,7 +168,7 @@ sessions_run() {
   echo "impl=$impl n=$n intact=$ok/$n bytes=${bytes:-0} wall=$(python3 -c "print(f'{$t1 - $t0:.2f}')")" \
     "p50=$(field "$work/sink.out" p50) p99=$(field "$work/sink.out" p99) max=$(field "$work/sink.out" max)" \
     "lag=$(max_lag "$work/push.err") cpu_send=$send_cpu cpu_recv=$recv_cpu rss_send_kb=$send_rss" \
-    "rss_recv_per_session_kb=$recv_rss"
+    "rss_recv_per_session_kb=$recv_rss cpu_harness=$(echo "$(cpu push) + $(cpu sink)" | bc)"
 }
 
 command -v bc >/dev/null || { echo "bc missing: apt-get install bc" >&2; exit 2; }
@@ -163,10 +187,12 @@ echo "load after: $(cut -d" " -f1-3 /proc/loadavg)" >&2
 python3 - "$work/results" "$img" "$seconds" "$mbps" <<'PY'
 import sys
 results, img, seconds, mbps = sys.argv[1:5]
-names = {"tmio": "tmio (N processes)", "facade": "tmio facade (1 process)", "libsrt": "libsrt pairs"}
+names = {"tmio": "tmio (N processes)", "facade": "tmio facade (1 process)",
+         "socat": "socat relays (floor)", "libsrt": "libsrt pairs"}
 out = [f"N sessions x {mbps} Mbit/s for {seconds} s on loopback (one run each)",
        f"{'impl':<24} {'N':>4} {'intact':>8} {'p99 ms':>9} {'max ms':>9} {'push lag ms':>11} "
-       f"{'send CPU s/GB':>13} {'recv CPU s/GB':>13} {'send RSS kB':>11} {'recv kB/sess':>12}"]
+       f"{'send CPU s/GB':>13} {'recv CPU s/GB':>13} {'send RSS kB':>11} {'recv kB/sess':>12} "
+       f"{'harness CPU s/GB':>16}"]
 plot = []
 def num(v):
     try:
@@ -182,7 +208,8 @@ for line in open(results):
     per = lambda k: num(f[k]) / gb if gb else float("nan")
     out.append(f"{names.get(f['impl'], f['impl']):<24} {f['n']:>4} {f['intact']:>8} {num(f['p99']):>9.2f} "
                f"{num(f['max']):>9.2f} {num(f['lag']):>11.1f} {per('cpu_send'):>13.2f} "
-               f"{per('cpu_recv'):>13.2f} {f['rss_send_kb']:>11} {f['rss_recv_per_session_kb']:>12}")
+               f"{per('cpu_recv'):>13.2f} {f['rss_send_kb']:>11} {f['rss_recv_per_session_kb']:>12} "
+               f"{per('cpu_harness'):>16.2f}")
     label = names.get(f["impl"], f["impl"]).replace(" ", "_")
     plot.append(f"N={f['n']} {label}_send {per('cpu_send')}")
     plot.append(f"N={f['n']} {label}_recv {per('cpu_recv')}")
