@@ -13,11 +13,12 @@ tasks:
   test   [--no-install] [--fuzz-seconds N] [--dry-run]
          the test command of the README and of CI: deps, fmt, clippy, cargo test --workspace,
          then every fuzz target for N seconds (default 45; 0 skips fuzzing)
-  fuzz   [--seconds N] [--runs N | --long] [--target NAME] [--dry-run]
+  fuzz   [--seconds N] [--runs N | --long] [--workers N] [--target NAME] [--dry-run]
          run every fuzz target in fuzz/ (or only NAME), one after the other, for N seconds each
          (default 45); --runs N instead stops each after N executions (libFuzzer's -runs),
          --long is --runs 10000000 (the long run of docs/fuzzing.md); with --seconds as well,
-         whichever comes first
+         whichever comes first; --workers N runs N libFuzzer processes on the target's corpus
+         (libFuzzer's -jobs/-workers), the executions split between them and summed after
   soak   [--long] [--dry-run]
          run the #[ignore]d long tests (cargo test --workspace --release -- --ignored), but
          the hour-long soak; --long instead: the issue's soaks (30 min at 20 Mbit/s, 5 % loss,
@@ -54,8 +55,10 @@ pub const LONG_FUZZ_RUNS: u64 = 10_000_000;
 pub struct FuzzBudget {
     /// libFuzzer's `-max_total_time` (at least 1; 0 would mean "forever").
     pub seconds: Option<u64>,
-    /// libFuzzer's `-runs` (at least 1).
+    /// libFuzzer's `-runs` (at least 1): executions in all, shared by the workers.
     pub runs: Option<u64>,
+    /// libFuzzer processes on the target's one corpus (`-jobs=N -workers=N`; at least 1).
+    pub workers: u64,
 }
 
 impl FuzzBudget {
@@ -64,6 +67,7 @@ impl FuzzBudget {
         FuzzBudget {
             seconds: Some(seconds),
             runs: None,
+            workers: 1,
         }
     }
 
@@ -72,17 +76,31 @@ impl FuzzBudget {
         FuzzBudget {
             seconds: None,
             runs: Some(runs),
+            workers: 1,
         }
     }
 
-    /// The libFuzzer flags: `-max_total_time=N` and/or `-runs=N`.
+    /// The same budget spread over `workers` libFuzzer processes.
+    pub const fn with_workers(mut self, workers: u64) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// The libFuzzer flags: `-max_total_time=N` and/or `-runs=N`, and with more than one worker
+    /// `-jobs=N -workers=N`; libFuzzer applies `-runs` to each worker, so each gets its share
+    /// (rounded up) of the executions.
     pub fn libfuzzer_flags(&self) -> Vec<String> {
-        let mut flags = Vec::with_capacity(2);
+        let mut flags = Vec::with_capacity(4);
         if let Some(seconds) = self.seconds {
             flags.push(format!("-max_total_time={seconds}"));
         }
+        let workers = self.workers.max(1);
         if let Some(runs) = self.runs {
-            flags.push(format!("-runs={runs}"));
+            flags.push(format!("-runs={}", runs.div_ceil(workers)));
+        }
+        if workers > 1 {
+            flags.push(format!("-jobs={workers}"));
+            flags.push(format!("-workers={workers}"));
         }
         flags
     }
@@ -269,6 +287,7 @@ where
             let mut seconds = None;
             let mut runs = None;
             let mut target = None;
+            let mut workers = 1;
             flags.parse("fuzz", &mut dry_run, |flag, flags| match flag {
                 // libFuzzer reads -max_total_time=0 as "no limit": refuse 0 here.
                 "--seconds" => {
@@ -289,12 +308,28 @@ where
                     target = Some(flags.value(flag)?);
                     Ok(true)
                 }
+                "--workers" => {
+                    workers = flags.number(flag, 1, WORKERS_AT_LEAST_ONE)?;
+                    if workers > MAX_FUZZ_WORKERS {
+                        return Err(Error::InvalidValue {
+                            flag: flag.to_owned(),
+                            value: workers.to_string(),
+                            expected: WORKERS_AT_LEAST_ONE,
+                        });
+                    }
+                    Ok(true)
+                }
                 _ => Ok(false),
             })?;
             let budget = match (seconds, runs) {
                 (None, None) => FuzzBudget::seconds(DEFAULT_FUZZ_SECONDS),
-                (seconds, runs) => FuzzBudget { seconds, runs },
-            };
+                (seconds, runs) => FuzzBudget {
+                    seconds,
+                    runs,
+                    workers: 1,
+                },
+            }
+            .with_workers(workers);
             Task::Fuzz { budget, target }
         }
         _ => return Err(Error::UnknownTask(task_name)),
@@ -305,6 +340,9 @@ where
 const SECONDS_AT_LEAST_ZERO: &str = "a whole number of seconds (0 or more)";
 const SECONDS_AT_LEAST_ONE: &str = "a whole number of seconds (1 or more)";
 const RUNS_AT_LEAST_ONE: &str = "a whole number of executions (1 or more)";
+const WORKERS_AT_LEAST_ONE: &str = "a whole number of libFuzzer processes (1 to 64)";
+/// The most `--workers` accepted.
+const MAX_FUZZ_WORKERS: u64 = 64;
 
 /// `--runs` and `--long` both set the executions: only one of them, once.
 fn set_runs_once(runs: &mut Option<u64>, flag: &str, value: u64) -> Result<(), Error> {
@@ -482,6 +520,39 @@ mod tests {
     }
 
     #[test]
+    fn fuzz_workers_share_the_long_run() {
+        assert_eq!(
+            parse(&[
+                "fuzz",
+                "--long",
+                "--workers",
+                "2",
+                "--target",
+                "group_listener"
+            ])
+            .unwrap()
+            .task,
+            Task::Fuzz {
+                budget: FuzzBudget::runs(10_000_000).with_workers(2),
+                target: Some("group_listener".to_owned())
+            }
+        );
+        assert_eq!(
+            FuzzBudget::runs(10_000_001)
+                .with_workers(2)
+                .libfuzzer_flags(),
+            ["-runs=5000001", "-jobs=2", "-workers=2"]
+        );
+        for bad in ["0", "65", "two"] {
+            let error = parse(&["fuzz", "--workers", bad]).unwrap_err();
+            assert!(
+                matches!(&error, Error::InvalidValue { flag, value, .. } if flag == "--workers" && value == bad),
+                "{error:?}"
+            );
+        }
+    }
+
+    #[test]
     fn fuzz_runs_and_long_count_executions_without_a_time_limit() {
         assert_eq!(
             parse(&["fuzz", "--runs", "1000"]).unwrap().task,
@@ -503,6 +574,7 @@ mod tests {
         let budget = FuzzBudget {
             seconds: Some(600),
             runs: Some(10_000_000),
+            workers: 1,
         };
         assert_eq!(
             parse(&["fuzz", "--seconds=600", "--long"]).unwrap().task,

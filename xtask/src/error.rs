@@ -69,6 +69,16 @@ pub enum Error {
         /// The crashing input libFuzzer saved, when it said where.
         artifact: Option<String>,
     },
+    /// One of several libFuzzer workers (`--workers`) saved a failing input, or ended without
+    /// its final statistics.
+    FuzzWorkerFailed {
+        /// The fuzz target.
+        target: String,
+        /// The worker's log (`fuzz-N.log` in the workspace root).
+        log: PathBuf,
+        /// The input the worker saved, when it said where.
+        artifact: Option<String>,
+    },
     /// A task needs a positional argument that was not given.
     MissingArgument(&'static str),
     /// `release VERSION` is not a semantic version.
@@ -164,6 +174,17 @@ impl fmt::Display for Error {
                 write!(f, "fuzz target `{target}` failed ({status})")?;
                 if let Some(artifact) = artifact {
                     write!(f, "; crashing input saved to {artifact}")?;
+                }
+                Ok(())
+            }
+            Error::FuzzWorkerFailed {
+                target,
+                log,
+                artifact,
+            } => {
+                write!(f, "a libFuzzer worker on `{target}` failed (see {})", log.display())?;
+                if let Some(artifact) = artifact {
+                    write!(f, "; input saved to {artifact}")?;
                 }
                 Ok(())
             }

@@ -125,24 +125,75 @@ fn fuzz_target(shell: &Shell, target: &str, budget: FuzzBudget) -> Result<FuzzRe
         .args(["fuzz", "run", target, corpus.as_str(), "--"])
         .args(budget.libfuzzer_flags())
         .arg("-print_final_stats=1");
+    let worker_logs = worker_logs(shell, budget.workers);
+    for path in &worker_logs {
+        // A stale log would be summed with this run's.
+        if let Err(source) = fs::remove_file(path) {
+            if source.kind() != std::io::ErrorKind::NotFound {
+                return Err(io_error(format!("removing {}", path.display()), source));
+            }
+        }
+    }
     let mut log = FuzzLog::default();
     let started = Instant::now();
     let status = shell.run_watching_stderr(&cmd, |line| log.feed_line(line))?;
     let elapsed = started.elapsed();
-    match status {
-        Some(status) if !status.success() => Err(Error::FuzzFailed {
+    if let Some(status) = status.filter(|status| !status.success()) {
+        return Err(Error::FuzzFailed {
             target: target.to_owned(),
             status,
             artifact: log.artifact().map(str::to_owned),
-        }),
-        _ => Ok(FuzzReport {
-            target: target.to_owned(),
-            executions: log.executions(),
-            elapsed,
-            exec_per_second: log.exec_per_second(),
-            corpus_files: count_corpus_files(shell, &corpus)?,
-        }),
+        });
     }
+    let (executions, exec_per_second) = if worker_logs.is_empty() {
+        (log.executions(), log.exec_per_second())
+    } else {
+        sum_worker_logs(target, &worker_logs)?
+    };
+    Ok(FuzzReport {
+        target: target.to_owned(),
+        executions,
+        elapsed,
+        exec_per_second,
+        corpus_files: count_corpus_files(shell, &corpus)?,
+    })
+}
+
+/// Where libFuzzer's `-jobs` workers write their output: `fuzz-N.log` in the directory it runs
+/// in (the workspace root). None for one worker, and none in dry-run mode.
+fn worker_logs(shell: &Shell, workers: u64) -> Vec<PathBuf> {
+    if workers <= 1 || shell.is_dry_run() {
+        return Vec::new();
+    }
+    (0..workers)
+        .map(|worker| shell.root().join(format!("fuzz-{worker}.log")))
+        .collect()
+}
+
+/// Executions and executions per second summed over the workers' logs; a worker that saved an
+/// input or printed no final statistics is a failure.
+fn sum_worker_logs(target: &str, logs: &[PathBuf]) -> Result<(Option<u64>, Option<u64>), Error> {
+    let (mut executions, mut per_second) = (0, 0);
+    for path in logs {
+        let text = fs::read_to_string(path)
+            .map_err(|source| io_error(format!("reading {}", path.display()), source))?;
+        let mut log = FuzzLog::default();
+        log.feed_text(&text);
+        match (log.artifact(), log.executions()) {
+            (None, Some(count)) => {
+                executions += count;
+                per_second += log.exec_per_second().unwrap_or(0);
+            }
+            (artifact, _) => {
+                return Err(Error::FuzzWorkerFailed {
+                    target: target.to_owned(),
+                    log: path.clone(),
+                    artifact: artifact.map(str::to_owned),
+                })
+            }
+        }
+    }
+    Ok((Some(executions), Some(per_second)))
 }
 
 /// Files in the corpus directory `corpus` (relative to the root); `None` in dry-run mode.
@@ -349,12 +400,57 @@ mod tests {
         let budget = FuzzBudget {
             seconds: Some(600),
             runs: Some(1000),
+            workers: 1,
         };
         run(&shell, budget, Some("stream_id")).unwrap();
         assert_eq!(
             shell.planned().last().map(String::as_str),
             Some("RUSTC_BOOTSTRAP=1 cargo fuzz run stream_id fuzz/corpus/stream_id -- -max_total_time=600 -runs=1000 -print_final_stats=1")
         );
+    }
+
+    #[test]
+    fn workers_split_the_executions_and_their_logs_are_summed() {
+        let root = fuzz_project(&["stream_id"]);
+        let shell = Shell::new(root.path(), true);
+        run(
+            &shell,
+            FuzzBudget::runs(10_000_000).with_workers(2),
+            Some("stream_id"),
+        )
+        .unwrap();
+        assert_eq!(
+            shell.planned().last().map(String::as_str),
+            Some("RUSTC_BOOTSTRAP=1 cargo fuzz run stream_id fuzz/corpus/stream_id -- -runs=5000000 -jobs=2 -workers=2 -print_final_stats=1")
+        );
+        let dir = ScratchDir::new();
+        let clean = |n: u64, rate: u64| {
+            format!("#{n}\tDONE   cov: 1 ft: 1 corp: 1/1b exec/s: {rate}\nDone {n} runs in 1 second(s)\nstat::number_of_executed_units: {n}\nstat::average_exec_per_sec:     {rate}\n")
+        };
+        let logs = [dir.path().join("fuzz-0.log"), dir.path().join("fuzz-1.log")];
+        fs::write(&logs[0], clean(5_000_000, 460)).unwrap();
+        fs::write(&logs[1], clean(5_000_001, 455)).unwrap();
+        assert_eq!(
+            sum_worker_logs("stream_id", &logs).unwrap(),
+            (Some(10_000_001), Some(915))
+        );
+        // A worker that found something fails the run, naming its log and the input.
+        fs::write(
+            &logs[1],
+            "==1== ERROR: libFuzzer: deadly signal\nartifact_prefix='a/'; Test unit written to a/crash-1\n",
+        )
+        .unwrap();
+        let error = sum_worker_logs("stream_id", &logs).unwrap_err();
+        assert!(
+            matches!(&error, Error::FuzzWorkerFailed { artifact: Some(a), log, .. } if a == "a/crash-1" && log == &logs[1]),
+            "{error:?}"
+        );
+        // So does one that ended without its statistics (killed).
+        fs::write(&logs[1], "#1000\tNEW cov: 1\n").unwrap();
+        assert!(matches!(
+            sum_worker_logs("stream_id", &logs),
+            Err(Error::FuzzWorkerFailed { artifact: None, .. })
+        ));
     }
 
     #[test]
