@@ -1173,8 +1173,9 @@ mod tests {
         assert_eq!(receiver.full_ack_deadline(&path), None);
     }
 
-    /// Delivers `per_tick` packets every millisecond from `*next` on until `until`, sending the
-    /// full ACKs that fall due; returns the times they went.
+    /// Delivers `packets_per_10ms` packets per 10 ms, spread over 1 ms ticks, numbered from
+    /// `*next` on, from `from` until `until`; the application reads everything; sends the full
+    /// ACKs that fall due and returns the times they went.
     fn full_acks_while_receiving(
         receiver: &mut Receiver,
         path: &mut PathReceiver,
