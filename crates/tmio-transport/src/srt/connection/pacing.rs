@@ -37,15 +37,7 @@ pub(crate) struct TokenBucket {
 impl TokenBucket {
     /// A full bucket for `rate` bytes/s; `packet_size` is the largest packet sent, in bytes.
     pub(crate) fn new(now: Instant, rate: f64, packet_size: usize) -> Self {
-        let packet_size = packet_size as f64;
-        let burst = Self::burst_for(rate, packet_size);
-        Self {
-            rate,
-            tokens: burst,
-            burst,
-            last_refill: now,
-            packet_size,
-        }
+        Self::with_burst(now, rate, packet_size, BURST_TIME)
     }
 
     fn burst_for(rate: f64, packet_size: f64) -> f64 {
