@@ -11,14 +11,14 @@
 //! The pieces are public so they can be tested without running anything:
 //!
 //! ```
-//! use xtask::cli::{parse_args, FuzzBudget, Task};
+//! use xtask::cli::{parse_args, FuzzBudget, FuzzBuild, Task};
 //! use xtask::libfuzzer::FuzzLog;
 //!
 //! let invocation = parse_args(["fuzz", "--seconds", "5", "--dry-run"].map(String::from))?;
 //! assert!(invocation.dry_run);
 //! assert_eq!(
 //!     invocation.task,
-//!     Task::Fuzz { budget: FuzzBudget::seconds(5), target: None }
+//!     Task::Fuzz { budget: FuzzBudget::seconds(5), target: None, build: FuzzBuild::AddressSanitizer }
 //! );
 //!
 //! // libFuzzer's last words tell how many inputs it ran.
@@ -65,9 +65,11 @@ pub fn run(invocation: &Invocation) -> Result<(), Error> {
         }
         Task::Deps => tasks::deps::run(&shell),
         Task::Test(options) => tasks::test::run(&shell, options),
-        Task::Fuzz { budget, target } => {
-            tasks::fuzz::run(&shell, *budget, target.as_deref()).map(|_reports| ())
-        }
+        Task::Fuzz {
+            budget,
+            target,
+            build,
+        } => tasks::fuzz::run(&shell, *budget, target.as_deref(), *build).map(|_reports| ()),
         Task::Soak { long } => tasks::soak::run(&shell, *long),
         Task::Bench(options) => tasks::bench::run(&shell, options),
         Task::Reliability { fast } => tasks::reliability::run(&shell, *fast),

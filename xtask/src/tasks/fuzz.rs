@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cli::FuzzBudget;
+use crate::cli::{FuzzBudget, FuzzBuild};
 use crate::libfuzzer::FuzzLog;
 use crate::shell::{Cmd, Shell};
 use crate::Error;
@@ -29,12 +29,13 @@ pub struct FuzzReport {
     pub corpus_files: Option<u64>,
 }
 
-/// Fuzzes every target (or only `only`), one after the other, each until `budget` runs out, and
-/// prints a table of executions. Stops at the first target that crashes.
+/// Fuzzes every target (or only `only`), built as `build`, one after the other, each until
+/// `budget` runs out, and prints a table of executions. Stops at the first target that crashes.
 pub fn run(
     shell: &Shell,
     budget: FuzzBudget,
     only: Option<&str>,
+    build: FuzzBuild,
 ) -> Result<Vec<FuzzReport>, Error> {
     let mut targets = list_targets(shell)?;
     if let Some(name) = only {
@@ -48,7 +49,7 @@ pub fn run(
     }
     let mut reports = Vec::with_capacity(targets.len());
     for target in &targets {
-        match fuzz_target(shell, target, budget) {
+        match fuzz_target(shell, target, budget, build) {
             Ok(report) => reports.push(report),
             Err(error) => {
                 // Show what the targets before the failing one did.
@@ -116,13 +117,20 @@ fn target_sources(dir: &Path) -> Result<Vec<String>, Error> {
 }
 
 /// Copies the seeds, then runs libFuzzer on `target` until `budget` runs out.
-fn fuzz_target(shell: &Shell, target: &str, budget: FuzzBudget) -> Result<FuzzReport, Error> {
+fn fuzz_target(
+    shell: &Shell,
+    target: &str,
+    budget: FuzzBudget,
+    build: FuzzBuild,
+) -> Result<FuzzReport, Error> {
     let corpus = format!("{FUZZ_DIR}/corpus/{target}");
     copy_seeds(shell, target)?;
     // cargo-fuzz passes nightly-only flags (-Zsanitizer); RUSTC_BOOTSTRAP=1 lets stable accept them.
     let cmd = Cmd::cargo()
         .env("RUSTC_BOOTSTRAP", "1")
-        .args(["fuzz", "run", target, corpus.as_str(), "--"])
+        .args(["fuzz", "run"])
+        .args(build.cargo_fuzz_flags().iter().copied())
+        .args([target, corpus.as_str(), "--"])
         .args(budget.libfuzzer_flags())
         .arg("-print_final_stats=1");
     let worker_logs = worker_logs(shell, budget.workers);
@@ -339,7 +347,13 @@ mod tests {
         let root = ScratchDir::new();
         for dry_run in [true, false] {
             let shell = Shell::new(root.path(), dry_run);
-            let error = run(&shell, FuzzBudget::seconds(5), None).unwrap_err();
+            let error = run(
+                &shell,
+                FuzzBudget::seconds(5),
+                None,
+                FuzzBuild::AddressSanitizer,
+            )
+            .unwrap_err();
             assert!(matches!(error, Error::NoFuzzTargets(_)), "{error:?}");
             assert_eq!(
                 error.to_string(),
@@ -352,7 +366,13 @@ mod tests {
     fn a_fuzz_project_without_targets_fails_clearly() {
         let root = fuzz_project(&[]);
         let shell = Shell::new(root.path(), true);
-        let error = run(&shell, FuzzBudget::seconds(5), None).unwrap_err();
+        let error = run(
+            &shell,
+            FuzzBudget::seconds(5),
+            None,
+            FuzzBuild::AddressSanitizer,
+        )
+        .unwrap_err();
         assert!(matches!(error, Error::NoFuzzTargets(_)), "{error:?}");
     }
 
@@ -360,7 +380,13 @@ mod tests {
     fn dry_run_lists_then_seeds_and_runs_every_target() {
         let root = fuzz_project(&["url_roundtrip", "stream_id"]);
         let shell = Shell::new(root.path(), true);
-        let reports = run(&shell, FuzzBudget::seconds(5), None).unwrap();
+        let reports = run(
+            &shell,
+            FuzzBudget::seconds(5),
+            None,
+            FuzzBuild::AddressSanitizer,
+        )
+        .unwrap();
         assert_eq!(reports.len(), 2);
         assert_eq!(
             shell.planned(),
@@ -380,7 +406,13 @@ mod tests {
     fn the_long_run_plans_ten_million_executions_per_target_one_at_a_time() {
         let root = fuzz_project(&["url_roundtrip", "stream_id"]);
         let shell = Shell::new(root.path(), true);
-        let reports = run(&shell, FuzzBudget::runs(10_000_000), None).unwrap();
+        let reports = run(
+            &shell,
+            FuzzBudget::runs(10_000_000),
+            None,
+            FuzzBuild::AddressSanitizer,
+        )
+        .unwrap();
         assert_eq!(reports.len(), 2);
         assert!(reports
             .iter()
@@ -402,10 +434,33 @@ mod tests {
             runs: Some(1000),
             workers: 1,
         };
-        run(&shell, budget, Some("stream_id")).unwrap();
+        run(
+            &shell,
+            budget,
+            Some("stream_id"),
+            FuzzBuild::AddressSanitizer,
+        )
+        .unwrap();
         assert_eq!(
             shell.planned().last().map(String::as_str),
             Some("RUSTC_BOOTSTRAP=1 cargo fuzz run stream_id fuzz/corpus/stream_id -- -max_total_time=600 -runs=1000 -print_final_stats=1")
+        );
+    }
+
+    #[test]
+    fn the_checked_build_runs_without_a_sanitizer_and_with_debug_assertions() {
+        let root = fuzz_project(&["stream_id"]);
+        let shell = Shell::new(root.path(), true);
+        run(
+            &shell,
+            FuzzBudget::runs(10_000_000).with_workers(2),
+            Some("stream_id"),
+            FuzzBuild::Checked,
+        )
+        .unwrap();
+        assert_eq!(
+            shell.planned().last().map(String::as_str),
+            Some("RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none --debug-assertions stream_id fuzz/corpus/stream_id -- -runs=5000000 -jobs=2 -workers=2 -print_final_stats=1")
         );
     }
 
@@ -417,6 +472,7 @@ mod tests {
             &shell,
             FuzzBudget::runs(10_000_000).with_workers(2),
             Some("stream_id"),
+            FuzzBuild::AddressSanitizer,
         )
         .unwrap();
         assert_eq!(
@@ -457,7 +513,13 @@ mod tests {
     fn one_target_can_be_chosen() {
         let root = fuzz_project(&["url_roundtrip", "stream_id"]);
         let shell = Shell::new(root.path(), true);
-        let reports = run(&shell, FuzzBudget::seconds(9), Some("url_roundtrip")).unwrap();
+        let reports = run(
+            &shell,
+            FuzzBudget::seconds(9),
+            Some("url_roundtrip"),
+            FuzzBuild::AddressSanitizer,
+        )
+        .unwrap();
         assert_eq!(reports.len(), 1);
         assert_eq!(reports[0].target, "url_roundtrip");
         assert!(shell
@@ -470,7 +532,13 @@ mod tests {
     fn an_unknown_target_is_refused_with_the_list() {
         let root = fuzz_project(&["url_roundtrip", "stream_id"]);
         let shell = Shell::new(root.path(), true);
-        let error = run(&shell, FuzzBudget::seconds(5), Some("nope")).unwrap_err();
+        let error = run(
+            &shell,
+            FuzzBudget::seconds(5),
+            Some("nope"),
+            FuzzBuild::AddressSanitizer,
+        )
+        .unwrap_err();
         assert_eq!(
             error.to_string(),
             "no fuzz target named `nope` (available: stream_id, url_roundtrip)"

@@ -1,6 +1,6 @@
 //! `cargo xtask test`: the one test command of the README and of CI.
 
-use crate::cli::{FuzzBudget, TestOptions};
+use crate::cli::{FuzzBudget, FuzzBuild, TestOptions};
 use crate::shell::{Cmd, Shell};
 use crate::summary::Summary;
 use crate::tasks::{deps, fuzz};
@@ -53,8 +53,13 @@ pub fn run_steps(shell: &Shell, options: &TestOptions, summary: &mut Summary) ->
         summary.skip("fuzz", "--fuzz-seconds 0");
     } else {
         outcomes.push(summary.step("fuzz", dry_run, || {
-            fuzz::run(shell, FuzzBudget::seconds(options.fuzz_seconds), None)
-                .map(|reports| fuzz::summary_note(&reports))
+            fuzz::run(
+                shell,
+                FuzzBudget::seconds(options.fuzz_seconds),
+                None,
+                FuzzBuild::AddressSanitizer,
+            )
+            .map(|reports| fuzz::summary_note(&reports))
         }));
     }
     outcomes.into_iter().collect()
