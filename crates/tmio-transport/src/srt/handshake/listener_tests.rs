@@ -1407,13 +1407,34 @@ fn a_libsrt_group_callers_members_join_one_session_of_the_listener_core() {
     if !tmio_testkit::LibsrtGroupPeer::should_run(test).unwrap() {
         return;
     }
-    libsrt_members_to_core(LibsrtType::Broadcast, GroupType::Broadcast);
-    libsrt_members_to_core(LibsrtType::Backup, GroupType::Backup);
+    for (libsrt_kind, kind) in [
+        (LibsrtType::Broadcast, GroupType::Broadcast),
+        (LibsrtType::Backup, GroupType::Backup),
+    ] {
+        // libsrt 1.5.1's group sender now and then leaves a member it connected unused (both
+        // "Connection established" in its log, every packet on the other member; see
+        // `tests/libsrt_group_interop.rs`): a run that falls short that way alone is repeated
+        // with a new libsrt process, at most three runs.
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            match libsrt_members_to_core(libsrt_kind, kind) {
+                Ok(()) => break,
+                Err(short) if runs < 3 => eprintln!("run {runs}: {short}; again"),
+                Err(short) => panic!("{short} ({runs} runs)"),
+            }
+        }
+    }
 }
 
 /// A libsrt group caller of `libsrt_kind` (members 127.0.0.2 with weight 1 and 127.0.0.3 with
 /// weight 0) against the core; broadcast: data on both links, backup: on the weight-1 one.
-fn libsrt_members_to_core(libsrt_kind: tmio_testkit::GroupType, kind: GroupType) {
+/// Panics on any disagreement, except one: both members joined and libsrt sent data on fewer
+/// of them than `kind` wants, which is returned as an error (libsrt's, see the caller).
+fn libsrt_members_to_core(
+    libsrt_kind: tmio_testkit::GroupType,
+    kind: GroupType,
+) -> Result<(), String> {
     use tmio_testkit::{
         libsrt_group::GROUP_CHUNK, loopback_members, Feed, GroupUri, LibsrtGroupPeer,
     };
@@ -1492,6 +1513,11 @@ fn libsrt_members_to_core(libsrt_kind: tmio_testkit::GroupType, kind: GroupType)
         (joined[0].member.remote, sessions[1]),
     ];
     let members: std::collections::BTreeSet<u32> = links.iter().map(|(_, id)| *id).collect();
+    if carrying.len() < wanted && carrying.is_subset(&members) {
+        return Err(format!(
+            "{kind:?}: libsrt sent data on {carrying:?} of members {members:?}; libsrt: {stderr}"
+        ));
+    }
     match kind {
         GroupType::Broadcast => assert_eq!(
             carrying, members,
@@ -1502,6 +1528,7 @@ fn libsrt_members_to_core(libsrt_kind: tmio_testkit::GroupType, kind: GroupType)
             "{kind:?}: data on one member of {members:?}, got {carrying:?}; libsrt: {stderr}"
         ),
     }
+    Ok(())
 }
 
 #[test]
