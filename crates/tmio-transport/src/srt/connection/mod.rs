@@ -1196,6 +1196,18 @@ impl Connection {
                     },
                 );
                 path.bucket.set_rate(now, path.rate.rate());
+                tracing::trace!(
+                    path = path.id.0,
+                    rate = path.rate.rate() as u64,
+                    startup = path.rate.in_startup(),
+                    received = statistics.data_receive_rate,
+                    peer_rtt_us = mean,
+                    sent_packets,
+                    lost_packets,
+                    unsent_packets,
+                    window = path.rate.congestion_window(),
+                    "rate report"
+                );
             }
         }
     }

@@ -286,6 +286,11 @@ impl RateController {
         self.rate
     }
 
+    /// Whether the controller is still in startup (no congestion seen yet).
+    pub(crate) fn in_startup(&self) -> bool {
+        self.in_startup
+    }
+
     /// How many congestion back-offs happened.
     pub(crate) fn congestion_events(&self) -> u64 {
         self.congestion_events
