@@ -5,6 +5,11 @@
 #   tmio       socat source -> `tmio proxy` -> SRT -> `tmio gateway` -> socat sink (release binary)
 #   libsrt     socat source -> `srt-tunnel tcp->srt` -> SRT (file mode) -> `srt-tunnel srt->tcp`
 #              -> socat sink (Debian's srt-tools, libsrt 1.5.1, 64 KiB chunks: -c 65536)
+#   srt-tokio  socat source -> `srt-bulk srt-tokio tunnel-in` -> SRT (srt-tokio 0.4, live mode, the
+#              only mode it has, paced at CHAIN_SRT_TOKIO_MBPS, default 400 Mbit/s as in peers.sh:
+#              it loses data unpaced) -> `srt-bulk srt-tokio tunnel-out` -> socat sink. srt-tokio's
+#              close loses the packets in flight, so its exit tunnel is told the byte count and
+#              closes the sink's connection at it (its entry waits a second before closing)
 #   socat      socat source -> `socat` -> TCP -> `socat` -> socat sink: the same two hops over TCP,
 #              the ceiling of a relay pair on this machine
 #
@@ -14,7 +19,8 @@
 #
 #   benches/chain.sh [MIB=512] [RUNS=5]
 #
-# Environment: CHAIN_TMIO (the tmio binary; default: built here, release), CHAIN_TMIO_OLD (a
+# Environment: CHAIN_TMIO (the tmio binary; default: built here, release), CHAIN_SRT_TOKIO_MBPS
+# (the srt-tokio rows' pacing, Mbit/s), CHAIN_TMIO_OLD (a
 # second tmio binary measured in the same rounds as "tmio-old": before/after a change),
 # CHAIN_CAPPED_MIB (size of the capped transfers, default 8), CHAIN_TIMEOUT (seconds per process,
 # default 120), CHAIN_ONLY (space-separated row names to run, e.g. "tmio tmio-aes").
@@ -81,6 +87,9 @@ else
   tmio=$PWD/target/release/tmio
 fi
 tmio_old=${CHAIN_TMIO_OLD:-}
+srt_tokio_mbps=${CHAIN_SRT_TOKIO_MBPS:-400}
+cargo build --release -q -p tmio-benches --bin srt-bulk
+bulk=$PWD/target/release/srt-bulk
 echo "tmio: $tmio ($("$tmio" -V))${tmio_old:+; tmio-old: $tmio_old ($("$tmio_old" -V))}"
 echo "load before: $(cut -d" " -f1-3 /proc/loadavg) on $(nproc) CPUs"
 
@@ -176,6 +185,13 @@ transfer() {
       start entry srt-tunnel -c 65536 "tcp://127.0.0.1:$entry" "srt://127.0.0.1:$mid${query:+?$query}"
       entry_pid=$started
       wait_listening tcp "$entry" || echo "$row: entry srt-tunnel not listening on $entry" >&2 ;;
+    srt-tokio*)
+      start exit "$bulk" srt-tokio tunnel-out "$mid" "$sink" "$(stat -c %s "$file")" ${query:+"$passphrase"}
+      exit_pid=$started
+      wait_listening udp "$mid" || echo "$row: exit srt-tokio tunnel not listening on $mid" >&2
+      start entry "$bulk" srt-tokio tunnel-in "$entry" "$mid" "$srt_tokio_mbps" ${query:+"$passphrase"}
+      entry_pid=$started
+      wait_listening tcp "$entry" || echo "$row: entry srt-tokio tunnel not listening on $entry" >&2 ;;
     socat)
       start exit socat -b 65536 "TCP-LISTEN:$mid,bind=127.0.0.1,reuseaddr" "TCP:127.0.0.1:$sink"
       exit_pid=$started
@@ -211,7 +227,7 @@ transfer() {
     "$t0" "$t1" "$c1" "$c2" "$delivered" "$intact" "$r1" "$r2"
 }
 
-rows=(libsrt tmio socat libsrt-aes tmio-aes tmio-capped tmio-capped-aes)
+rows=(libsrt tmio srt-tokio socat libsrt-aes tmio-aes srt-tokio-aes tmio-capped tmio-capped-aes)
 [ -n "$tmio_old" ] && rows+=(tmio-old tmio-old-aes)
 if [ -n "${CHAIN_ONLY:-}" ]; then read -r -a rows <<< "$CHAIN_ONLY"; fi
 file_of() { if [[ $1 == *capped* ]]; then echo "$small"; else echo "$input"; fi; }

@@ -1,15 +1,22 @@
 //! One side of a bulk transfer over SRT on loopback, for the side-by-side peer benchmark
-//! (`benches/peers.sh`): tmio's transport or srt-tokio, sender or receiver.
+//! (`benches/peers.sh`): tmio's transport or srt-tokio, sender or receiver; and srt-tokio as
+//! the two tunnels of the full chain (`benches/chain.sh`), TCP → SRT → TCP.
 //!
 //! ```text
 //! srt-bulk tmio recv PORT OUT                  # listen, write what arrives to OUT until the end
 //! srt-bulk tmio send PORT FILE [MBPS]          # call, send FILE, close gracefully
 //! srt-bulk srt-tokio recv PORT OUT [BYTES]     # srt-tokio listener; stops at BYTES or 2 s idle
 //! srt-bulk srt-tokio send PORT FILE MBPS       # srt-tokio caller paced at MBPS (it drops unpaced)
+//! srt-bulk srt-tokio tunnel-in TCP_PORT SRT_PORT MBPS [PASSPHRASE]
+//!     # accept one TCP connection, call SRT_PORT, carry it both ways, TCP → SRT paced at MBPS
+//! srt-bulk srt-tokio tunnel-out SRT_PORT TCP_PORT BYTES [PASSPHRASE]
+//!     # listen on SRT_PORT, connect TCP_PORT, carry both ways; close after BYTES or 2 s idle
 //! ```
 //!
 //! Like `srt-file-transmit`, receivers write to a file and senders read theirs in chunks, so the
 //! file work is the same for every implementation; the script checks the output's sha256.
+//! srt-tokio has no file mode and its close loses the packets still in flight, so its exit
+//! tunnel is told how many bytes to expect, as its receiver is; a passphrase means AES-256.
 use std::{
     net::SocketAddr,
     process::ExitCode,
@@ -22,11 +29,14 @@ use futures::{SinkExt, StreamExt};
 use std::{fs::File, io::Read, io::Write};
 use tmio_transport::srt::{ConnectMode, SrtConfig, SrtListener, SrtStream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 const PAYLOAD: usize = 1456;
 
 fn usage() -> ExitCode {
     eprintln!("usage: srt-bulk (tmio|srt-tokio) (recv PORT OUT [BYTES] | send PORT FILE [MBPS])");
+    eprintln!("       srt-bulk srt-tokio tunnel-in TCP_PORT SRT_PORT MBPS [PASSPHRASE]");
+    eprintln!("       srt-bulk srt-tokio tunnel-out SRT_PORT TCP_PORT BYTES [PASSPHRASE]");
     ExitCode::from(2)
 }
 
@@ -139,6 +149,142 @@ fn srt_tokio_builder(mbps: Option<u64>) -> srt_tokio::SrtSocketBuilder {
     }
 }
 
+/// [`srt_tokio_builder`] with AES-256 when a passphrase is given.
+fn srt_tokio_tunnel_builder(
+    mbps: Option<u64>,
+    passphrase: Option<&str>,
+) -> srt_tokio::SrtSocketBuilder {
+    let builder = srt_tokio_builder(mbps);
+    match passphrase {
+        Some(passphrase) => builder.encryption(32, passphrase),
+        None => builder,
+    }
+}
+
+/// Sends `data` on `sink` in packets of at most [`PAYLOAD`] bytes, one every `per_packet` from
+/// `*next` on (srt-tokio loses data sent faster than its pacing).
+async fn send_paced(
+    sink: &mut (impl futures::Sink<(Instant, Bytes), Error = impl std::fmt::Debug> + Unpin),
+    data: &[u8],
+    per_packet: Duration,
+    next: &mut tokio::time::Instant,
+) -> Result<(), String> {
+    for chunk in data.chunks(PAYLOAD) {
+        *next += per_packet;
+        if *next > tokio::time::Instant::now() + Duration::from_millis(1) {
+            tokio::time::sleep_until(*next).await;
+        }
+        sink.send((Instant::now(), Bytes::copy_from_slice(chunk)))
+            .await
+            .map_err(|e| format!("sending on SRT: {e:?}"))?;
+    }
+    Ok(())
+}
+
+/// The entry tunnel: TCP from `tcp_port` → SRT to `srt_port`, and back.
+async fn srt_tokio_tunnel_in(
+    tcp_port: u16,
+    srt_port: u16,
+    mbps: u64,
+    passphrase: Option<&str>,
+) -> Result<(), String> {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], tcp_port)))
+        .await
+        .map_err(|e| format!("listening on TCP port {tcp_port}: {e}"))?;
+    let (tcp, _) = listener.accept().await.map_err(|e| e.to_string())?;
+    let mut socket = srt_tokio_tunnel_builder(Some(mbps), passphrase)
+        .call(SocketAddr::from(([127, 0, 0, 1], srt_port)), None)
+        .await
+        .map_err(|e| format!("calling SRT port {srt_port}: {e}"))?;
+    let (mut tcp_in, mut tcp_out) = tcp.into_split();
+    let per_packet = Duration::from_secs_f64(PAYLOAD as f64 * 8.0 / (mbps as f64 * 1e6));
+    let mut next = tokio::time::Instant::now();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut total = 0u64;
+    let started = Instant::now();
+    {
+        let (mut from_srt, mut to_srt) = socket.split_mut();
+        loop {
+            tokio::select! {
+                read = tcp_in.read(&mut buf) => {
+                    let n = read.map_err(|e| format!("reading TCP: {e}"))?;
+                    if n == 0 {
+                        break;
+                    }
+                    total += n as u64;
+                    // After a pause of the TCP side, no burst to catch up.
+                    next = next.max(tokio::time::Instant::now());
+                    send_paced(&mut to_srt, &buf[..n], per_packet, &mut next).await?;
+                }
+                item = from_srt.next() => match item {
+                    Some((_, bytes)) => tcp_out
+                        .write_all(&bytes)
+                        .await
+                        .map_err(|e| format!("writing TCP: {e}"))?,
+                    None => break,
+                },
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    // See srt_tokio_send: the packets in flight need a moment before the close.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    socket.close().await.map_err(|e| e.to_string())?;
+    report(total, elapsed);
+    Ok(())
+}
+
+/// The exit tunnel: SRT on `srt_port` → TCP to `tcp_port`, and back; ends after `expect` bytes
+/// towards TCP, or 2 s without any, or when either side ends.
+async fn srt_tokio_tunnel_out(
+    srt_port: u16,
+    tcp_port: u16,
+    expect: u64,
+    passphrase: Option<&str>,
+) -> Result<(), String> {
+    let mut socket = srt_tokio_tunnel_builder(None, passphrase)
+        .listen_on(srt_port)
+        .await
+        .map_err(|e| format!("listening on SRT port {srt_port}: {e}"))?;
+    let tcp = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], tcp_port)))
+        .await
+        .map_err(|e| format!("connecting TCP port {tcp_port}: {e}"))?;
+    let (mut tcp_in, mut tcp_out) = tcp.into_split();
+    let mut back = vec![0u8; PAYLOAD];
+    let mut total = 0u64;
+    let started = Instant::now();
+    {
+        let (mut from_srt, mut to_srt) = socket.split_mut();
+        while total < expect {
+            tokio::select! {
+                item = tokio::time::timeout(Duration::from_secs(2), from_srt.next()) => match item {
+                    Ok(Some((_, bytes))) => {
+                        tcp_out
+                            .write_all(&bytes)
+                            .await
+                            .map_err(|e| format!("writing TCP: {e}"))?;
+                        total += bytes.len() as u64;
+                    }
+                    Ok(None) | Err(_) => break,
+                },
+                read = tcp_in.read(&mut back) => {
+                    let n = read.map_err(|e| format!("reading TCP: {e}"))?;
+                    if n == 0 {
+                        break;
+                    }
+                    to_srt
+                        .send((Instant::now(), Bytes::copy_from_slice(&back[..n])))
+                        .await
+                        .map_err(|e| format!("sending on SRT: {e:?}"))?;
+                }
+            }
+        }
+    }
+    tcp_out.shutdown().await.map_err(|e| e.to_string())?;
+    report(total, started.elapsed());
+    Ok(())
+}
+
 async fn srt_tokio_recv(port: u16, out: &str, expect: Option<u64>) -> Result<(), String> {
     let mut output = create(out)?;
     let mut socket = srt_tokio_builder(None)
@@ -187,16 +333,7 @@ async fn srt_tokio_send(port: u16, file: &str, mbps: u64) -> Result<(), String> 
             break;
         }
         total += n as u64;
-        for chunk in buf[..n].chunks(PAYLOAD) {
-            next += per_packet;
-            if next > tokio::time::Instant::now() + Duration::from_millis(1) {
-                tokio::time::sleep_until(next).await;
-            }
-            socket
-                .send((Instant::now(), Bytes::copy_from_slice(chunk)))
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+        send_paced(&mut socket, &buf[..n], per_packet, &mut next).await?;
     }
     let elapsed = started.elapsed();
     // srt-tokio's close loses the last packets still in flight (seen: the last 50-70 KB); give
@@ -254,6 +391,22 @@ fn main() -> ExitCode {
             (Some(p), Some(m)) => runtime.block_on(srt_tokio_send(p, file, m)),
             _ => return usage(),
         },
+        ["srt-tokio", "tunnel-in", tcp, srt, mbps, rest @ ..] if rest.len() <= 1 => {
+            match (port(tcp), port(srt), mbps.parse().ok()) {
+                (Some(tcp), Some(srt), Some(m)) if m > 0 => {
+                    runtime.block_on(srt_tokio_tunnel_in(tcp, srt, m, rest.first().copied()))
+                }
+                _ => return usage(),
+            }
+        }
+        ["srt-tokio", "tunnel-out", srt, tcp, bytes, rest @ ..] if rest.len() <= 1 => {
+            match (port(srt), port(tcp), bytes.parse().ok()) {
+                (Some(srt), Some(tcp), Some(b)) => {
+                    runtime.block_on(srt_tokio_tunnel_out(srt, tcp, b, rest.first().copied()))
+                }
+                _ => return usage(),
+            }
+        }
         _ => return usage(),
     };
     match result {
