@@ -428,55 +428,45 @@ mod tests {
             ]
         );
         // Both limits: whichever comes first.
-        let shell = Shell::new(root.path(), true);
         let budget = FuzzBudget {
             seconds: Some(600),
             runs: Some(1000),
             workers: 1,
         };
-        run(
-            &shell,
-            budget,
-            Some("stream_id"),
-            FuzzBuild::AddressSanitizer,
-        )
-        .unwrap();
         assert_eq!(
-            shell.planned().last().map(String::as_str),
+            planned_stream_id_run(budget, FuzzBuild::AddressSanitizer).as_deref(),
             Some("RUSTC_BOOTSTRAP=1 cargo fuzz run stream_id fuzz/corpus/stream_id -- -max_total_time=600 -runs=1000 -print_final_stats=1")
         );
     }
 
-    #[test]
-    fn the_checked_build_runs_without_a_sanitizer_and_with_debug_assertions() {
+    /// The last command a dry run of `stream_id` with `budget`, built as `build`, would run.
+    fn planned_stream_id_run(budget: FuzzBudget, build: FuzzBuild) -> Option<String> {
         let root = fuzz_project(&["stream_id"]);
         let shell = Shell::new(root.path(), true);
-        run(
-            &shell,
-            FuzzBudget::runs(10_000_000).with_workers(2),
-            Some("stream_id"),
-            FuzzBuild::Checked,
-        )
-        .unwrap();
+        run(&shell, budget, Some("stream_id"), build).unwrap();
+        shell.planned().last().cloned()
+    }
+
+    #[test]
+    fn the_checked_build_runs_without_a_sanitizer_and_with_debug_assertions() {
         assert_eq!(
-            shell.planned().last().map(String::as_str),
+            planned_stream_id_run(
+                FuzzBudget::runs(10_000_000).with_workers(2),
+                FuzzBuild::Checked
+            )
+            .as_deref(),
             Some("RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none --debug-assertions stream_id fuzz/corpus/stream_id -- -runs=5000000 -jobs=2 -workers=2 -print_final_stats=1")
         );
     }
 
     #[test]
     fn workers_split_the_executions_and_their_logs_are_summed() {
-        let root = fuzz_project(&["stream_id"]);
-        let shell = Shell::new(root.path(), true);
-        run(
-            &shell,
-            FuzzBudget::runs(10_000_000).with_workers(2),
-            Some("stream_id"),
-            FuzzBuild::AddressSanitizer,
-        )
-        .unwrap();
         assert_eq!(
-            shell.planned().last().map(String::as_str),
+            planned_stream_id_run(
+                FuzzBudget::runs(10_000_000).with_workers(2),
+                FuzzBuild::AddressSanitizer
+            )
+            .as_deref(),
             Some("RUSTC_BOOTSTRAP=1 cargo fuzz run stream_id fuzz/corpus/stream_id -- -runs=5000000 -jobs=2 -workers=2 -print_final_stats=1")
         );
         let dir = ScratchDir::new();

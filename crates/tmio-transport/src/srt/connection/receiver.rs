@@ -1213,23 +1213,29 @@ mod tests {
 
     #[test]
     fn the_receive_rate_covers_the_last_20_to_40_ms_and_not_a_gap() {
+        const PAYLOAD: &[u8] = &[7; 1000];
+        /// `count` 1000-byte packets arriving at `now`, numbered from `*next` on.
+        fn arrive(
+            (receiver, path, space): (&mut Receiver, &mut PathReceiver, SeqSpace),
+            next: &mut u64,
+            now: Instant,
+            count: u64,
+        ) {
+            for _ in 0..count {
+                deliver(receiver, path, now, packet(space, *next, PAYLOAD, 0));
+                *next += 1;
+            }
+        }
         let start = Instant::now();
         let space = SeqSpace::new(SeqNumber::new_truncate(0));
         let mut receiver = Receiver::new(space, 10_000 * 1456, 1456, None, start);
         let mut path = PathReceiver::new(start);
         assert_eq!(path.receive_rates(start), (0, 0));
-        const PAYLOAD: &[u8] = &[7; 1000];
         let mut next = 0;
         let mut now = start;
         // One 1000-byte packet per ms for 50 ms: 1000 packets/s, 1 MB/s.
         for _ in 0..50 {
-            deliver(
-                &mut receiver,
-                &mut path,
-                now,
-                packet(space, next, PAYLOAD, 0),
-            );
-            next += 1;
+            arrive((&mut receiver, &mut path, space), &mut next, now, 1);
             now += Duration::from_millis(1);
         }
         let (packets, bytes) = path.receive_rates(now);
@@ -1238,15 +1244,7 @@ mod tests {
         // Four per ms from now on: 40 ms later the rate is the new one, not an average with the
         // old rate over a longer window.
         for _ in 0..40 {
-            for _ in 0..4 {
-                deliver(
-                    &mut receiver,
-                    &mut path,
-                    now,
-                    packet(space, next, PAYLOAD, 0),
-                );
-                next += 1;
-            }
+            arrive((&mut receiver, &mut path, space), &mut next, now, 4);
             now += Duration::from_millis(1);
         }
         let (packets, _) = path.receive_rates(now);
@@ -1257,12 +1255,7 @@ mod tests {
         // Nothing for 100 ms, then one packet: the rate does not spread the earlier packets over
         // the gap, nor read the lone packet as a burst.
         now += Duration::from_millis(100);
-        deliver(
-            &mut receiver,
-            &mut path,
-            now,
-            packet(space, next, PAYLOAD, 0),
-        );
+        arrive((&mut receiver, &mut path, space), &mut next, now, 1);
         let (packets, bytes) = path.receive_rates(now);
         assert_eq!((packets, bytes), (50, 50_000));
     }
