@@ -253,20 +253,24 @@ async fn srt_tokio_tunnel_out(
     let mut back = vec![0u8; PAYLOAD];
     let mut total = 0u64;
     let started = Instant::now();
+    // Idle means no data from SRT: the bytes coming back from TCP do not count.
+    let mut last_data = tokio::time::Instant::now();
     {
         let (mut from_srt, mut to_srt) = socket.split_mut();
         while total < expect {
             tokio::select! {
-                item = tokio::time::timeout(Duration::from_secs(2), from_srt.next()) => match item {
-                    Ok(Some((_, bytes))) => {
+                item = from_srt.next() => match item {
+                    Some((_, bytes)) => {
                         tcp_out
                             .write_all(&bytes)
                             .await
                             .map_err(|e| format!("writing TCP: {e}"))?;
                         total += bytes.len() as u64;
+                        last_data = tokio::time::Instant::now();
                     }
-                    Ok(None) | Err(_) => break,
+                    None => break,
                 },
+                _ = tokio::time::sleep_until(last_data + Duration::from_secs(2)) => break,
                 read = tcp_in.read(&mut back) => {
                     let n = read.map_err(|e| format!("reading TCP: {e}"))?;
                     if n == 0 {
