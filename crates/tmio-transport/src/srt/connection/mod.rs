@@ -1634,7 +1634,7 @@ impl Connection {
             receive_rate_mbps: mbps(
                 self.paths
                     .iter()
-                    .map(|path| f64::from(path.recv.receive_rates(now).1))
+                    .map(|path| f64::from(path.recv.byte_rate()))
                     .fold(0.0, f64::max),
             ),
             delivery_rate_mbps: mbps(received.bytes_delivered as f64 / seconds),

@@ -131,7 +131,7 @@ pub(crate) const MIN_RATE: f64 = 125_000.0;
 /// Adaptive starting rate, bytes/s (16 Mbit/s).
 pub(crate) const INITIAL_RATE: f64 = 2_000_000.0;
 /// Growth per report while no congestion has ever been seen (startup).
-const STARTUP_GROWTH: f64 = 1.4;
+const STARTUP_GROWTH: f64 = 1.25;
 /// Growth per report afterwards: a fraction of the rate ...
 const STEADY_GROWTH_FRACTION: f64 = 0.02;
 /// ... but at least this many bytes/s (so slow paths are not probed by 10 % a report).

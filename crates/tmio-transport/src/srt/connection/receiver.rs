@@ -44,14 +44,7 @@ const NAK_SLACK: Duration = Duration::from_millis(2);
 const MAX_REORDER_DELAY: Duration = Duration::from_millis(50);
 /// Largest loss list in one NAK, in 32-bit words (keeps the packet under 1500 bytes).
 const MAX_NAK_WORDS: usize = 300;
-/// The receive rate reported in a full ACK covers the arrivals of the previous sub-window of this
-/// length and of the current one, counted when the ACK is built: a span of 20-40 ms that ends
-/// now, not a fixed window's value from up to 40 ms before, so a sender growing its rate from
-/// these reports (startup) sees its growth sooner. 10 ms sub-windows were faster still on
-/// loopback (the full chain 650-700 MB/s against 620) but, through a real 5 Mbit/s tbf,
-/// retransmitted 1.6-2.1 % instead of 0.9-1.1 % — probably their noise (a receiver handles
-/// datagrams in batches, stamped when handled) raising the best of a second's reports, the
-/// sender's bandwidth estimate.
+/// Window over which the receive rate is measured.
 const RATE_WINDOW: Duration = Duration::from_millis(20);
 /// The largest payload accepted in one data packet (1500 - 20 IP - 8 UDP - 16 SRT).
 pub(crate) const MAX_PAYLOAD: usize = 1456;
@@ -199,9 +192,11 @@ pub(crate) struct PathReceiver {
     last_full_ack: Option<(u64, u32)>,
     created_at: Instant,
     packets_since_ack: u32,
-    /// Arrivals in the current receive-rate sub-window, and in the one before it.
-    rate_window: ArrivalWindow,
-    previous_rate_window: Option<ArrivalWindow>,
+    rate_window_start: Instant,
+    rate_window_bytes: u64,
+    rate_window_packets: u64,
+    byte_rate: u32,
+    packet_rate: u32,
     probe: Option<(u64, Instant)>,
     pair_intervals_us: [u64; 16],
     pair_count: usize,
@@ -209,24 +204,6 @@ pub(crate) struct PathReceiver {
     /// Data packets and payload bytes this path brought, duplicates included.
     pub(crate) packets_received: u64,
     pub(crate) bytes_received: u64,
-}
-
-/// Packets and payload bytes that arrived on a path since `start`.
-#[derive(Debug, Clone, Copy)]
-struct ArrivalWindow {
-    start: Instant,
-    bytes: u64,
-    packets: u64,
-}
-
-impl ArrivalWindow {
-    fn new(start: Instant) -> Self {
-        Self {
-            start,
-            bytes: 0,
-            packets: 0,
-        }
-    }
 }
 
 impl PathReceiver {
@@ -240,8 +217,11 @@ impl PathReceiver {
             last_full_ack: None,
             created_at: now,
             packets_since_ack: 0,
-            rate_window: ArrivalWindow::new(now),
-            previous_rate_window: None,
+            rate_window_start: now,
+            rate_window_bytes: 0,
+            rate_window_packets: 0,
+            byte_rate: 0,
+            packet_rate: 0,
             probe: None,
             pair_intervals_us: [0; 16],
             pair_count: 0,
@@ -251,28 +231,9 @@ impl PathReceiver {
         }
     }
 
-    /// Receive rate at `now`: packets/s and payload bytes/s over the previous [`RATE_WINDOW`]
-    /// and the current one (over at least one window's length, so that the first packets do not
-    /// read as a burst of infinite rate; 0 before any packet).
-    pub(crate) fn receive_rates(&self, now: Instant) -> (u32, u32) {
-        let (start, bytes, packets) = match &self.previous_rate_window {
-            Some(previous) => (
-                previous.start,
-                previous.bytes + self.rate_window.bytes,
-                previous.packets + self.rate_window.packets,
-            ),
-            None => (
-                self.rate_window.start,
-                self.rate_window.bytes,
-                self.rate_window.packets,
-            ),
-        };
-        let seconds = now
-            .saturating_duration_since(start)
-            .max(RATE_WINDOW)
-            .as_secs_f64();
-        let rate = |count: u64| (count as f64 / seconds).min(f64::from(u32::MAX)) as u32;
-        (rate(packets), rate(bytes))
+    /// Receive rate over the last measurement window, bytes/s.
+    pub(crate) fn byte_rate(&self) -> u32 {
+        self.byte_rate
     }
 
     /// Link capacity from packet pairs, packets/s (0 = unknown).
@@ -295,17 +256,19 @@ impl PathReceiver {
         self.bytes_received += len;
         self.received_end = Some(self.received_end.map_or(abs + 1, |end| end.max(abs + 1)));
         self.packets_since_ack += 1;
-        let elapsed = now.saturating_duration_since(self.rate_window.start);
-        if elapsed >= 2 * RATE_WINDOW {
-            // Nothing came for a whole window: the previous one would span the gap.
-            self.previous_rate_window = None;
-            self.rate_window = ArrivalWindow::new(now);
-        } else if elapsed >= RATE_WINDOW {
-            let next = ArrivalWindow::new(self.rate_window.start + RATE_WINDOW);
-            self.previous_rate_window = Some(std::mem::replace(&mut self.rate_window, next));
+        self.rate_window_bytes += len;
+        self.rate_window_packets += 1;
+        let elapsed = now.saturating_duration_since(self.rate_window_start);
+        if elapsed >= RATE_WINDOW {
+            let seconds = elapsed.as_secs_f64();
+            self.byte_rate =
+                (self.rate_window_bytes as f64 / seconds).min(f64::from(u32::MAX)) as u32;
+            self.packet_rate =
+                (self.rate_window_packets as f64 / seconds).min(f64::from(u32::MAX)) as u32;
+            self.rate_window_start = now;
+            self.rate_window_bytes = 0;
+            self.rate_window_packets = 0;
         }
-        self.rate_window.bytes += len;
-        self.rate_window.packets += 1;
         // Packet pairs: libsrt sends a packet whose wire sequence number is a multiple of 16 and
         // its successor back to back, whatever its pacing; the successor's delay measures the
         // bottleneck's spacing. The wire number, not the index from the initial sequence number,
@@ -909,14 +872,13 @@ impl Receiver {
         path.last_full_ack_at = Some(now);
         path.last_full_ack = Some((ack, available));
         path.packets_since_ack = 0;
-        let (packet_rate, byte_rate) = path.receive_rates(now);
         Some(AckToSend::Full {
             ack: self.space.to_wire(ack),
             id,
             available,
-            packet_rate,
+            packet_rate: path.packet_rate,
             link_capacity: path.link_capacity(),
-            byte_rate,
+            byte_rate: path.byte_rate,
         })
     }
 
@@ -1209,55 +1171,6 @@ mod tests {
         path.on_ack2(start + Duration::from_millis(4), id);
         assert_eq!(path.rtt.smoothed(), Duration::from_millis(4));
         assert_eq!(receiver.full_ack_deadline(&path), None);
-    }
-
-    #[test]
-    fn the_receive_rate_covers_the_last_20_to_40_ms_and_not_a_gap() {
-        const PAYLOAD: &[u8] = &[7; 1000];
-        /// `count` 1000-byte packets arriving at `now`, numbered from `*next` on.
-        fn arrive(
-            (receiver, path, space): (&mut Receiver, &mut PathReceiver, SeqSpace),
-            next: &mut u64,
-            now: Instant,
-            count: u64,
-        ) {
-            for _ in 0..count {
-                deliver(receiver, path, now, packet(space, *next, PAYLOAD, 0));
-                *next += 1;
-            }
-        }
-        let start = Instant::now();
-        let space = SeqSpace::new(SeqNumber::new_truncate(0));
-        let mut receiver = Receiver::new(space, 10_000 * 1456, 1456, None, start);
-        let mut path = PathReceiver::new(start);
-        assert_eq!(path.receive_rates(start), (0, 0));
-        let mut next = 0;
-        let mut now = start;
-        // One 1000-byte packet per ms for 50 ms: 1000 packets/s, 1 MB/s.
-        for _ in 0..50 {
-            arrive((&mut receiver, &mut path, space), &mut next, now, 1);
-            now += Duration::from_millis(1);
-        }
-        let (packets, bytes) = path.receive_rates(now);
-        assert!((950..=1050).contains(&packets), "{packets} packets/s");
-        assert!((950_000..=1_050_000).contains(&bytes), "{bytes} B/s");
-        // Four per ms from now on: 40 ms later the rate is the new one, not an average with the
-        // old rate over a longer window.
-        for _ in 0..40 {
-            arrive((&mut receiver, &mut path, space), &mut next, now, 4);
-            now += Duration::from_millis(1);
-        }
-        let (packets, _) = path.receive_rates(now);
-        assert!(
-            (3600..=4400).contains(&packets),
-            "{packets} packets/s after the step"
-        );
-        // Nothing for 100 ms, then one packet: the rate does not spread the earlier packets over
-        // the gap, nor read the lone packet as a burst.
-        now += Duration::from_millis(100);
-        arrive((&mut receiver, &mut path, space), &mut next, now, 1);
-        let (packets, bytes) = path.receive_rates(now);
-        assert_eq!((packets, bytes), (50, 50_000));
     }
 
     /// Delivers `packets_per_10ms` packets per 10 ms, spread over 1 ms ticks, numbered from
