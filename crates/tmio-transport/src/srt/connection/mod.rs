@@ -1180,7 +1180,7 @@ impl Connection {
                 path.peer_link_capacity = capacity;
             }
             if full_id.is_some() {
-                let (sent_packets, lost_packets) = path.send.take_report_counts();
+                let counts = path.send.take_report_counts();
                 let unsent_packets = (self.sender.buffered_packets() as u64)
                     .saturating_sub(self.sender.in_flight_packets(&path.send));
                 path.rate.on_report(
@@ -1191,8 +1191,9 @@ impl Connection {
                         receive_rate: statistics.data_receive_rate.map(f64::from),
                         receive_packet_rate: statistics.packet_receive_rate.map(f64::from),
                         unsent_packets,
-                        sent_packets,
-                        lost_packets,
+                        sent_packets: counts.sent,
+                        lost_packets: counts.lost,
+                        acked_packets: counts.acked,
                     },
                 );
                 path.bucket.set_rate(now, path.rate.rate());
@@ -1202,8 +1203,10 @@ impl Connection {
                     startup = path.rate.in_startup(),
                     received = statistics.data_receive_rate,
                     peer_rtt_us = mean,
-                    sent_packets,
-                    lost_packets,
+                    sent_packets = counts.sent,
+                    lost_packets = counts.lost,
+                    acked_packets = counts.acked,
+                    delivered = path.rate.delivered_rate().map(|rate| rate as u64),
                     unsent_packets,
                     window = path.rate.congestion_window(),
                     "rate report"
@@ -1400,6 +1403,8 @@ impl Connection {
                 // measured rate; cutting it would leave a live stream crawling behind its own
                 // backlog once the path is back. Delay and loss reports adapt it once the path
                 // reports again, and the congestion window bounds what goes out meanwhile.
+                // Only the first start's fast probing ends (see `RateController::on_timeout`).
+                path.rate.on_timeout();
                 tracing::debug!(
                     path = path.id.0,
                     pending = path.send.pending_retransmissions(),

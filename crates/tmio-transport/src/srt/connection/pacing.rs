@@ -132,6 +132,19 @@ pub(crate) const MIN_RATE: f64 = 125_000.0;
 pub(crate) const INITIAL_RATE: f64 = 2_000_000.0;
 /// Growth per report while no congestion has ever been seen (startup).
 const STARTUP_GROWTH: f64 = 1.25;
+/// Growth per report in a fast start (see [`FAST_START_MAX_RTT_US`]): the ceiling, twice what was
+/// delivered a round trip ago, then bounds the growth to about ×2 per round trip, as BBR's
+/// startup.
+const FAST_START_GROWTH: f64 = 2.0;
+/// A fast start: the first start (startup before any retransmission timeout) on a path whose
+/// round trip is at most this. There the sender's own delivery samples are fresher than the
+/// receiver's reports (a 20 ms window, up to 40 ms old at the ACK), so they raise the startup
+/// ceiling and judge short deliveries, and the rate doubles per report. On longer round trips
+/// the ACKs that make a sample are themselves a round trip old: startup stays as it was.
+const FAST_START_MAX_RTT_US: u64 = 5_000;
+/// A delivery sample spans at least this long (window updates bring reports a millisecond apart
+/// on fast paths; an ACK that jumps over a stall would read as a burst of deliveries).
+const DELIVERY_SAMPLE_SPAN: Duration = Duration::from_millis(10);
 /// Growth per report afterwards: a fraction of the rate ...
 const STEADY_GROWTH_FRACTION: f64 = 0.02;
 /// ... but at least this many bytes/s (so slow paths are not probed by 10 % a report).
@@ -219,6 +232,8 @@ pub(crate) struct AckReport {
     pub(crate) sent_packets: u64,
     /// Packets newly reported lost since the previous report.
     pub(crate) lost_packets: u64,
+    /// Packets this path's ACKs newly covered since the previous report.
+    pub(crate) acked_packets: u64,
 }
 
 /// Picks the pacing rate (bytes/s).
@@ -250,6 +265,16 @@ pub(crate) struct RateController {
     startup_short_since: Option<Instant>,
     /// When the previous report came.
     last_report: Option<Instant>,
+    /// Whether the first start is still on: startup, and no retransmission timeout yet. Only
+    /// then do the sender's own delivery samples raise the ceiling and the rate double per
+    /// report (after an outage the receive reports alone steer a restart, as before).
+    first_start: bool,
+    /// The newest delivery sample, bytes/s and packets/s (first start only).
+    delivered: Option<(f64, f64)>,
+    /// Packets acknowledged and sent since the current delivery sample began, and when it began.
+    sample_acked: u64,
+    sample_sent: u64,
+    sample_since: Option<Instant>,
     payload_size: usize,
     /// Cached congestion window (packets), recomputed on every report and timeout.
     window: u64,
@@ -284,6 +309,11 @@ impl RateController {
             startup_short_deliveries: 0,
             startup_short_since: None,
             last_report: None,
+            first_start: true,
+            delivered: None,
+            sample_acked: 0,
+            sample_sent: 0,
+            sample_since: None,
             payload_size: payload_size.max(1),
             window: 0,
         };
@@ -312,6 +342,55 @@ impl RateController {
             .iter()
             .map(|&(_, rate)| rate)
             .reduce(f64::max)
+    }
+
+    /// The newest delivery sample of the first start, bytes/s: what this path's ACKs covered over
+    /// at least [`DELIVERY_SAMPLE_SPAN`], at most what was sent meanwhile (an ACK jumping over a
+    /// stall is not a burst of deliveries).
+    pub(crate) fn delivered_rate(&self) -> Option<f64> {
+        self.delivered.map(|(bytes, _)| bytes)
+    }
+
+    /// The delivery sample when the path is in a fast start ([`FAST_START_MAX_RTT_US`]), bytes/s
+    /// and packets/s.
+    fn fast_start_sample(&self) -> Option<(f64, f64)> {
+        let short_rtt = self
+            .min_rtt
+            .is_some_and(|(_, rtt)| rtt <= FAST_START_MAX_RTT_US);
+        self.delivered.filter(|_| self.first_start && short_rtt)
+    }
+
+    /// A retransmission timeout on this path: the first start's fast probing ends (an outage or
+    /// a lost tail; after one the receive reports alone steer the rate, as they do after a
+    /// congestion signal). The rate itself stays.
+    pub(crate) fn on_timeout(&mut self) {
+        self.first_start = false;
+        self.delivered = None;
+    }
+
+    /// Takes a report's counts into the current delivery sample; closes the sample when it
+    /// spans [`DELIVERY_SAMPLE_SPAN`].
+    fn sample_delivery(&mut self, now: Instant, report: &AckReport) {
+        let Some(since) = self.sample_since else {
+            self.sample_since = Some(now);
+            return;
+        };
+        self.sample_acked = self.sample_acked.saturating_add(report.acked_packets);
+        self.sample_sent = self.sample_sent.saturating_add(report.sent_packets);
+        let span = now.saturating_duration_since(since);
+        if span < DELIVERY_SAMPLE_SPAN {
+            return;
+        }
+        // Bytes per packet as the receiver counts them, else full packets.
+        let packet_bytes = match (report.receive_rate, report.receive_packet_rate) {
+            (Some(bytes), Some(packets)) if bytes > 0.0 && packets > 0.0 => bytes / packets,
+            _ => (self.payload_size + super::PACKET_OVERHEAD) as f64,
+        };
+        let packets_per_s = self.sample_acked.min(self.sample_sent) as f64 / span.as_secs_f64();
+        self.delivered = Some((packets_per_s * packet_bytes, packets_per_s));
+        self.sample_acked = 0;
+        self.sample_sent = 0;
+        self.sample_since = Some(now);
     }
 
     /// Adapts to one full-ACK report.
@@ -354,6 +433,12 @@ impl RateController {
             self.loss_short += (ratio - self.loss_short) / LOSS_SHORT_SAMPLES;
             self.loss_long += (ratio - self.loss_long) / long_weight;
         }
+        self.first_start &= self.in_startup;
+        if self.first_start {
+            self.sample_delivery(now, &report);
+        } else {
+            self.delivered = None;
+        }
         if self.hold_until.is_some_and(|until| now < until) {
             return;
         }
@@ -388,6 +473,7 @@ impl RateController {
             self.loss_samples = 0;
             self.loss_long = 0.0;
         }
+        let fast_start = self.fast_start_sample();
         let delivery_ratio = Self::delivery_ratio(&report, interval);
         let backlogged = report.unsent_packets as f64
             * (self.payload_size + super::PACKET_OVERHEAD) as f64
@@ -413,7 +499,15 @@ impl RateController {
             } else {
                 1.0
             };
-            let delivered = self.best_received_rate().unwrap_or(f64::INFINITY) * drain;
+            // In a fast start the receiver's report is two or three doublings old: the sender's
+            // own sample is what the path delivers now.
+            let received = match (self.best_received_rate(), fast_start) {
+                (Some(reported), Some((sampled, _))) => reported.max(sampled),
+                (reported, sample) => reported
+                    .or(sample.map(|(bytes, _)| bytes))
+                    .unwrap_or(f64::INFINITY),
+            };
+            let delivered = received * drain;
             self.rate = (self.rate * BACKOFF_FACTOR).min(delivered).max(self.floor);
             // Let the signal settle before judging again: about two round trips, and the time the
             // peer's smoothed RTT takes to follow the drained queue.
@@ -423,7 +517,9 @@ impl RateController {
             self.loss_short = self.loss_long;
             return;
         }
-        let grown = if self.in_startup {
+        let grown = if fast_start.is_some() {
+            self.rate * FAST_START_GROWTH
+        } else if self.in_startup {
             self.rate * STARTUP_GROWTH
         } else {
             self.rate + (self.rate * STEADY_GROWTH_FRACTION).max(STEADY_GROWTH_MIN)
@@ -441,8 +537,16 @@ impl RateController {
             Some(at) if now.saturating_duration_since(at) < CONGESTION_MEMORY => 0.0,
             _ => INITIAL_RATE,
         };
-        let ceiling = self
-            .bandwidth_estimate()
+        // In a fast start the sender's own delivery sample lets the ceiling follow the growth
+        // within a round trip instead of two or three reports later.
+        let bandwidth = match (
+            self.bandwidth_estimate(),
+            fast_start.map(|(bytes, _)| bytes),
+        ) {
+            (Some(reported), Some(delivered)) => Some(reported.max(delivered)),
+            (reported, delivered) => reported.or(delivered),
+        };
+        let ceiling = bandwidth
             .map_or(f64::MAX, |bandwidth| {
                 (bandwidth * factor).max(ceiling_floor)
             })
@@ -458,7 +562,13 @@ impl RateController {
     /// [`STARTUP_DELIVERY_EXIT`] of it: the path's bottleneck is well below the rate, even if its
     /// queue hides that from the RTT (startup may fill it before the first RTT sample).
     fn delivering_far_less_than_sent(&self, report: &AckReport, interval: Option<f64>) -> bool {
-        let (Some(interval), Some(received)) = (interval, report.receive_packet_rate) else {
+        // In a fast start the receiver's report lags the doubling rate by two or three reports
+        // (it would read as a shortfall every time); the sender's own sample does not.
+        let received = match (report.receive_packet_rate, self.fast_start_sample()) {
+            (Some(reported), Some((_, delivered))) => Some(reported.max(delivered)),
+            (reported, sample) => reported.or(sample.map(|(_, packets)| packets)),
+        };
+        let (Some(interval), Some(received)) = (interval, received) else {
             return false;
         };
         if interval <= 0.0 || received <= 0.0 {
@@ -557,6 +667,7 @@ mod tests {
             unsent_packets: u64::MAX,
             sent_packets: sent,
             lost_packets: lost,
+            acked_packets: 0,
         }
     }
 
@@ -695,6 +806,8 @@ mod tests {
                 unsent_packets: u64::MAX,
                 sent_packets: (paced * interval.as_secs_f64()).ceil() as u64,
                 lost_packets: 0,
+                // The sender's ACKs say the same as the receiver's rate.
+                acked_packets: (paced * interval.as_secs_f64() * delivered).round() as u64,
             }
         };
         let mut controller = RateController::new(RateControl::UNCAPPED, 1316);
@@ -789,5 +902,111 @@ mod tests {
             mean > 0.6 * capacity && mean < 1.4 * capacity,
             "mean {mean}"
         );
+    }
+
+    /// A bulk sender's first `reports` full ACKs, 10 ms apart, on a path of `capacity` bytes/s
+    /// and round trip `rtt_us`: the sender sends at its rate, the path delivers at most its
+    /// capacity and queues the rest (the queue adds to the round trip), the sender's ACKs cover
+    /// what was delivered, and the receiver's rate report is that of two reports earlier (its
+    /// 20 ms window closes late). A retransmission timeout comes before report `timeout_before`,
+    /// if given. Returns the rate after each report and whether startup was still on.
+    fn bulk_start(
+        rtt_us: u64,
+        capacity: f64,
+        reports: usize,
+        timeout_before: Option<usize>,
+    ) -> Vec<(f64, bool)> {
+        let packet = (1316 + super::super::PACKET_OVERHEAD) as f64;
+        let mut controller = RateController::new(RateControl::UNCAPPED, 1316);
+        let mut now = Instant::now();
+        let mut delivered_rates = vec![0.0; 2];
+        let mut queue_us: f64 = 0.0;
+        let mut course = Vec::new();
+        for index in 0..reports {
+            if timeout_before == Some(index) {
+                controller.on_timeout();
+            }
+            now += Duration::from_millis(10);
+            let sent = controller.rate() * 0.01 / packet;
+            let delivered = sent.min(capacity * 0.01 / packet);
+            queue_us = (queue_us + (controller.rate() - capacity) / capacity * 10_000.0).max(0.0);
+            delivered_rates.push(delivered * packet / 0.01);
+            let reported = delivered_rates[delivered_rates.len() - 3];
+            controller.on_report(
+                now,
+                AckReport {
+                    peer_rtt_us: rtt_us + queue_us as u64,
+                    peer_rtt_var_us: 0,
+                    receive_rate: Some(reported).filter(|rate| *rate > 0.0),
+                    receive_packet_rate: Some(reported / packet).filter(|rate| *rate > 0.0),
+                    unsent_packets: u64::MAX,
+                    sent_packets: sent.round() as u64,
+                    lost_packets: 0,
+                    acked_packets: delivered.round() as u64,
+                },
+            );
+            course.push((controller.rate(), controller.in_startup()));
+        }
+        course
+    }
+
+    #[test]
+    fn a_fast_start_doubles_per_report_on_a_short_round_trip_only() {
+        // Loopback: 0.3 ms round trips, a path far faster than the start.
+        let fast = bulk_start(300, 2e9, 12, None);
+        // From the second report on (the first opens the first delivery sample) the rate
+        // doubles per report: 2 MB/s to over 1 GB/s in twelve reports.
+        assert!(fast.iter().all(|&(_, startup)| startup), "{fast:?}");
+        assert!(fast[11].0 > 1e9, "{fast:?}");
+        // 20 ms round trips: the sender's ACKs are a round trip old, startup stays as it was
+        // (×1.25 per report, under twice the receiver's lagging report).
+        let slow = bulk_start(20_000, 2e9, 12, None);
+        for pair in slow.windows(2) {
+            assert!(
+                pair[1].0 <= pair[0].0 * STARTUP_GROWTH * 1.000_001,
+                "{slow:?}"
+            );
+        }
+        assert!(slow[11].0 < 1e8, "{slow:?}");
+    }
+
+    #[test]
+    fn a_fast_start_leaves_startup_at_a_bottleneck_within_a_few_reports() {
+        // 50 MB/s behind a 0.3 ms round trip: the doubling stops at twice what was delivered,
+        // and the queue that builds ends startup.
+        let capacity = 50e6;
+        let course = bulk_start(300, capacity, 30, None);
+        let left = course
+            .iter()
+            .position(|&(_, startup)| !startup)
+            .unwrap_or_else(|| panic!("startup never ended: {course:?}"));
+        assert!(left < 12, "left at report {left}: {course:?}");
+        let peak = course.iter().map(|&(rate, _)| rate).fold(0.0, f64::max);
+        assert!(
+            peak <= 2.0 * capacity * 1.000_001,
+            "peak {peak}: {course:?}"
+        );
+        // Out of startup the rate is what the path delivered: the sender's fresh sample, not
+        // the receiver's report of two doublings earlier (which would leave it at 40 % of the
+        // path, to climb back by 2 % a report).
+        let after = course[left].0;
+        assert!(
+            after > 0.9 * capacity && after < 1.01 * capacity,
+            "{course:?}"
+        );
+    }
+
+    #[test]
+    fn a_timeout_ends_the_fast_start() {
+        // Same loopback path; a retransmission timeout (an outage) before the fifth report:
+        // from then on startup grows by ×1.25 a report at most, as after any timeout.
+        let course = bulk_start(300, 2e9, 12, Some(4));
+        assert!(course[3].0 >= 2e6 * 4.0, "{course:?}");
+        for pair in course[4..].windows(2) {
+            assert!(
+                pair[1].0 <= pair[0].0 * STARTUP_GROWTH * 1.000_001,
+                "{course:?}"
+            );
+        }
     }
 }

@@ -90,7 +90,20 @@ pub(crate) struct PathSender {
     backoff: u32,
     sent_since_report: u64,
     lost_since_report: u64,
+    /// Where this path's ACKs stood at the previous report.
+    acked_at_report: u64,
     pub(crate) counters: SenderCounters,
+}
+
+/// What one path did since its previous rate report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReportCounts {
+    /// Packets sent, retransmissions included.
+    pub(crate) sent: u64,
+    /// Packets newly reported lost.
+    pub(crate) lost: u64,
+    /// Packets the path's ACKs newly covered.
+    pub(crate) acked: u64,
 }
 
 impl PathSender {
@@ -115,6 +128,7 @@ impl PathSender {
             backoff: 0,
             sent_since_report: 0,
             lost_since_report: 0,
+            acked_at_report: una,
             counters: SenderCounters::default(),
         }
     }
@@ -130,12 +144,17 @@ impl PathSender {
         self.loss.packet_count()
     }
 
-    /// Packets sent and newly reported lost on this path since the previous call (for its rate
+    /// What this path sent, lost and had acknowledged since the previous call (for its rate
     /// controller).
-    pub(crate) fn take_report_counts(&mut self) -> (u64, u64) {
-        let counts = (self.sent_since_report, self.lost_since_report);
+    pub(crate) fn take_report_counts(&mut self) -> ReportCounts {
+        let counts = ReportCounts {
+            sent: self.sent_since_report,
+            lost: self.lost_since_report,
+            acked: self.acked.saturating_sub(self.acked_at_report),
+        };
         self.sent_since_report = 0;
         self.lost_since_report = 0;
+        self.acked_at_report = self.acked;
         counts
     }
 
@@ -144,6 +163,8 @@ impl PathSender {
     pub(crate) fn reset_to(&mut self, una: u64, now: Instant) {
         self.next = una;
         self.acked = self.acked.max(una);
+        // Not delivered on this path: the buffer's start moved past it.
+        self.acked_at_report = self.acked_at_report.max(una);
         self.loss = LossList::default();
         self.flow_limit = self.flow_limit.max(una + self.peer_flow_window);
         self.last_progress = now;
