@@ -36,7 +36,7 @@ pub struct MemberSpec {
     /// A network interface to tie this member's socket to (`SO_BINDTODEVICE`, e.g. `wlan0`,
     /// `rmnet0`): its packets leave by that interface whatever the routing table says. Linux
     /// only, needs `CAP_NET_RAW` or root; otherwise the member fails with
-    /// [`Error::BindDevice`](crate::Error::BindDevice) naming it.
+    /// [`Error::BindDevice`] naming it.
     pub device: Option<String>,
 }
 

@@ -151,7 +151,9 @@ impl GsoBatch {
         self.fits_after(self.bytes.len(), datagram.len(), to, max_segments)
     }
 
-    /// [`GsoBatch::fits`] for a datagram of `len` bytes placed after the first `filled` bytes.
+    /// Whether a datagram of `len` bytes to `to`, placed after the first `filled` bytes of the
+    /// batch, can join it without breaking the GSO rules, when a send may carry `max_segments`
+    /// datagrams.
     fn fits_after(&self, filled: usize, len: usize, to: SocketAddr, max_segments: usize) -> bool {
         if self.segments == 0 {
             return true;
