@@ -214,6 +214,18 @@ const JITTER_FACTOR: u64 = 1;
 /// Queueing delay below this never counts as congestion.
 const MIN_QUEUE_DELAY_US: u64 = 5_000;
 
+/// A delivery sample of the sender's own: what this path's ACKs covered per second.
+#[derive(Debug, Clone, Copy)]
+struct DeliverySample {
+    bytes_per_s: f64,
+    packets_per_s: f64,
+}
+
+/// The larger of two rates where both are known, else the known one.
+fn larger_known(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    a.into_iter().chain(b).reduce(f64::max)
+}
+
 /// What the sender learned from one full ACK.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AckReport {
@@ -270,7 +282,7 @@ pub(crate) struct RateController {
     /// report (after an outage the receive reports alone steer a restart, as before).
     first_start: bool,
     /// The newest delivery sample, bytes/s and packets/s (first start only).
-    delivered: Option<(f64, f64)>,
+    delivered: Option<DeliverySample>,
     /// Packets acknowledged and sent since the current delivery sample began, and when it began.
     sample_acked: u64,
     sample_sent: u64,
@@ -348,12 +360,12 @@ impl RateController {
     /// at least [`DELIVERY_SAMPLE_SPAN`], at most what was sent meanwhile (an ACK jumping over a
     /// stall is not a burst of deliveries).
     pub(crate) fn delivered_rate(&self) -> Option<f64> {
-        self.delivered.map(|(bytes, _)| bytes)
+        self.delivered.map(|sample| sample.bytes_per_s)
     }
 
     /// The delivery sample when the path is in a fast start ([`FAST_START_MAX_RTT_US`]), bytes/s
     /// and packets/s.
-    fn fast_start_sample(&self) -> Option<(f64, f64)> {
+    fn fast_start_sample(&self) -> Option<DeliverySample> {
         let short_rtt = self
             .min_rtt
             .is_some_and(|(_, rtt)| rtt <= FAST_START_MAX_RTT_US);
@@ -387,7 +399,10 @@ impl RateController {
             _ => (self.payload_size + super::PACKET_OVERHEAD) as f64,
         };
         let packets_per_s = self.sample_acked.min(self.sample_sent) as f64 / span.as_secs_f64();
-        self.delivered = Some((packets_per_s * packet_bytes, packets_per_s));
+        self.delivered = Some(DeliverySample {
+            bytes_per_s: packets_per_s * packet_bytes,
+            packets_per_s,
+        });
         self.sample_acked = 0;
         self.sample_sent = 0;
         self.sample_since = Some(now);
@@ -501,12 +516,11 @@ impl RateController {
             };
             // In a fast start the receiver's report is two or three doublings old: the sender's
             // own sample is what the path delivers now.
-            let received = match (self.best_received_rate(), fast_start) {
-                (Some(reported), Some((sampled, _))) => reported.max(sampled),
-                (reported, sample) => reported
-                    .or(sample.map(|(bytes, _)| bytes))
-                    .unwrap_or(f64::INFINITY),
-            };
+            let received = larger_known(
+                self.best_received_rate(),
+                fast_start.map(|sample| sample.bytes_per_s),
+            )
+            .unwrap_or(f64::INFINITY);
             let delivered = received * drain;
             self.rate = (self.rate * BACKOFF_FACTOR).min(delivered).max(self.floor);
             // Let the signal settle before judging again: about two round trips, and the time the
@@ -539,13 +553,10 @@ impl RateController {
         };
         // In a fast start the sender's own delivery sample lets the ceiling follow the growth
         // within a round trip instead of two or three reports later.
-        let bandwidth = match (
+        let bandwidth = larger_known(
             self.bandwidth_estimate(),
-            fast_start.map(|(bytes, _)| bytes),
-        ) {
-            (Some(reported), Some(delivered)) => Some(reported.max(delivered)),
-            (reported, delivered) => reported.or(delivered),
-        };
+            fast_start.map(|sample| sample.bytes_per_s),
+        );
         let ceiling = bandwidth
             .map_or(f64::MAX, |bandwidth| {
                 (bandwidth * factor).max(ceiling_floor)
@@ -564,10 +575,10 @@ impl RateController {
     fn delivering_far_less_than_sent(&self, report: &AckReport, interval: Option<f64>) -> bool {
         // In a fast start the receiver's report lags the doubling rate by two or three reports
         // (it would read as a shortfall every time); the sender's own sample does not.
-        let received = match (report.receive_packet_rate, self.fast_start_sample()) {
-            (Some(reported), Some((_, delivered))) => Some(reported.max(delivered)),
-            (reported, sample) => reported.or(sample.map(|(_, packets)| packets)),
-        };
+        let received = larger_known(
+            report.receive_packet_rate,
+            self.fast_start_sample().map(|sample| sample.packets_per_s),
+        );
         let (Some(interval), Some(received)) = (interval, received) else {
             return false;
         };
