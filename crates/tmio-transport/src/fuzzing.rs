@@ -20,10 +20,11 @@ use srt_protocol::{
         RejectReason, SeqNumber, SocketId,
     },
     protocol::encryption::key::{KeyEncryptionKey, Salt},
-    settings::{CipherSettings, KeyMaterialRefreshSettings, KeySettings},
+    settings::KeySettings,
 };
 
 use crate::srt::{
+    cipher::StreamCipher,
     config::SrtConfig,
     connection::{Connection, ConnectionConfig, DeliveryMode, GroupMode, PathConfig, PathId},
     handshake::{
@@ -107,8 +108,8 @@ pub fn datagrams_into_listener(data: &[u8]) {
 /// per process (a key derivation is PBKDF2, the most expensive thing a handshake does) from a
 /// fixed salt and fixed keys, so that every run of an input encrypts alike. `None` if the
 /// passphrase is not one of the harness's (or not a valid passphrase).
-fn prepared_keys(passphrase: &str) -> Option<(CipherSettings, KeyingMaterialMessage)> {
-    type Prepared = Vec<(&'static str, CipherSettings, KeyingMaterialMessage)>;
+fn prepared_keys(passphrase: &str) -> Option<(StreamCipher, KeyingMaterialMessage)> {
+    type Prepared = Vec<(&'static str, StreamCipher, KeyingMaterialMessage)>;
     static PREPARED: OnceLock<Prepared> = OnceLock::new();
     let prepared = PREPARED.get_or_init(|| {
         GROUP_PASSPHRASES
@@ -132,12 +133,7 @@ fn prepared_keys(passphrase: &str) -> Option<(CipherSettings, KeyingMaterialMess
                     wrapped_keys: KeyEncryptionKey::new(&settings, &salt)
                         .encrypt_wrapped_keys(&keys),
                 };
-                let cipher = CipherSettings::new(
-                    &settings,
-                    &KeyMaterialRefreshSettings::default(),
-                    &key_material,
-                )
-                .ok()?;
+                let cipher = StreamCipher::unwrap(&settings.passphrase, &key_material)?;
                 Some((passphrase, cipher, key_material))
             })
             .collect()

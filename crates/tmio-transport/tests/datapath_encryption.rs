@@ -5,19 +5,20 @@
 use std::time::{Duration, Instant};
 
 use srt_protocol::options::KeySize;
-use srt_protocol::packet::{DataEncryption, Packet};
-use srt_protocol::settings::{CipherSettings, KeyMaterialRefreshSettings, KeySettings};
+use srt_protocol::packet::{ControlPacket, ControlTypes, DataEncryption, Packet, SrtControlPacket};
+use srt_protocol::settings::{KeyMaterialRefreshSettings, KeySettings};
 use tmio_transport::sim::{connection_config, transfer_with, NetworkConfig};
+use tmio_transport::srt::cipher::StreamCipher;
 use tmio_transport::srt::connection::{
     CloseReason, Connection, ConnectionState, DeliveryMode, PathId,
 };
 
-fn cipher(refresh: KeyMaterialRefreshSettings) -> CipherSettings {
+fn cipher(refresh: KeyMaterialRefreshSettings) -> StreamCipher {
     let key_settings = KeySettings {
         key_size: KeySize::AES128,
         passphrase: "tmio passphrase 1234".into(),
     };
-    CipherSettings::new_random(&key_settings, &refresh)
+    StreamCipher::new_random(&key_settings).with_key_refresh(refresh)
 }
 
 #[test]
@@ -109,4 +110,69 @@ fn encrypted_data_without_a_passphrase_is_a_protocol_error() {
     };
     assert!(reason.contains("no passphrase"), "{reason}");
     assert_eq!(receiver.read(start, &mut [0u8; 16]), 0);
+}
+
+#[test]
+fn the_sender_switches_keys_on_the_wire_and_the_peer_follows() {
+    let start = Instant::now();
+    // A new key every 100 packets, announced 20 packets ahead.
+    let cipher = cipher(KeyMaterialRefreshSettings::new(100, 20).unwrap());
+    let mut left_config = connection_config(1, 2, DeliveryMode::Reliable, start);
+    let mut right_config = connection_config(2, 1, DeliveryMode::Reliable, start);
+    left_config.cipher = Some(cipher.clone());
+    right_config.cipher = Some(cipher);
+    let mut left = Connection::new(left_config, start);
+    let mut right = Connection::new(right_config, start);
+    let sent: Vec<u8> = (0..450 * 1456u32).map(|i| (i % 251) as u8).collect();
+    let mut written = 0;
+    let mut received = Vec::new();
+    let mut parities = Vec::new();
+    let mut announcements = 0;
+    let mut now = start;
+    for _ in 0..10_000 {
+        if received.len() == sent.len() {
+            break;
+        }
+        now += Duration::from_millis(1);
+        // Ten packets a round: a packet is encrypted when written, so the peer's answer to an
+        // announcement must come back before the packets after the switch are written.
+        let chunk = (sent.len() - written).min(10 * 1456);
+        written += left.write(now, &sent[written..written + chunk]).unwrap();
+        while let Some(transmit) = left.poll_transmit(now) {
+            match &transmit.packet {
+                Packet::Data(data) if !data.retransmitted => parities.push(data.encryption),
+                Packet::Control(ControlPacket {
+                    control_type: ControlTypes::Srt(SrtControlPacket::KeyRefreshRequest(_)),
+                    ..
+                }) => announcements += 1,
+                _ => {}
+            }
+            right.handle_packet(now, PathId::FIRST, transmit.packet);
+        }
+        while let Some(transmit) = right.poll_transmit(now) {
+            left.handle_packet(now, PathId::FIRST, transmit.packet);
+        }
+        let mut buf = [0u8; 65536];
+        loop {
+            let read = right.read(now, &mut buf);
+            if read == 0 {
+                break;
+            }
+            received.extend_from_slice(&buf[..read]);
+        }
+    }
+    assert!(
+        received == sent,
+        "{} of {} bytes, in order",
+        received.len(),
+        sent.len()
+    );
+    assert_eq!(parities.len(), 450);
+    // Switched after every 100th packet, once the peer had answered each announcement.
+    let switches = parities.windows(2).filter(|w| w[0] != w[1]).count();
+    assert_eq!(switches, 4, "{parities:?}");
+    assert_eq!(parities[0], DataEncryption::Even);
+    assert_eq!(parities[101], DataEncryption::Odd);
+    assert!(announcements >= 4, "{announcements} announcements");
+    assert_eq!(right.state(), ConnectionState::Open);
 }

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 use tmio_transport::srt::RateControl;
 
 use srt_protocol::options::KeySize;
-use srt_protocol::settings::{CipherSettings, KeyMaterialRefreshSettings, KeySettings};
+use srt_protocol::settings::{KeyMaterialRefreshSettings, KeySettings};
 use tmio_transport::sim::{connection_config, transfer_with, NetworkConfig};
+use tmio_transport::srt::cipher::StreamCipher;
 use tmio_transport::srt::connection::DeliveryMode;
 
 /// Endpoint settings: payload size, send buffer, receive buffer, peer flow window, fixed rate
@@ -36,13 +37,11 @@ fn run_case(
             });
     }
     if encrypted {
-        let cipher = CipherSettings::new_random(
-            &KeySettings {
-                key_size: KeySize::AES256,
-                passphrase: "stress passphrase".into(),
-            },
-            &KeyMaterialRefreshSettings::new(1000, 200).unwrap(),
-        );
+        let cipher = StreamCipher::new_random(&KeySettings {
+            key_size: KeySize::AES256,
+            passphrase: "stress passphrase".into(),
+        })
+        .with_key_refresh(KeyMaterialRefreshSettings::new(1000, 200).unwrap());
         left_config.cipher = Some(cipher.clone());
         right_config.cipher = Some(cipher);
     }

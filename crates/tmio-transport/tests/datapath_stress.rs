@@ -9,8 +9,9 @@ use tmio_transport::srt::RateControl;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use srt_protocol::options::KeySize;
-use srt_protocol::settings::{CipherSettings, KeyMaterialRefreshSettings, KeySettings};
+use srt_protocol::settings::{KeyMaterialRefreshSettings, KeySettings};
 use tmio_transport::sim::{connection_config, transfer_with, NetworkConfig, TransferReport};
+use tmio_transport::srt::cipher::StreamCipher;
 use tmio_transport::srt::connection::DeliveryMode;
 
 /// Runs stress case `seed`.
@@ -36,13 +37,11 @@ pub fn stress_case(seed: u64) -> TransferReport {
         config.peer_idle_timeout = Duration::from_secs(5);
     }
     if rng.gen_bool(0.2) {
-        let cipher = CipherSettings::new_random(
-            &KeySettings {
-                key_size: KeySize::AES256,
-                passphrase: "stress passphrase".into(),
-            },
-            &KeyMaterialRefreshSettings::new(1000, 200).unwrap(),
-        );
+        let cipher = StreamCipher::new_random(&KeySettings {
+            key_size: KeySize::AES256,
+            passphrase: "stress passphrase".into(),
+        })
+        .with_key_refresh(KeyMaterialRefreshSettings::new(1000, 200).unwrap());
         left.cipher = Some(cipher.clone());
         right.cipher = Some(cipher);
     }

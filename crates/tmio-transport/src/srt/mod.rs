@@ -9,6 +9,7 @@
 //!   access control, limits) and the caller's; rendezvous on srt-protocol's state machine.
 //! - `endpoint` — the thin tokio layer: one task per UDP socket, datagrams ⇄ connections, timers.
 //! - [`SrtStream`] and [`SrtListener`] — what applications use.
+pub mod cipher;
 pub mod config;
 pub mod connection;
 mod endpoint;

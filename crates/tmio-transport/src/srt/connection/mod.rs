@@ -60,9 +60,9 @@ use srt_protocol::packet::{
     AckStatistics, Acknowledgement, CompressedLossList, ControlPacket, ControlTypes, DataPacket,
     FullAckSeqNumber, Packet, SeqNumber, SocketId, SrtControlPacket, TimeSpan,
 };
-use srt_protocol::protocol::encryption::{Decryption, DecryptionError, Encryption};
 use srt_protocol::protocol::time::Rtt;
-use srt_protocol::settings::CipherSettings;
+
+use super::cipher::{decrypt, SendKeys, StreamCipher};
 
 use pacing::{cap_bucket, AckReport, RateController, TokenBucket};
 use receiver::{AckToSend, PathReceiver, Receiver, Rejection, MAX_PAYLOAD};
@@ -127,7 +127,7 @@ pub struct ConnectionConfig {
     /// Nothing received for this long closes the connection with [`CloseReason::PeerIdle`].
     pub peer_idle_timeout: Duration,
     /// Encryption from the handshake; `None` = plaintext.
-    pub cipher: Option<CipherSettings>,
+    pub cipher: Option<StreamCipher>,
 }
 
 /// How data is delivered.
@@ -534,7 +534,8 @@ pub struct Connection {
     mode: GroupMode,
     sender: Sender,
     receiver: Receiver,
-    decryption: Decryption,
+    /// The peer's keys (`None` = plaintext).
+    decryption: Option<StreamCipher>,
     paths: Vec<Path>,
     /// Where `poll_transmit` starts looking, so that no path starves the others.
     next_path: usize,
@@ -567,16 +568,15 @@ impl Connection {
                 ..
             } => (Framing::Message, Some((recv_latency, too_late_drop))),
         };
-        let encrypted = config.cipher.is_some();
         // A packet is encrypted when written and may be retransmitted as long as it is buffered;
         // the peer replaces the key of its parity one refresh period (minus the pre-announcement)
         // after the next key is announced. Keeping fewer packets than that in the buffer means a
         // retransmission always finds its key still at the peer.
         let max_buffered_packets = config.cipher.as_ref().map(|cipher| {
             cipher
-                .key_refresh
+                .key_refresh()
                 .period()
-                .saturating_sub(cipher.key_refresh.pre_announcement_period())
+                .saturating_sub(cipher.key_refresh().pre_announcement_period())
                 .saturating_sub(1)
                 .max(1)
         });
@@ -585,8 +585,7 @@ impl Connection {
             config.start_time,
             payload_size,
             framing,
-            Encryption::new(config.cipher.clone()),
-            encrypted,
+            config.cipher.clone().map(SendKeys::new),
             config.send_buffer_bytes.max(payload_size),
         );
         let sender = match max_buffered_packets {
@@ -618,7 +617,7 @@ impl Connection {
             mode: GroupMode::Broadcast,
             sender,
             receiver,
-            decryption: Decryption::new(config.cipher),
+            decryption: config.cipher,
             paths: vec![path],
             next_path: 0,
             group_control: VecDeque::new(),
@@ -1056,20 +1055,9 @@ impl Connection {
             }
             Err(_) => return,
         };
-        let packet = match self.decryption.decrypt(packet) {
-            Ok((_, packet)) => packet,
-            Err(error) => {
-                let reason = match error {
-                    DecryptionError::UnexpectedUnencryptedPacket(_) => {
-                        "the peer sends plaintext data but a passphrase is set here"
-                    }
-                    DecryptionError::UnexpectedEncryptedPacket(_) => {
-                        "the peer sends encrypted data but no passphrase is set here"
-                    }
-                    DecryptionError::EncryptionFailure | DecryptionError::DecryptionFailure => {
-                        "data from the peer does not decrypt (wrong passphrase?)"
-                    }
-                };
+        let packet = match decrypt(self.decryption.as_ref(), packet) {
+            Ok(packet) => packet,
+            Err(reason) => {
                 self.close_with(CloseReason::Protocol(reason.to_string()));
                 return;
             }
@@ -1135,9 +1123,13 @@ impl Connection {
                 }
             }
             ControlTypes::Srt(SrtControlPacket::KeyRefreshRequest(keying_material)) => {
-                if let Ok(Some(answer)) = self.decryption.refresh_key_material(keying_material) {
+                let refreshed = self
+                    .decryption
+                    .as_mut()
+                    .is_some_and(|keys| keys.refresh_from(&keying_material));
+                if refreshed {
                     self.paths[index].control.push_back(ControlTypes::Srt(
-                        SrtControlPacket::KeyRefreshResponse(answer),
+                        SrtControlPacket::KeyRefreshResponse(keying_material),
                     ));
                 }
             }

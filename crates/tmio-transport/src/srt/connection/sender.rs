@@ -9,13 +9,13 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use srt_protocol::packet::{
     AckStatistics, ControlTypes, DataEncryption, DataPacket, MsgNumber, PacketLocation, SocketId,
     SrtControlPacket, TimeStamp,
 };
-use srt_protocol::protocol::encryption::Encryption;
 
+use super::super::cipher::SendKeys;
 use super::loss::LossList;
 use super::seq::{timestamp_at, SeqSpace};
 
@@ -180,8 +180,8 @@ pub(crate) struct Sender {
     start_time: Instant,
     payload_size: usize,
     framing: Framing,
-    encryption: Encryption,
-    encrypted: bool,
+    /// `None` = plaintext.
+    keys: Option<SendKeys>,
     slots: VecDeque<SendSlot>,
     /// Absolute index of `slots[0]`: the oldest packet no path's ACK covers.
     una: u64,
@@ -202,8 +202,7 @@ impl Sender {
         start_time: Instant,
         payload_size: usize,
         framing: Framing,
-        encryption: Encryption,
-        encrypted: bool,
+        keys: Option<SendKeys>,
         capacity_bytes: usize,
     ) -> Self {
         let payload_size = payload_size.max(1);
@@ -212,8 +211,7 @@ impl Sender {
             start_time,
             payload_size,
             framing,
-            encryption,
-            encrypted,
+            keys,
             slots: VecDeque::new(),
             una: 0,
             sent_end: 0,
@@ -290,7 +288,7 @@ impl Sender {
             return true;
         }
         let timestamp = timestamp_at(self.start_time, now);
-        if self.framing == Framing::Stream && !self.encrypted {
+        if self.framing == Framing::Stream && self.keys.is_none() {
             if let Some(rest) = self.coalesce_into_unsent(data) {
                 if rest.is_empty() {
                     return true;
@@ -332,12 +330,13 @@ impl Sender {
         data: &[u8],
         control: &mut VecDeque<ControlTypes>,
     ) -> bool {
-        let whole = Bytes::copy_from_slice(data);
+        // One copy of `data`; each packet's payload is split off it (sharing the allocation)
+        // and encrypted in place.
+        let mut rest = BytesMut::from(data);
         let chunks = data.len().div_ceil(self.payload_size);
         let message = self.next_message.increment();
         for chunk in 0..chunks {
-            let start = chunk * self.payload_size;
-            let end = (start + self.payload_size).min(whole.len());
+            let mut payload = rest.split_to(self.payload_size.min(rest.len()));
             let (location, message) = match self.framing {
                 Framing::Stream if chunk == 0 => (PacketLocation::ONLY, message),
                 Framing::Stream => (PacketLocation::ONLY, self.next_message.increment()),
@@ -353,33 +352,29 @@ impl Sender {
                 }
             };
             let abs = self.una + self.slots.len() as u64;
-            let packet = DataPacket {
-                seq_number: self.space.to_wire(abs),
-                message_loc: location,
-                in_order_delivery: self.framing == Framing::Stream,
-                encryption: DataEncryption::None,
-                retransmitted: false,
-                message_number: message,
-                timestamp,
-                // Addressed per path when sent.
-                dest_sockid: SocketId(0),
-                payload: whole.slice(start..end),
+            let encryption = match &mut self.keys {
+                None => DataEncryption::None,
+                Some(keys) => {
+                    let Some((parity, announcement)) =
+                        keys.encrypt(self.space.to_wire(abs), &mut payload)
+                    else {
+                        return false;
+                    };
+                    if let Some(keying_material) = announcement {
+                        control.push_back(ControlTypes::Srt(SrtControlPacket::KeyRefreshRequest(
+                            keying_material,
+                        )));
+                    }
+                    parity
+                }
             };
-            let Some((_, packet, keying_material)) = self.encryption.encrypt(packet) else {
-                return false;
-            };
-            if let Some(keying_material) = keying_material {
-                control.push_back(ControlTypes::Srt(SrtControlPacket::KeyRefreshRequest(
-                    keying_material,
-                )));
-            }
-            self.bytes += packet.payload.len();
+            self.bytes += payload.len();
             self.slots.push_back(SendSlot {
-                payload: packet.payload,
+                payload: payload.freeze(),
                 location,
                 message,
                 timestamp,
-                encryption: packet.encryption,
+                encryption,
                 written_at: now,
             });
         }
@@ -660,9 +655,9 @@ impl Sender {
         &mut self,
         keying_material: srt_protocol::packet::KeyingMaterialMessage,
     ) -> bool {
-        self.encryption
-            .handle_key_refresh_response(keying_material)
-            .is_ok()
+        self.keys
+            .as_mut()
+            .is_some_and(|keys| keys.on_refresh_response(&keying_material))
     }
 }
 
@@ -678,8 +673,7 @@ mod tests {
             now,
             100,
             framing,
-            Encryption::new(None),
-            false,
+            None,
             capacity,
         );
         (sender, PathSender::new(SocketId(7), 1000, 0, now))

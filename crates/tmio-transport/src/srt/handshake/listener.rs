@@ -35,7 +35,6 @@ use srt_protocol::{
         Auth, CipherType, CoreRejectReason, KeyFlags, KeyingMaterialMessage, PacketType,
         RejectReason, ServerRejectReason, SrtHandshake, SrtShakeFlags,
     },
-    settings::{CipherSettings, KeyMaterialRefreshSettings, KeySettings},
 };
 
 use super::packet::{
@@ -43,6 +42,7 @@ use super::packet::{
     GROUP_ID_BIT, MAX_STREAM_ID_BYTES, SRT_MAGIC,
 };
 use super::Established;
+use crate::srt::cipher::StreamCipher;
 use crate::srt::config::SrtConfig;
 use crate::srt::connection::DeliveryMode;
 
@@ -152,7 +152,7 @@ struct Pending {
     /// Key material of the caller, when it encrypts.
     key_material: Option<KeyingMaterialMessage>,
     /// The cipher, when the listener's passphrase already unwrapped the caller's keys.
-    cipher: Option<CipherSettings>,
+    cipher: Option<StreamCipher>,
     /// The passphrase that made `cipher` (the listener's or the application's).
     passphrase: Option<Passphrase>,
     /// The caller's group, when it is a group's first member.
@@ -224,14 +224,14 @@ struct WaitingMember {
     from: SocketAddr,
     conclusion: Handshake,
     key_material: Option<KeyingMaterialMessage>,
-    cipher: Option<CipherSettings>,
+    cipher: Option<StreamCipher>,
 }
 
 /// What a conclusion that passed every check brings.
 struct Checked {
     key_material: Option<KeyingMaterialMessage>,
     /// The cipher, when the listener's passphrase unwrapped the key material.
-    cipher: Option<CipherSettings>,
+    cipher: Option<StreamCipher>,
     group: Option<GroupRequest>,
 }
 
@@ -1082,7 +1082,7 @@ impl ListenerCore {
         now: Instant,
         peer: SocketAddr,
         hs: &Handshake,
-        cipher: Option<CipherSettings>,
+        cipher: Option<StreamCipher>,
         group: Option<(GroupRequest, u32)>,
         since: Instant,
     ) -> Established {
@@ -1321,39 +1321,26 @@ fn key_bytes(km: &KeyingMaterialMessage) -> u8 {
     u8::try_from(len).unwrap_or(0)
 }
 
-fn key_size_of(km: &KeyingMaterialMessage) -> KeySize {
-    match key_bytes(km) {
-        24 => KeySize::AES192,
-        32 => KeySize::AES256,
-        _ => KeySize::AES128,
-    }
-}
-
 /// The cipher from a caller's key material and a passphrase, `None` when it does not unwrap.
 pub(crate) fn unwrap_keys(
     passphrase: &Passphrase,
     km: &KeyingMaterialMessage,
-) -> Option<CipherSettings> {
-    let key_settings = KeySettings {
-        key_size: key_size_of(km),
-        passphrase: passphrase.clone(),
-    };
-    CipherSettings::new(&key_settings, &KeyMaterialRefreshSettings::default(), km).ok()
+) -> Option<StreamCipher> {
+    StreamCipher::unwrap(passphrase, km)
 }
 
 /// The key material answering a caller whose `request` unwrapped into `cipher`: what
-/// `cipher.wrap_keying_material()` returns, without deriving the key-encrypting key (PBKDF2,
-/// 2048 rounds of HMAC-SHA1) a second time. AES key wrap (RFC 3394) is deterministic and its
+/// `cipher.key_material()` returns, without wrapping the keys again. AES key wrap (RFC 3394) is deterministic and its
 /// unwrap succeeded, so wrapping the same keys with the same key-encrypting key (same passphrase,
 /// same salt) gives back the request's wrapped keys byte for byte; the other fields are the ones
 /// srt-protocol writes. Every cipher the listener holds was unwrapped from the key material of
 /// the conclusion it answers; without that key material it wraps as before.
 fn answer_key_material(
     request: Option<&KeyingMaterialMessage>,
-    cipher: &CipherSettings,
+    cipher: &StreamCipher,
 ) -> Option<KeyingMaterialMessage> {
     let Some(request) = request else {
-        return cipher.wrap_keying_material();
+        return cipher.key_material();
     };
     // srt-protocol wraps nothing (and answers nothing) without a key.
     if !request.key_flags.intersects(KeyFlags::EVEN | KeyFlags::ODD) {

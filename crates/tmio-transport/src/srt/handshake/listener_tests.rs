@@ -1600,6 +1600,7 @@ fn later_members_count_against_the_per_ip_and_rate_limits() {
 mod key_material_answer {
     use super::*;
     use srt_protocol::protocol::encryption::key::{EncryptionKey, KeyEncryptionKey, Salt};
+    use srt_protocol::settings::KeySettings;
 
     fn passphrase() -> Passphrase {
         Passphrase::try_from("answer-passphrase".to_owned()).unwrap()
@@ -1612,14 +1613,13 @@ mod key_material_answer {
                 key_size,
                 passphrase: passphrase(),
             };
-            let caller =
-                CipherSettings::new_random(&settings, &KeyMaterialRefreshSettings::default());
-            let mut request = caller.wrap_keying_material().unwrap();
+            let caller = StreamCipher::new_random(&settings);
+            let mut request = caller.key_material().unwrap();
             // Fields the answer does not copy.
             request.keki = 7;
             let unwrapped = unwrap_keys(&passphrase(), &request).unwrap();
             let answer = answer_key_material(Some(&request), &unwrapped);
-            assert_eq!(answer, unwrapped.wrap_keying_material(), "{key_size:?}");
+            assert_eq!(answer, unwrapped.key_material(), "{key_size:?}");
             assert_eq!(answer.unwrap().wrapped_keys, request.wrapped_keys);
         }
     }
@@ -1645,7 +1645,7 @@ mod key_material_answer {
         };
         let unwrapped = unwrap_keys(&passphrase(), &request).unwrap();
         let answer = answer_key_material(Some(&request), &unwrapped);
-        assert_eq!(answer, unwrapped.wrap_keying_material());
+        assert_eq!(answer, unwrapped.key_material());
         assert_eq!(answer.unwrap().key_flags, KeyFlags::ODD);
 
         let no_key = KeyingMaterialMessage {
@@ -1657,7 +1657,7 @@ mod key_material_answer {
         // Without the request's key material it wraps.
         assert_eq!(
             answer_key_material(None, &unwrapped),
-            unwrapped.wrap_keying_material()
+            unwrapped.key_material()
         );
     }
 
@@ -1668,8 +1668,8 @@ mod key_material_answer {
             key_size: KeySize::AES128,
             passphrase: passphrase(),
         };
-        let given = CipherSettings::new_random(&settings, &KeyMaterialRefreshSettings::default());
-        let given_key_material = given.wrap_keying_material().unwrap();
+        let given = StreamCipher::new_random(&settings);
+        let given_key_material = given.key_material().unwrap();
         for (caller_passphrase, sends_given) in
             [("answer-passphrase", true), ("another-passphrase", false)]
         {

@@ -17,12 +17,13 @@ use srt_protocol::{
     options::{KeySize, Passphrase, SrtVersion},
     packet::{KeyingMaterialMessage, Packet, RejectReason, SeqNumber, SrtHandshake, SrtShakeFlags},
     protocol::pending_connection::{rendezvous::Rendezvous, ConnectionReject, ConnectionResult},
-    settings::{CipherSettings, KeyMaterialRefreshSettings, KeySettings},
+    settings::KeySettings,
 };
 use tokio::net::UdpSocket;
 
 use crate::{
     srt::{
+        cipher::StreamCipher,
         config::SrtConfig,
         udp::MAX_DATAGRAM,
         wire::{self, Datagram},
@@ -95,7 +96,7 @@ pub(crate) struct Established {
     pub send_latency: Duration,
     /// How long tmio delays what it receives (TSBPD), likewise.
     pub recv_latency: Duration,
-    pub cipher: Option<CipherSettings>,
+    pub cipher: Option<StreamCipher>,
     pub stream_id: Option<String>,
 }
 
@@ -111,7 +112,10 @@ impl Established {
             peer_flow_window: u32::try_from(settings.max_flow_size.0).unwrap_or(u32::MAX),
             send_latency: settings.send_tsbpd_latency,
             recv_latency: settings.recv_tsbpd_latency,
-            cipher: settings.cipher,
+            cipher: settings
+                .cipher
+                .as_ref()
+                .and_then(StreamCipher::from_srt_protocol),
             stream_id: settings.stream_id,
         }
     }
@@ -205,7 +209,7 @@ pub(crate) struct CallerHandshake {
     /// announces another", as libsrt does.
     key_size: KeySize,
     key_length_given: bool,
-    cipher: Option<CipherSettings>,
+    cipher: Option<StreamCipher>,
     /// The key material of the conclusion, wrapped once (PBKDF2 is expensive): every resend
     /// carries the same.
     key_material: Option<KeyingMaterialMessage>,
@@ -276,7 +280,7 @@ impl CallerHandshake {
     /// derivation (PBKDF2) per caller and wants the same keys in every run. Ignored when
     /// `cipher` is for another passphrase, or the key length settled with the listener is another
     /// than `cipher`'s.
-    pub(crate) fn use_keys(&mut self, cipher: CipherSettings, key_material: KeyingMaterialMessage) {
+    pub(crate) fn use_keys(&mut self, cipher: StreamCipher, key_material: KeyingMaterialMessage) {
         self.cipher = Some(cipher);
         self.key_material = Some(key_material);
     }
@@ -347,18 +351,18 @@ impl CallerHandshake {
                 passphrase: passphrase.clone(),
             };
             if self.cipher.as_ref().is_some_and(|cipher| {
-                cipher.key_settings.key_size != key_size
-                    || cipher.key_settings.passphrase != *passphrase
+                cipher.key_settings().key_size != key_size
+                    || cipher.key_settings().passphrase != *passphrase
             }) {
                 // Keys given with `use_keys` for another key length or passphrase: fresh ones.
                 self.cipher = None;
                 self.key_material = None;
             }
-            let cipher = self.cipher.get_or_insert_with(|| {
-                CipherSettings::new_random(&settings, &KeyMaterialRefreshSettings::default())
-            });
+            let cipher = self
+                .cipher
+                .get_or_insert_with(|| StreamCipher::new_random(&settings));
             if self.key_material.is_none() {
-                self.key_material = cipher.wrap_keying_material();
+                self.key_material = cipher.key_material();
             }
             if let Some(km) = self.key_material.clone() {
                 extension_field |= ext_flags::KMREQ;
