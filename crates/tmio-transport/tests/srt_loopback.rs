@@ -106,6 +106,53 @@ async fn aes_128_and_256() {
     }
 }
 
+/// Rendezvous runs srt-protocol's handshake; its keys become tmio's cipher by wrapping and
+/// unwrapping them. Both sides send at once, then read what the other sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_rendezvous_both_directions() {
+    let sockets: Vec<std::net::UdpSocket> = (0..2)
+        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let addrs: Vec<_> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
+    let config = SrtConfig {
+        passphrase: Some("tmio-rendezvous-passphrase".into()),
+        key_length: 32,
+        ..fast_config()
+    };
+    let data = [payload(1 << 20, 3), payload(1 << 20, 4)];
+    let mut sides = Vec::new();
+    for (index, socket) in sockets.into_iter().enumerate() {
+        let (config, remote) = (config.clone(), addrs[1 - index]);
+        let (mine, theirs) = (data[index].clone(), data[1 - index].clone());
+        sides.push(tokio::spawn(async move {
+            let stream =
+                SrtStream::connect_with_socket(socket, remote, ConnectMode::Rendezvous, &config)
+                    .await
+                    .unwrap();
+            let (mut reader, mut writer) = tokio::io::split(stream);
+            let send = tokio::spawn(async move {
+                writer.write_all(&mine).await.unwrap();
+                writer
+            });
+            let mut got = vec![0u8; theirs.len()];
+            reader.read_exact(&mut got).await.unwrap();
+            let _writer = send.await.unwrap();
+            assert_eq!(
+                Sha256::digest(&got),
+                Sha256::digest(&theirs),
+                "side {index}"
+            );
+        }));
+    }
+    tokio::time::timeout(Duration::from_secs(60), async {
+        for side in sides {
+            side.await.unwrap();
+        }
+    })
+    .await
+    .expect("both sides finished in time");
+}
+
 #[tokio::test]
 async fn wrong_passphrase_is_rejected_on_both_sides() {
     let listener_config = SrtConfig {

@@ -540,6 +540,25 @@ mod tests {
     }
 
     #[test]
+    fn srt_protocol_cipher_settings_become_the_same_keys() {
+        let settings = CipherSettings::new_random(
+            &settings(KeySize::AES192),
+            &KeyMaterialRefreshSettings::new(1000, 100).unwrap(),
+        );
+        let cipher = StreamCipher::from_srt_protocol(&settings).unwrap();
+        assert_eq!(cipher.key_refresh().period(), 1000);
+        assert_eq!(cipher.key_bytes(), 24);
+        let mut encryption = Encryption::new(Some(settings));
+        let plain = payload(9, 1316);
+        let (_, encrypted, _) = encryption
+            .encrypt(packet(9, DataEncryption::None, &plain))
+            .unwrap();
+        let mut data = encrypted.payload.to_vec();
+        assert!(cipher.apply(encrypted.encryption, encrypted.seq_number, &mut data));
+        assert_eq!(data, plain);
+    }
+
+    #[test]
     fn another_passphrase_or_a_malformed_key_material_does_not_unwrap() {
         let cipher = StreamCipher::new_random(&settings(KeySize::AES128));
         let km = cipher.key_material().unwrap();

@@ -101,8 +101,14 @@ pub(crate) struct Established {
 }
 
 impl Established {
-    fn from_rendezvous(settings: ConnectionSettings) -> Established {
-        Established {
+    /// What srt-protocol's rendezvous handshake settled; `None` when it settled encryption
+    /// whose keys do not convert to tmio's cipher (never plaintext instead).
+    fn from_rendezvous(settings: ConnectionSettings) -> Option<Established> {
+        let cipher = match &settings.cipher {
+            Some(cipher) => Some(StreamCipher::from_srt_protocol(cipher)?),
+            None => None,
+        };
+        Some(Established {
             remote: settings.remote,
             local_socket_id: settings.local_sockid.0,
             remote_socket_id: settings.remote_sockid.0,
@@ -112,12 +118,9 @@ impl Established {
             peer_flow_window: u32::try_from(settings.max_flow_size.0).unwrap_or(u32::MAX),
             send_latency: settings.send_tsbpd_latency,
             recv_latency: settings.recv_tsbpd_latency,
-            cipher: settings
-                .cipher
-                .as_ref()
-                .and_then(StreamCipher::from_srt_protocol),
+            cipher,
             stream_id: settings.stream_id,
-        }
+        })
     }
 }
 
@@ -716,7 +719,12 @@ pub(crate) async fn rendezvous(
                     wire::encode(packet, &mut out);
                     send_bytes(socket, &out, *to).await?;
                 }
-                return Ok(Established::from_rendezvous(connection.settings));
+                return Established::from_rendezvous(connection.settings).ok_or_else(|| {
+                    Error::Handshake {
+                        remote,
+                        reason: "the settled encryption keys do not unwrap".into(),
+                    }
+                });
             }
             ConnectionResult::Reject(packet, reject) => {
                 if let Some((packet, to)) = packet {
