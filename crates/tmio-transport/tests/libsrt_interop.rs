@@ -192,6 +192,11 @@ async fn tmio_to_libsrt(
 
 /// srt-live-transmit caller reading a file → tmio listener.
 async fn libsrt_to_tmio(len: usize, passphrase: Option<&str>, key_length: u8) {
+    libsrt_to_tmio_with(len, passphrase, key_length, "").await;
+}
+
+/// [`libsrt_to_tmio`] with more URI options for libsrt's caller.
+async fn libsrt_to_tmio_with(len: usize, passphrase: Option<&str>, key_length: u8, more: &str) {
     require_tool();
     let config = SrtConfig {
         passphrase: passphrase.map(str::to_owned),
@@ -206,7 +211,7 @@ async fn libsrt_to_tmio(len: usize, passphrase: Option<&str>, key_length: u8) {
     let len = len / 1316 * 1316;
     let data = payload(len, 11);
     let uri = format!(
-        "srt://127.0.0.1:{port}?mode=caller&latency=200&linger=10&streamid=#!::r=live/interop,m=publish{}",
+        "srt://127.0.0.1:{port}?mode=caller&latency=200&linger=10&streamid=#!::r=live/interop,m=publish{}{more}",
         crypto_query(passphrase, key_length)
     );
     // libsrt polls its input, so stdin must be a pipe (a regular file cannot be polled).
@@ -349,6 +354,17 @@ async fn tmio_caller_to_libsrt_aes128() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tmio_caller_to_libsrt_aes192() {
+    tmio_to_libsrt(
+        4 << 20,
+        Some("interop-passphrase-192"),
+        24,
+        RateControl::UNCAPPED,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tmio_caller_to_libsrt_aes256() {
     tmio_to_libsrt(
         4 << 20,
@@ -367,6 +383,24 @@ async fn libsrt_caller_to_tmio_plain() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn libsrt_caller_to_tmio_aes128() {
     libsrt_to_tmio(4 << 20, Some("interop-passphrase-128"), 16).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libsrt_caller_to_tmio_aes192() {
+    libsrt_to_tmio(4 << 20, Some("interop-passphrase-192"), 24).await;
+}
+
+/// libsrt's sender replaces its key every 1000 packets (announced 200 ahead): tmio's receiver
+/// takes each announcement, answers it, and decrypts across the switches (4 MiB = ~3200 packets).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libsrt_caller_refreshing_its_key_to_tmio() {
+    libsrt_to_tmio_with(
+        4 << 20,
+        Some("interop-passphrase-refresh"),
+        16,
+        "&kmrefreshrate=1000&kmpreannounce=200",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
