@@ -146,6 +146,10 @@ pub struct Options {
     #[serde(rename = "min_input_bandwidth_bytes_per_second")]
     min_input_bandwidth: u64,
     min_version: u32,
+    #[serde(rename = "key_refresh_rate_packets")]
+    key_refresh_rate: u32,
+    #[serde(rename = "key_pre_announce_packets")]
+    key_pre_announce: u32,
     #[serde(serialize_with = "serialize_congestion")]
     congestion: CongestionControl,
     message_api: bool,
@@ -153,6 +157,11 @@ pub struct Options {
 
 /// libsrt's default send and receive buffer: 8192 packets of 1472 bytes.
 const LIBSRT_DEFAULT_BUFFER: u32 = 8192 * 1472;
+
+/// tmio's default key refresh period, packets (srt-protocol's; libsrt's is 2^24).
+const DEFAULT_KEY_REFRESH_RATE: u32 = 1 << 25;
+/// tmio's default key pre-announcement, packets (srt-protocol's; libsrt's is 4096).
+const DEFAULT_KEY_PRE_ANNOUNCE: u32 = 4000;
 
 /// libsrt's default `SRTO_MINVERSION`: 0x010000 (1.0.0).
 const LIBSRT_DEFAULT_MIN_VERSION: u32 = 0x01_00_00;
@@ -183,6 +192,8 @@ impl Default for Options {
             send_drop_delay: Some(Duration::ZERO),
             min_input_bandwidth: 0,
             min_version: LIBSRT_DEFAULT_MIN_VERSION,
+            key_refresh_rate: DEFAULT_KEY_REFRESH_RATE,
+            key_pre_announce: DEFAULT_KEY_PRE_ANNOUNCE,
             congestion: CongestionControl::Live,
             message_api: true,
         }
@@ -492,6 +503,8 @@ impl Options {
                 Integer(i64::try_from(self.min_input_bandwidth).unwrap_or(i64::MAX))
             }
             OptionName::MinVersion => Integer(i64::from(self.min_version)),
+            OptionName::KeyRefreshRate => Integer(i64::from(self.key_refresh_rate)),
+            OptionName::KeyPreAnnounce => Integer(i64::from(self.key_pre_announce)),
             OptionName::Congestion => Text(self.congestion.as_str().to_owned()),
             OptionName::MessageApi => Bool(self.message_api),
             // The options with one value (checked by a test: their range is fixed).
@@ -501,8 +514,6 @@ impl Options {
             | OptionName::NakReport
             | OptionName::EnforcedEncryption
             | OptionName::DriftTracer
-            | OptionName::KeyRefreshRate
-            | OptionName::KeyPreAnnounce
             | OptionName::IpTtl
             | OptionName::IpTos => match name.spec().range {
                 ValueRange::FixedBool(fixed) => Bool(fixed),
@@ -550,6 +561,8 @@ impl Options {
             }
             OptionName::MinInputBandwidth => self.min_input_bandwidth = unsigned()?,
             OptionName::MinVersion => self.min_version = small()?,
+            OptionName::KeyRefreshRate => self.key_refresh_rate = small()?,
+            OptionName::KeyPreAnnounce => self.key_pre_announce = small()?,
             _ => return Err(invalid(name, number)),
         }
         Ok(())
@@ -906,6 +919,18 @@ impl Options {
         self.min_version
     }
 
+    /// Packets the sender encrypts with one key before switching to the next
+    /// (`SRTO_KMREFRESHRATE`).
+    pub fn key_refresh_rate(&self) -> u32 {
+        self.key_refresh_rate
+    }
+
+    /// Packets before a key switch at which the sender announces the next key
+    /// (`SRTO_KMPREANNOUNCE`).
+    pub fn key_pre_announce(&self) -> u32 {
+        self.key_pre_announce
+    }
+
     /// The congestion controller.
     pub fn congestion(&self) -> CongestionControl {
         self.congestion
@@ -951,8 +976,19 @@ impl Options {
     /// - live mode keeps the message API on, file mode keeps it off (tmio's file mode is a
     ///   byte stream);
     /// - a key length other than 0 comes with a passphrase (a passphrase without a key length
-    ///   is fine: AES-128, see [`Options::effective_key_length`]).
+    ///   is fine: AES-128, see [`Options::effective_key_length`]);
+    /// - the key pre-announcement is at most (key refresh rate - 1) / 2 packets (libsrt's rule).
     pub fn validate(&self) -> Result<(), Error> {
+        if self.key_pre_announce > self.key_refresh_rate.saturating_sub(1) / 2 {
+            return Err(Error::Conflict {
+                option: OptionName::KeyPreAnnounce.sdk_name(),
+                value: self.key_pre_announce.to_string(),
+                other: OptionName::KeyRefreshRate.sdk_name(),
+                other_value: self.key_refresh_rate.to_string(),
+                rule: "the next key is announced at most (key refresh rate - 1) / 2 packets \
+                       before the switch",
+            });
+        }
         let packet_payload = self.mss.saturating_sub(PACKET_HEADERS).max(1);
         if self.payload_size > packet_payload {
             return Err(Error::PayloadTooLarge {

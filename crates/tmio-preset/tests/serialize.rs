@@ -29,6 +29,8 @@ fn the_rtmp_preset_as_json() {
             "linger_s": 30,
             "passphrase": "***",
             "key_length": 0,
+            "key_pre_announce_packets": 4000,
+            "key_refresh_rate_packets": 33554432,
             "stream_id": "cam1",
             "mss": 1500,
             "flight_flag_size": 25600,

@@ -173,3 +173,35 @@ fn live_mode_needs_the_message_api() {
     options.set_message_api(false);
     options.validate().unwrap();
 }
+
+#[test]
+fn the_key_pre_announcement_fits_half_the_refresh_period() {
+    let mut options = rtmp();
+    assert_eq!(options.key_refresh_rate(), 1 << 25);
+    assert_eq!(options.key_pre_announce(), 4000);
+    options.apply_uri_option("kmrefreshrate", "1000").unwrap();
+    options.apply_uri_option("kmpreannounce", "499").unwrap();
+    options.validate().unwrap();
+    assert_eq!(options.key_refresh_rate(), 1000);
+    assert_eq!(options.key_pre_announce(), 499);
+    options
+        .set_by_name("Key pre-announce (packets)", "500")
+        .unwrap();
+    let error = options.validate().unwrap_err();
+    assert!(matches!(
+        error,
+        Error::Conflict {
+            option: "Key pre-announce (packets)",
+            other: "Key refresh rate (packets)",
+            ..
+        }
+    ));
+    assert!(error.to_string().contains("500"), "{error}");
+    // Out of range: named with its value.
+    let error = options.apply_uri_option("kmpreannounce", "0").unwrap_err();
+    assert!(
+        error.to_string().contains("kmpreannounce") || error.to_string().contains("pre-announce"),
+        "{error}"
+    );
+    assert!(options.apply_uri_option("kmrefreshrate", "2").is_err());
+}

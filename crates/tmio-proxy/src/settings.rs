@@ -92,6 +92,8 @@ pub(crate) fn srt_config(options: &Options, url: &SrtUrl) -> Result<SrtConfig, E
         peer_idle_timeout: options.peer_idle_timeout(),
         linger: options.linger(),
         local_addr,
+        key_refresh_packets: options.key_refresh_rate(),
+        key_pre_announce_packets: options.key_pre_announce(),
         ..SrtConfig::default()
     })
 }

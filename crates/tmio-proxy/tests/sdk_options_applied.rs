@@ -407,3 +407,36 @@ fn an_unknown_name_is_an_error_naming_it() {
         .unwrap_err();
     assert!(error.to_string().contains("srt latency(ms)"), "{error}");
 }
+
+/// tmio's names for libsrt's `SRTO_KMREFRESHRATE` / `SRTO_KMPREANNOUNCE` (not SDK names): the
+/// sender's key refresh schedule, checked together.
+#[test]
+fn key_refresh_rate_and_pre_announce() {
+    let defaults = config(&[]);
+    assert_eq!(
+        (
+            defaults.key_refresh_packets,
+            defaults.key_pre_announce_packets
+        ),
+        (1 << 25, 4000)
+    );
+    let settings = [
+        ("Key refresh rate (packets)", "1000000"),
+        ("Key pre-announce (packets)", "4096"),
+    ];
+    let applied = config(&settings);
+    assert_eq!(applied.key_refresh_packets, 1_000_000);
+    assert_eq!(applied.key_pre_announce_packets, 4096);
+    assert_eq!(
+        read(&builder(&settings), "kmrefreshrate"),
+        OptionValue::Integer(1_000_000)
+    );
+    let error = builder(&[("kmrefreshrate", "8000"), ("kmpreannounce", "4000")])
+        .transport_config()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("pre-announce") && error.contains("4000"),
+        "{error}"
+    );
+}

@@ -124,6 +124,19 @@ async fn tmio_to_libsrt(
     key_length: u8,
     rate_control: RateControl,
 ) {
+    tmio_to_libsrt_with(len, passphrase, key_length, rate_control, None).await;
+}
+
+/// [`tmio_to_libsrt`]; with `key_refresh` (packets per key, pre-announcement) tmio's sender
+/// replaces its key that often, and the data is written 20 packets every 5 ms, so that libsrt's
+/// answer to each announcement is back before the switch (a packet is encrypted when written).
+async fn tmio_to_libsrt_with(
+    len: usize,
+    passphrase: Option<&str>,
+    key_length: u8,
+    rate_control: RateControl,
+    key_refresh: Option<(u32, u32)>,
+) {
     require_tool();
     let port = free_udp_port();
     let out_path =
@@ -151,6 +164,8 @@ async fn tmio_to_libsrt(
         key_length,
         stream_id: Some("#!::r=live/interop,m=publish".into()),
         rate_control,
+        key_refresh_packets: key_refresh.map_or(1 << 25, |(packets, _)| packets),
+        key_pre_announce_packets: key_refresh.map_or(4000, |(_, ahead)| ahead),
         ..SrtConfig::default()
     };
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -163,7 +178,14 @@ async fn tmio_to_libsrt(
             )
         });
     let data = payload(len, 7);
-    stream.write_all(&data).await.unwrap();
+    if key_refresh.is_some() {
+        for chunk in data.chunks(20 * config.payload_size) {
+            stream.write_all(chunk).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    } else {
+        stream.write_all(&data).await.unwrap();
+    }
     stream.shutdown().await.unwrap();
     let stats = stream.stats();
     assert!(
@@ -360,6 +382,20 @@ async fn tmio_caller_to_libsrt_aes192() {
         Some("interop-passphrase-192"),
         24,
         RateControl::UNCAPPED,
+    )
+    .await;
+}
+
+/// tmio's sender replaces its key every 1000 packets (announced 200 ahead): libsrt takes each
+/// announcement and decrypts across the switches (4 MiB = ~3200 packets of 1316 bytes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tmio_caller_refreshing_its_key_to_libsrt() {
+    tmio_to_libsrt_with(
+        4 << 20,
+        Some("interop-passphrase-refresh"),
+        16,
+        RateControl::UNCAPPED,
+        Some((1000, 200)),
     )
     .await;
 }

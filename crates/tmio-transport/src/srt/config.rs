@@ -71,6 +71,12 @@ pub struct SrtConfig {
     pub local_addr: Option<SocketAddr>,
     /// Kernel UDP send and receive buffer sizes to ask for, bytes.
     pub udp_buffer_bytes: usize,
+    /// With a passphrase: packets the sender encrypts with one key before switching to the next
+    /// (`kmrefreshrate`; default 2^25).
+    pub key_refresh_packets: u32,
+    /// With a passphrase: packets before a switch at which the next key is announced
+    /// (`kmpreannounce`; default 4000; at most (key_refresh_packets - 1) / 2).
+    pub key_pre_announce_packets: u32,
 }
 
 impl Default for SrtConfig {
@@ -93,6 +99,8 @@ impl Default for SrtConfig {
             linger: Duration::from_secs(30),
             local_addr: None,
             udp_buffer_bytes: 8 * 1024 * 1024,
+            key_refresh_packets: 1 << 25,
+            key_pre_announce_packets: 4000,
         }
     }
 }
@@ -121,6 +129,8 @@ impl std::fmt::Debug for SrtConfig {
             .field("linger", &self.linger)
             .field("local_addr", &self.local_addr)
             .field("udp_buffer_bytes", &self.udp_buffer_bytes)
+            .field("key_refresh_packets", &self.key_refresh_packets)
+            .field("key_pre_announce_packets", &self.key_pre_announce_packets)
             .finish()
     }
 }
@@ -143,6 +153,18 @@ impl SrtConfig {
                     "must be 10 to 79 characters",
                 );
             }
+        }
+        if self.key_pre_announce_packets == 0
+            || self.key_pre_announce_packets > self.key_refresh_packets.saturating_sub(1) / 2
+        {
+            return bad(
+                "kmpreannounce",
+                format!(
+                    "{} (kmrefreshrate {})",
+                    self.key_pre_announce_packets, self.key_refresh_packets
+                ),
+                "must be 1 to (kmrefreshrate - 1) / 2 packets",
+            );
         }
         if ![0, 16, 24, 32].contains(&self.key_length) {
             return bad(
@@ -237,6 +259,15 @@ impl SrtConfig {
         }
     }
 
+    /// The sender's key refresh schedule (`validate` checked it; srt-protocol's default if not).
+    pub(crate) fn key_refresh(&self) -> KeyMaterialRefreshSettings {
+        KeyMaterialRefreshSettings::new(
+            self.key_refresh_packets as usize,
+            self.key_pre_announce_packets as usize,
+        )
+        .unwrap_or_default()
+    }
+
     /// The handshake settings srt-protocol's state machines take.
     pub(crate) fn init_settings(&self) -> Result<ConnInitSettings, Error> {
         self.validate()?;
@@ -257,7 +288,7 @@ impl SrtConfig {
         Ok(ConnInitSettings {
             local_sockid: rand::random(),
             key_settings,
-            key_refresh: KeyMaterialRefreshSettings::default(),
+            key_refresh: self.key_refresh(),
             send_latency: self.send_latency(),
             recv_latency: self.recv_latency(),
             peer_idle_timeout: self.peer_idle_timeout,

@@ -320,7 +320,10 @@ pub(crate) fn connection_config(settings: &Established, config: &SrtConfig) -> C
         peer_flow_window: settings.peer_flow_window,
         rate_control: config.rate_control,
         peer_idle_timeout: config.peer_idle_timeout,
-        cipher: settings.cipher.clone(),
+        cipher: settings
+            .cipher
+            .clone()
+            .map(|cipher| cipher.with_key_refresh(config.key_refresh())),
     }
 }
 
