@@ -114,12 +114,22 @@ impl Drop for KillOnDrop {
 }
 
 /// A loopback TCP port free right now.
+/// A TCP port free now and not handed to another test of this binary before (the tests run at
+/// once; the kernel may give a just-released port out again).
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
 }
 
 /// nginx with the RTMP module, single process, recording `live/*` into `DIR/rec`.
@@ -185,7 +195,12 @@ impl Nginx {
             let mut process = KillOnDrop(child);
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
-                if TcpStream::connect(addr).is_ok() {
+                // Something answers there; it is this nginx only if that is still running a
+                // moment later (one that could not bind the port exits at once).
+                if TcpStream::connect(addr).is_ok() && {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    process.0.try_wait().unwrap().is_none()
+                } {
                     return Nginx {
                         addr,
                         error_log,
@@ -329,11 +344,31 @@ async fn push_through_tmio(name: &str, rtmp_path: &str, stream_id: &str) -> Push
         .await
         .unwrap();
     let remote = format!("srt://{}?streamid={stream_id}", gateway.local_addr());
-    let mut proxy = Proxy::builder("tcp://127.0.0.1:0", &remote)
+    let mut proxy = match Proxy::builder("tcp://127.0.0.1:0", &remote)
         .unwrap()
         .start()
         .await
-        .unwrap();
+    {
+        Ok(proxy) => proxy,
+        Err(error) => {
+            let mut events = Vec::new();
+            while let Ok(Some(event)) =
+                tokio::time::timeout(Duration::from_millis(100), gateway.next_event()).await
+            {
+                events.push(format!("{event:?}"));
+            }
+            panic!(
+                "the proxy did not start: {error}; gateway events: {events:?}; nginx at {} {}, \
+                 its log:\n{}",
+                nginx.addr,
+                match TcpStream::connect(nginx.addr) {
+                    Ok(_) => "answers".to_string(),
+                    Err(e) => format!("does not answer ({e})"),
+                },
+                nginx.log()
+            )
+        }
+    };
     let proxy_port = proxy.local_addr().port();
     let mut ffmpeg = start_push(&format!("rtmp://127.0.0.1:{proxy_port}/{rtmp_path}"));
     let status = ffmpeg.wait(FFMPEG_TIMEOUT, "ffmpeg").await;
