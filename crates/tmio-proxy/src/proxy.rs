@@ -193,7 +193,7 @@ impl Proxy {
     /// URL: the proxy runs one link.
     ///
     /// An error carries the URL with its secrets hidden
-    /// ([`redact_url_text`](tmio_url::redact_url_text)); warnings are logged with the parsed
+    /// ([`redact_url_text`]); warnings are logged with the parsed
     /// URL, which prints `passphrase=<hidden>`.
     pub fn builder(local_url: &str, remote_url: &str) -> Result<ProxyBuilder, Error> {
         let local = parse_local_url(local_url).map_err(|source| Error::Url {
