@@ -529,14 +529,25 @@ mod tests {
         let cipher = StreamCipher::unwrap(&settings.key_settings.passphrase, &km).unwrap();
         let mut encryption = Encryption::new(Some(settings));
         for seq in [5, 6, 1 << 30] {
-            let plain = payload(seq, 1456);
-            let (_, encrypted, _) = encryption
-                .encrypt(packet(seq, DataEncryption::None, &plain))
-                .unwrap();
-            let mut data = encrypted.payload.to_vec();
-            assert!(cipher.apply(encrypted.encryption, encrypted.seq_number, &mut data));
-            assert_eq!(data, plain);
+            assert_tmio_decrypts(&mut encryption, &cipher, seq, 1456);
         }
+    }
+
+    /// srt-protocol's `encryption` encrypts packet `seq` of `len` bytes; `cipher` gives back the
+    /// plaintext.
+    fn assert_tmio_decrypts(
+        encryption: &mut Encryption,
+        cipher: &StreamCipher,
+        seq: u32,
+        len: usize,
+    ) {
+        let plain = payload(seq, len);
+        let (_, encrypted, _) = encryption
+            .encrypt(packet(seq, DataEncryption::None, &plain))
+            .unwrap();
+        let mut data = encrypted.payload.to_vec();
+        assert!(cipher.apply(encrypted.encryption, encrypted.seq_number, &mut data));
+        assert_eq!(data, plain);
     }
 
     #[test]
@@ -549,13 +560,7 @@ mod tests {
         assert_eq!(cipher.key_refresh().period(), 1000);
         assert_eq!(cipher.key_bytes(), 24);
         let mut encryption = Encryption::new(Some(settings));
-        let plain = payload(9, 1316);
-        let (_, encrypted, _) = encryption
-            .encrypt(packet(9, DataEncryption::None, &plain))
-            .unwrap();
-        let mut data = encrypted.payload.to_vec();
-        assert!(cipher.apply(encrypted.encryption, encrypted.seq_number, &mut data));
-        assert_eq!(data, plain);
+        assert_tmio_decrypts(&mut encryption, &cipher, 9, 1316);
     }
 
     #[test]
