@@ -1175,11 +1175,22 @@ impl Connection {
                 let counts = path.send.take_report_counts();
                 let unsent_packets = (self.sender.buffered_packets() as u64)
                     .saturating_sub(self.sender.in_flight_packets(&path.send));
+                // A peer that has not measured yet reports libsrt's guess: no RTT for the
+                // controller (taken as the path's minimum it made every longer path look
+                // queued).
+                let (peer_rtt_us, peer_rtt_var_us) = if rtt::is_initial_guess(mean, variance) {
+                    (0, 0)
+                } else {
+                    (
+                        u64::from(mean.max(0).unsigned_abs()),
+                        u64::from(variance.max(0).unsigned_abs()),
+                    )
+                };
                 path.rate.on_report(
                     now,
                     AckReport {
-                        peer_rtt_us: u64::from(mean.max(0).unsigned_abs()),
-                        peer_rtt_var_us: u64::from(variance.max(0).unsigned_abs()),
+                        peer_rtt_us,
+                        peer_rtt_var_us,
                         receive_rate: statistics.data_receive_rate.map(f64::from),
                         receive_packet_rate: statistics.packet_receive_rate.map(f64::from),
                         unsent_packets,

@@ -9,6 +9,12 @@ const INITIAL_SMOOTHED_US: i32 = 100_000;
 /// libsrt's (and tmio's) RTT variation before the first measurement, µs.
 const INITIAL_VARIATION_US: i32 = 50_000;
 
+/// Whether a peer's RTT report is libsrt's initial guess (100 ms, 50 ms), which a peer reports
+/// until it has measured: no figure of the path.
+pub(crate) fn is_initial_guess(smoothed_us: i32, variation_us: i32) -> bool {
+    smoothed_us == INITIAL_SMOOTHED_US && variation_us == INITIAL_VARIATION_US
+}
+
 /// Smoothed RTT and RTT variation, in microseconds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RttEstimator {
@@ -65,9 +71,7 @@ impl RttEstimator {
         let own_is_fresh = self.has_own_sample && self.reports_since_sample <= STALE_AFTER_REPORTS;
         // A peer that has not measured yet reports libsrt's initial guess (100 ms, 50 ms): that
         // is no figure of this path.
-        let initial_guess =
-            smoothed_us == INITIAL_SMOOTHED_US && variation_us == INITIAL_VARIATION_US;
-        if own_is_fresh || smoothed_us <= 0 || initial_guess {
+        if own_is_fresh || smoothed_us <= 0 || is_initial_guess(smoothed_us, variation_us) {
             return;
         }
         let smoothed_us = u64::from(smoothed_us.unsigned_abs());
