@@ -150,6 +150,11 @@ pub struct Options {
     key_refresh_rate: u32,
     #[serde(rename = "key_pre_announce_packets")]
     key_pre_announce: u32,
+    /// Whether the pre-announcement was set (to something other than 0, libsrt's "default"):
+    /// only then does one above (key refresh rate - 1) / 2 conflict; the default is lowered to
+    /// fit, as libsrt lowers it when the refresh rate is set.
+    #[serde(skip)]
+    key_pre_announce_set: bool,
     #[serde(serialize_with = "serialize_congestion")]
     congestion: CongestionControl,
     message_api: bool,
@@ -194,6 +199,7 @@ impl Default for Options {
             min_version: LIBSRT_DEFAULT_MIN_VERSION,
             key_refresh_rate: DEFAULT_KEY_REFRESH_RATE,
             key_pre_announce: DEFAULT_KEY_PRE_ANNOUNCE,
+            key_pre_announce_set: false,
             congestion: CongestionControl::Live,
             message_api: true,
         }
@@ -504,7 +510,7 @@ impl Options {
             }
             OptionName::MinVersion => Integer(i64::from(self.min_version)),
             OptionName::KeyRefreshRate => Integer(i64::from(self.key_refresh_rate)),
-            OptionName::KeyPreAnnounce => Integer(i64::from(self.key_pre_announce)),
+            OptionName::KeyPreAnnounce => Integer(i64::from(self.key_pre_announce())),
             OptionName::Congestion => Text(self.congestion.as_str().to_owned()),
             OptionName::MessageApi => Bool(self.message_api),
             // The options with one value (checked by a test: their range is fixed).
@@ -561,8 +567,25 @@ impl Options {
             }
             OptionName::MinInputBandwidth => self.min_input_bandwidth = unsigned()?,
             OptionName::MinVersion => self.min_version = small()?,
-            OptionName::KeyRefreshRate => self.key_refresh_rate = small()?,
-            OptionName::KeyPreAnnounce => self.key_pre_announce = small()?,
+            // 0 selects the default, as in libsrt; 1 and 2 leave no room for a pre-announcement.
+            OptionName::KeyRefreshRate => {
+                self.key_refresh_rate = match small()? {
+                    0 => DEFAULT_KEY_REFRESH_RATE,
+                    1 | 2 => return Err(invalid(name, number)),
+                    packets => packets,
+                }
+            }
+            OptionName::KeyPreAnnounce => {
+                let packets = small()?;
+                if packets == 0 {
+                    self.key_pre_announce_set = false;
+                    self.key_pre_announce = DEFAULT_KEY_PRE_ANNOUNCE;
+                } else if self.key_pre_announce_set || packets != self.key_pre_announce() {
+                    // (Setting the default as it reads leaves it the default.)
+                    self.key_pre_announce_set = true;
+                    self.key_pre_announce = packets;
+                }
+            }
             _ => return Err(invalid(name, number)),
         }
         Ok(())
@@ -926,9 +949,15 @@ impl Options {
     }
 
     /// Packets before a key switch at which the sender announces the next key
-    /// (`SRTO_KMPREANNOUNCE`).
+    /// (`SRTO_KMPREANNOUNCE`). Unless set, the default, lowered to (key refresh rate - 1) / 2
+    /// if that is less (libsrt lowers it so when the refresh rate is set).
     pub fn key_pre_announce(&self) -> u32 {
-        self.key_pre_announce
+        if self.key_pre_announce_set {
+            self.key_pre_announce
+        } else {
+            self.key_pre_announce
+                .min(self.key_refresh_rate.saturating_sub(1) / 2)
+        }
     }
 
     /// The congestion controller.
@@ -979,10 +1008,10 @@ impl Options {
     ///   is fine: AES-128, see [`Options::effective_key_length`]);
     /// - the key pre-announcement is at most (key refresh rate - 1) / 2 packets (libsrt's rule).
     pub fn validate(&self) -> Result<(), Error> {
-        if self.key_pre_announce > self.key_refresh_rate.saturating_sub(1) / 2 {
+        if self.key_pre_announce() > self.key_refresh_rate.saturating_sub(1) / 2 {
             return Err(Error::Conflict {
                 option: OptionName::KeyPreAnnounce.sdk_name(),
-                value: self.key_pre_announce.to_string(),
+                value: self.key_pre_announce().to_string(),
                 other: OptionName::KeyRefreshRate.sdk_name(),
                 other_value: self.key_refresh_rate.to_string(),
                 rule: "the next key is announced at most (key refresh rate - 1) / 2 packets \

@@ -198,10 +198,27 @@ fn the_key_pre_announcement_fits_half_the_refresh_period() {
     ));
     assert!(error.to_string().contains("500"), "{error}");
     // Out of range: named with its value.
-    let error = options.apply_uri_option("kmpreannounce", "0").unwrap_err();
-    assert!(
-        error.to_string().contains("kmpreannounce") || error.to_string().contains("pre-announce"),
-        "{error}"
-    );
-    assert!(options.apply_uri_option("kmrefreshrate", "2").is_err());
+    let error = options.apply_uri_option("kmrefreshrate", "2").unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("refresh") && text.contains("\"2\""), "{text}");
+    assert!(options.apply_uri_option("kmrefreshrate", "1").is_err());
+}
+
+#[test]
+fn key_refresh_options_follow_libsrt_zero_means_default_and_the_refresh_rate_lowers_the_default_announcement(
+) {
+    // libsrt: 0 selects the default for both; setting the refresh rate alone lowers the
+    // default pre-announcement to (rate - 1) / 2 instead of refusing the URL.
+    let mut options = rtmp();
+    options.apply_uri_option("kmrefreshrate", "1000").unwrap();
+    options.validate().unwrap();
+    assert_eq!(options.key_pre_announce(), 499);
+    options.apply_uri_option("kmpreannounce", "200").unwrap();
+    assert_eq!(options.key_pre_announce(), 200);
+    options.apply_uri_option("kmpreannounce", "0").unwrap();
+    assert_eq!(options.key_pre_announce(), 499);
+    options.apply_uri_option("kmrefreshrate", "0").unwrap();
+    options.validate().unwrap();
+    assert_eq!(options.key_refresh_rate(), 1 << 25);
+    assert_eq!(options.key_pre_announce(), 4000);
 }
