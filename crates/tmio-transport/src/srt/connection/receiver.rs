@@ -40,6 +40,8 @@ const MIN_NAK_INTERVAL: Duration = Duration::from_millis(5);
 const NAK_TICK: Duration = Duration::from_millis(1);
 /// Slack added to the NAK repeat interval.
 const NAK_SLACK: Duration = Duration::from_millis(2);
+/// See [`Receiver::nak_interval`].
+const NAK_QUEUE_FACTOR: u32 = 2;
 /// Upper bound of the learned reordering tolerance.
 const MAX_REORDER_DELAY: Duration = Duration::from_millis(50);
 /// Largest loss list in one NAK, in 32-bit words (keeps the packet under 1500 bytes).
@@ -882,11 +884,14 @@ impl Receiver {
         })
     }
 
-    /// A loss is reported again after this long without its retransmission: one and a half round
-    /// trips plus variation and slack, so that a retransmission already on its way is not asked
-    /// for twice.
+    /// A loss is reported again after this long without its retransmission: a round trip plus
+    /// four variations and slack (libsrt's period), plus twice the queue the smoothed RTT shows
+    /// (a retransmission waits in it, and the smoothed RTT lags a growing queue) up to half a
+    /// round trip, so that a retransmission already on its way is seldom asked for twice. Never
+    /// longer than the sender's retransmission timeout, which must wait for it.
     fn nak_interval(rtt: &RttEstimator) -> Duration {
-        (rtt.smoothed() * 3 / 2 + 4 * rtt.variation() + NAK_SLACK).max(MIN_NAK_INTERVAL)
+        let queue_margin = (rtt.queueing() * NAK_QUEUE_FACTOR).min(rtt.smoothed() / 2);
+        (rtt.smoothed() + queue_margin + 4 * rtt.variation() + NAK_SLACK).max(MIN_NAK_INTERVAL)
     }
 
     /// The current reordering tolerance.
@@ -1247,17 +1252,50 @@ mod tests {
         let mut path = PathReceiver::new(start);
         deliver(&mut receiver, &mut path, start, packet(space, 0, b"x", 0));
         deliver(&mut receiver, &mut path, start, packet(space, 5, b"y", 0));
-        // Default RTT 100 ms * 1.5 + 4 * 50 ms + 10 ms: not yet.
+        // Default RTT 100 ms + 4 * 50 ms + 2 ms (no queue measured): not yet.
         assert_eq!(
             nak_words(&mut receiver, &path, start + Duration::from_millis(30)),
             None
         );
         assert_eq!(
-            nak_words(&mut receiver, &path, start + Duration::from_millis(300)),
+            nak_words(&mut receiver, &path, start + Duration::from_millis(301)),
             None
         );
-        let words = nak_words(&mut receiver, &path, start + Duration::from_millis(361)).unwrap();
+        let words = nak_words(&mut receiver, &path, start + Duration::from_millis(303)).unwrap();
         assert_eq!(words, vec![(1 << 31) | 1, 4]);
+    }
+
+    #[test]
+    fn the_nak_repeat_waits_longer_on_a_queued_path_but_never_past_one_and_a_half_rtts() {
+        // No queue: libsrt's period, SRTT + 4 RTTVar (+ 2 ms).
+        let mut steady = RttEstimator::default();
+        for _ in 0..100 {
+            steady.on_sample(Duration::from_millis(40));
+        }
+        let base = steady.smoothed() + 4 * steady.variation() + NAK_SLACK;
+        assert_eq!(Receiver::nak_interval(&steady), base);
+        // The smoothed RTT 8 ms above its lowest: a retransmission waits in that queue, so the
+        // repeat waits twice that longer.
+        let mut queued = RttEstimator::default();
+        queued.on_sample(Duration::from_millis(32));
+        for _ in 0..100 {
+            queued.on_sample(Duration::from_millis(40));
+        }
+        assert!(queued.queueing() >= Duration::from_millis(7), "{queued:?}");
+        assert_eq!(
+            Receiver::nak_interval(&queued),
+            queued.smoothed() + 2 * queued.queueing() + 4 * queued.variation() + NAK_SLACK
+        );
+        // A queue as long as the base RTT: at most half a round trip more.
+        let mut bloated = RttEstimator::default();
+        bloated.on_sample(Duration::from_millis(10));
+        for _ in 0..100 {
+            bloated.on_sample(Duration::from_millis(40));
+        }
+        assert_eq!(
+            Receiver::nak_interval(&bloated),
+            bloated.smoothed() * 3 / 2 + 4 * bloated.variation() + NAK_SLACK
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub(crate) struct RttEstimator {
     measured: bool,
     /// Peer reports received since our last own sample.
     reports_since_sample: u32,
+    /// The lowest smoothed RTT since measured, µs.
+    min_smoothed_us: u64,
 }
 
 impl Default for RttEstimator {
@@ -37,6 +39,7 @@ impl Default for RttEstimator {
             has_own_sample: false,
             measured: false,
             reports_since_sample: 0,
+            min_smoothed_us: u64::MAX,
         }
     }
 }
@@ -61,6 +64,7 @@ impl RttEstimator {
             self.variation_us = sample_us / 2;
             self.has_own_sample = true;
         }
+        self.note_min();
     }
 
     /// Folds in the peer's estimate carried by an ACK; ignored while we measure ourselves (a pure
@@ -81,10 +85,21 @@ impl RttEstimator {
             self.measured = true;
             self.smoothed_us = smoothed_us;
             self.variation_us = variation_us;
+            self.note_min();
             return;
         }
         self.smoothed_us = (self.smoothed_us * 7 + smoothed_us) / 8;
         self.variation_us = (self.variation_us * 3 + variation_us) / 4;
+        self.note_min();
+    }
+
+    /// How far the smoothed RTT stands above its lowest: the queue on the path.
+    pub(crate) fn queueing(&self) -> Duration {
+        Duration::from_micros(self.smoothed_us.saturating_sub(self.min_smoothed_us))
+    }
+
+    fn note_min(&mut self) {
+        self.min_smoothed_us = self.min_smoothed_us.min(self.smoothed_us);
     }
 
     /// Smoothed RTT.
