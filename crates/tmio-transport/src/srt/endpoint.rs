@@ -34,7 +34,7 @@ use crate::{
             listener::{AcceptError, CallerRequest, ListenerCore, ListenerLimits, MemberJoined},
             Established,
         },
-        udp::{BatchIo, GsoBatch},
+        udp::{BatchIo, GsoBatch, Readiness},
         wire::{self, Datagram},
     },
     Error,
@@ -43,6 +43,11 @@ use crate::{
 /// Datagrams read from the socket (at least, whole `recvmmsg` calls) before the connections get
 /// to transmit again.
 const RECV_BATCH: usize = 64;
+
+/// A turn this long after a due deadline means the process did not run meanwhile (stopped,
+/// suspended, starved of CPU): what the peers sent since waits in the socket, unread, and is read
+/// before the timers judge a peer silent or a flight lost.
+const LATE_TURN: Duration = Duration::from_millis(100);
 
 /// Link events a stream keeps for the application (the oldest go first when it does not read
 /// them).
@@ -817,6 +822,12 @@ impl Endpoint {
                 panic!("a bug, simulated by a test");
             }
             let now = Instant::now();
+            if self
+                .next_deadline()
+                .is_some_and(|due| now.saturating_duration_since(due) >= LATE_TURN)
+            {
+                self.receive_all();
+            }
             let mut turn = std::mem::take(&mut self.turn);
             self.take_turn(now, &mut turn);
             self.run_timers(now, &turn);
@@ -896,7 +907,7 @@ impl Endpoint {
                         self.socket_failed(index, Error::LocalIo { context: "waiting for the UDP socket", source });
                         continue;
                     }
-                    self.receive_batch(index);
+                    self.receive_batch(index, Readiness::AsReported);
                 }
                 (index, writable) = writable, if any_blocked => {
                     if writable.is_ok() {
@@ -1177,7 +1188,18 @@ impl Endpoint {
         }
     }
 
-    fn receive_batch(&mut self, index: usize) {
+    /// Reads a batch from every socket still in use, whether or not the runtime has reported it
+    /// readable yet (after a stop it may not have: `epoll_wait` returns `EINTR` on `SIGCONT`, and
+    /// the timers fire first).
+    fn receive_all(&mut self) {
+        for index in 0..self.sockets.len() {
+            if self.sockets.get(index).is_some_and(|s| !s.failed) {
+                self.receive_batch(index, Readiness::AskKernel);
+            }
+        }
+    }
+
+    fn receive_batch(&mut self, index: usize, readiness: Readiness) {
         let Some(socket) = self.sockets.get(index).map(|s| s.socket.clone()) else {
             return;
         };
@@ -1192,7 +1214,7 @@ impl Endpoint {
             let Some(io) = self.sockets.get_mut(index).map(|s| &mut s.io) else {
                 break;
             };
-            let result = io.receive(&socket, |datagram, from| {
+            let result = io.receive(&socket, readiness, |datagram, from| {
                 match wire::decode(datagram, from) {
                     Ok(packet) => received.push((packet, from)),
                     Err(error) => {

@@ -338,9 +338,12 @@ impl BatchIo {
 
     /// Receives what the socket holds, at most one `recvmmsg`, and hands each datagram with its
     /// sender to `each`. Returns the number of datagrams; `WouldBlock` when there were none.
+    /// [`Readiness::AsReported`] asks the kernel only if the runtime has seen the socket readable;
+    /// [`Readiness::AskKernel`] always does.
     pub(crate) fn receive(
         &mut self,
         socket: &UdpSocket,
+        readiness: Readiness,
         mut each: impl FnMut(&[u8], SocketAddr),
     ) -> io::Result<usize> {
         let BatchIo {
@@ -348,13 +351,17 @@ impl BatchIo {
             buffers,
             metas,
         } = self;
-        let messages = socket.try_io(Interest::READABLE, || {
+        let mut recv = || {
             let mut slices = buffers
                 .iter_mut()
                 .map(|b| IoSliceMut::new(b))
                 .collect::<Vec<_>>();
             state.recv(UdpSockRef::from(socket), &mut slices, metas)
-        })?;
+        };
+        let messages = match readiness {
+            Readiness::AsReported => socket.try_io(Interest::READABLE, recv)?,
+            Readiness::AskKernel => recv()?,
+        };
         let mut datagrams = 0;
         for (meta, buffer) in metas.iter().zip(buffers.iter()).take(messages) {
             let received = &buffer[..meta.len.min(buffer.len())];
@@ -370,6 +377,17 @@ impl BatchIo {
         }
         Ok(datagrams)
     }
+}
+
+/// Whether a receive trusts the runtime's record of the socket's readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Readiness {
+    /// Read only if the runtime has seen the socket readable since the last `WouldBlock` (no
+    /// system call otherwise): the normal case, woken by the runtime.
+    AsReported,
+    /// Read whatever the runtime has seen: after the process did not run for a while, datagrams
+    /// can wait in the socket that no `epoll_wait` has reported yet.
+    AskKernel,
 }
 
 #[cfg(test)]
@@ -529,7 +547,7 @@ mod tests {
         let from = a.local_addr().unwrap();
         while received.len() < sent.len() {
             b.readable().await.unwrap();
-            match receiver.receive(&b, |d, f| {
+            match receiver.receive(&b, Readiness::AsReported, |d, f| {
                 assert_eq!(f, from);
                 received.push(d.to_vec());
             }) {
