@@ -47,7 +47,7 @@ tasks:
 --dry-run prints the commands a task would run and runs nothing (release: see above).";
 
 /// Seconds each fuzz target runs when no duration is given.
-pub const DEFAULT_FUZZ_SECONDS: u64 = 45;
+pub const DEFAULT_FUZZ_SECONDS: u64 = 30;
 
 /// Executions per fuzz target of `cargo xtask fuzz --long`.
 pub const LONG_FUZZ_RUNS: u64 = 10_000_000;
@@ -477,14 +477,14 @@ mod tests {
     }
 
     #[test]
-    fn test_defaults_install_and_fuzz_forty_five_seconds() {
+    fn test_defaults_install_and_fuzz_thirty_seconds() {
         let invocation = parse(&["test"]).unwrap();
         assert_eq!(
             invocation,
             Invocation {
                 task: Task::Test(TestOptions {
                     install: true,
-                    fuzz_seconds: 45
+                    fuzz_seconds: 30
                 }),
                 dry_run: false
             }
@@ -544,12 +544,12 @@ mod tests {
     }
 
     #[test]
-    fn fuzz_defaults_to_every_target_for_forty_five_seconds() {
+    fn fuzz_defaults_to_every_target_for_thirty_seconds() {
         let invocation = parse(&["fuzz"]).unwrap();
         assert_eq!(
             invocation.task,
             Task::Fuzz {
-                budget: FuzzBudget::seconds(45),
+                budget: FuzzBudget::seconds(30),
                 target: None,
                 build: FuzzBuild::AddressSanitizer
             }
