@@ -289,6 +289,11 @@ fn key_bytes(key_size: KeySize) -> usize {
     }
 }
 
+/// The AES key length, in bytes, that a key material carries; `None` when it fits no AES key.
+pub(crate) fn key_bytes_of(key_material: &KeyingMaterialMessage) -> Option<usize> {
+    key_size_of(key_material).map(key_bytes)
+}
+
 /// The key length a key material carries: its wrapped keys' length over its number of keys.
 fn key_size_of(key_material: &KeyingMaterialMessage) -> Option<KeySize> {
     let keys = key_material.key_flags.bits().count_ones() as usize;

@@ -42,7 +42,7 @@ use super::packet::{
     GROUP_ID_BIT, MAX_STREAM_ID_BYTES, SRT_MAGIC,
 };
 use super::Established;
-use crate::srt::cipher::StreamCipher;
+use crate::srt::cipher::{key_bytes_of, StreamCipher};
 use crate::srt::config::SrtConfig;
 use crate::srt::connection::DeliveryMode;
 
@@ -94,7 +94,8 @@ impl Default for ListenerLimits {
 pub(crate) struct CallerRequest {
     pub peer: SocketAddr,
     pub stream_id: Option<String>,
-    /// AES key length of the caller's key material, bytes (0 = the caller does not encrypt).
+    /// AES key length of the caller's key material, bytes: 16, 24 or 32 (key material of any
+    /// other length is refused), 0 when the caller does not encrypt.
     pub key_bytes: u8,
     /// The caller's key material was already checked against the listener's passphrase.
     pub authenticated: bool,
@@ -544,7 +545,12 @@ impl ListenerCore {
                 let request = CallerRequest {
                     peer: from,
                     stream_id: hs.stream_id().map(str::to_owned),
-                    key_bytes: checked.key_material.as_ref().map_or(0, key_bytes),
+                    key_bytes: checked
+                        .key_material
+                        .as_ref()
+                        .and_then(key_bytes_of)
+                        .and_then(|n| u8::try_from(n).ok())
+                        .unwrap_or(0),
                     authenticated: checked.cipher.is_some(),
                     group: checked.group,
                 };
@@ -885,7 +891,10 @@ impl ListenerCore {
         match (&key_material, announced) {
             (None, 0) => {}
             (None, _) => return rogue("a key length without key material"),
-            (Some(km), n) if n != 0 && usize::from(n) != usize::from(key_bytes(km)) => {
+            (Some(km), _) if key_bytes_of(km).is_none() => {
+                return rogue("key material of no AES key length")
+            }
+            (Some(km), n) if n != 0 && key_bytes_of(km) != Some(usize::from(n)) => {
                 return rogue("key material of another length than announced")
             }
             (Some(_), _) => {}
@@ -1312,13 +1321,6 @@ impl ListenerCore {
             }
         }
     }
-}
-
-/// The AES key length of a key material message, bytes.
-fn key_bytes(km: &KeyingMaterialMessage) -> u8 {
-    let keys = km.key_flags.bits().count_ones().max(1) as usize;
-    let len = km.wrapped_keys.len().saturating_sub(8) / keys;
-    u8::try_from(len).unwrap_or(0)
 }
 
 /// The cipher from a caller's key material and a passphrase, `None` when it does not unwrap.

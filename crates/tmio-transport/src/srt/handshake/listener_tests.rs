@@ -512,6 +512,27 @@ fn malformed_conclusions_are_refused_with_a_reason() {
         "a group id without the group bit"
     );
     assert_eq!(refused(&|hs| hs.encryption_field = 2), 1004);
+    // Key material whose key is 20 bytes, no AES key, with no length announced: the wire parser
+    // already refuses it; the listener core refuses it too when it is handed such a handshake.
+    let (mut core, mut conclusion) = base();
+    conclusion
+        .extensions
+        .push(Extension::KeyMaterialRequest(KeyingMaterialMessage {
+            pt: PacketType::KeyingMaterial,
+            key_flags: KeyFlags::EVEN,
+            keki: 0,
+            cipher: CipherType::Ctr,
+            auth: Auth::None,
+            salt: vec![7; 16],
+            wrapped_keys: vec![9; 8 + 20],
+        }));
+    assert!(Handshake::parse(&conclusion.to_bytes()).is_err());
+    core.handle(now, addr(1), conclusion);
+    assert!(core.poll_request().is_none());
+    assert_eq!(
+        sent(&mut core).first().map(|(hs, _)| hs.kind),
+        Some(ShakeKind::Rejection(1004))
+    );
     assert_eq!(
         refused(&|hs| hs
             .extensions
