@@ -16,51 +16,66 @@ use nix::sys::signal::Signal;
 /// long enough for the other side's keepalives (every second) to reach the stopped one.
 const STOPPED: Duration = Duration::from_millis(2500);
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Stopped {
     Proxy,
+    /// A proxy with a broadcast group of two links (from 127.0.0.2 and 127.0.0.3): a socket
+    /// each, both read.
+    BondedProxy,
     Gateway,
 }
 
 fn stream_survives_a_stop_of(stopped: Stopped) {
-    let short_idle = |side: Stopped| match (side, stopped) {
-        (Stopped::Proxy, Stopped::Proxy) | (Stopped::Gateway, Stopped::Gateway) => {
-            "?peeridletimeo=1000"
-        }
-        _ => "",
+    let proxy_stopped = stopped != Stopped::Gateway;
+    let (gateway_idle, proxy_idle) = if proxy_stopped {
+        ("", "peeridletimeo=1000")
+    } else {
+        ("peeridletimeo=1000", "")
     };
+    let bonded = stopped == Stopped::BondedProxy;
     let sink = Sink::start();
     let mut gateway = Tmio::spawn(&[
         "gateway",
-        &format!("srt://127.0.0.1:0{}", short_idle(Stopped::Gateway)),
+        &format!(
+            "srt://127.0.0.1:0?{gateway_idle}{}",
+            if bonded { "&groupconnect=1" } else { "" }
+        ),
         &format!("tcp://{}", sink.addr),
     ]);
     let gateway_addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
-    let mut proxy = Tmio::spawn(&[
-        "proxy",
-        "tcp://127.0.0.1:0",
-        &format!("srt://{gateway_addr}{}", short_idle(Stopped::Proxy)),
-    ]);
+    let gateway_addr = gateway_addr.trim();
+    let mut args = vec![
+        "proxy".to_string(),
+        "tcp://127.0.0.1:0".to_string(),
+        format!("srt://{gateway_addr}?{proxy_idle}"),
+    ];
+    if bonded {
+        let port = gateway_addr.rsplit(':').next().unwrap();
+        for bind in ["127.0.0.2", "127.0.0.3"] {
+            args.push("--link".to_string());
+            args.push(format!("srt://127.0.0.1:{port},bind={bind}"));
+        }
+        args.extend(["--bond".to_string(), "broadcast".to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut proxy = Tmio::spawn(&args);
     let local = proxy.wait_line("listening tcp://", Duration::from_secs(10));
     let mut pusher = TcpStream::connect(local.trim()).unwrap();
     let before = stream_bytes(200_000, 31);
     pusher.write_all(&before).unwrap();
     sink.wait_for(before.len() as u64, Duration::from_secs(10));
 
-    let target = match stopped {
-        Stopped::Proxy => &proxy,
-        Stopped::Gateway => &gateway,
-    };
+    let target = if proxy_stopped { &proxy } else { &gateway };
     target.signal(Signal::SIGSTOP);
     // The other side goes on: the proxy takes more from the pusher and sends it (the gateway
     // hears nothing back), the gateway sends keepalives.
     let during = stream_bytes(100_000, 32);
-    if matches!(stopped, Stopped::Gateway) {
+    if !proxy_stopped {
         pusher.write_all(&during).unwrap();
     }
     std::thread::sleep(STOPPED);
     target.signal(Signal::SIGCONT);
-    if matches!(stopped, Stopped::Proxy) {
+    if proxy_stopped {
         pusher.write_all(&during).unwrap();
     }
     let after = stream_bytes(200_000, 33);
@@ -70,7 +85,14 @@ fn stream_survives_a_stop_of(stopped: Stopped) {
     drop(pusher);
     let status = proxy.wait_exit(Duration::from_secs(15));
     assert_eq!(status.code(), Some(0), "proxy: {}", proxy.stderr());
-    if matches!(stopped, Stopped::Proxy) {
+    if bonded {
+        assert!(
+            !proxy.stderr().contains("path broken"),
+            "a link broke: {}",
+            proxy.stderr()
+        );
+    }
+    if stopped == Stopped::Proxy {
         // Nothing was lost on loopback: a stop alone resends nothing (any ACK that waited in
         // the socket is read before the retransmission timer runs).
         assert_eq!(
@@ -91,6 +113,11 @@ fn stream_survives_a_stop_of(stopped: Stopped) {
 #[test]
 fn a_proxy_stopped_past_its_idle_timeout_carries_on() {
     stream_survives_a_stop_of(Stopped::Proxy);
+}
+
+#[test]
+fn a_bonded_proxy_stopped_past_its_idle_timeout_carries_on_with_both_links() {
+    stream_survives_a_stop_of(Stopped::BondedProxy);
 }
 
 #[test]
