@@ -668,16 +668,18 @@ pub fn run_soak(config: &SoakConfig, progress: &mut dyn FnMut(&str)) -> Result<S
 
     let mut gateway_samples = Vec::new();
     let mut proxy_samples: Vec<Vec<Sample>> = vec![Vec::new(); config.sessions];
-    // Bounded: one sample per period until the run's end, plus one at the end.
+    // Bounded: one sample per period while the streams run. None at their end: a sample taken
+    // as the pushers stop could see a proxy closing its pusher's connection (one fd fewer), which
+    // is the end of the session, not a leak.
     let max_samples =
-        (config.duration.as_secs_f64() / config.sample_every.as_secs_f64()).ceil() as usize + 1;
+        (config.duration.as_secs_f64() / config.sample_every.as_secs_f64()).ceil() as usize;
     let mut next = started;
     let mut last_delivered = 0u64;
     for _ in 0..max_samples {
-        let now = Instant::now();
-        if now > stop_at {
+        if next >= stop_at || Instant::now() >= stop_at {
             break;
         }
+        let now = Instant::now();
         if let Some(wait) = next.checked_duration_since(now) {
             std::thread::sleep(wait);
         }
