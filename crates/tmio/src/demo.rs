@@ -162,7 +162,6 @@ pub async fn demo(seconds: u32, mbps: u32) -> Result<DemoReport, CommandError> {
                 )))
             }
         };
-        tracing::info!(bytes = sent.0, "pusher finished");
         let proxy_moved = proxy.wait().await?;
         let received = match sink_task.await {
             Ok(received) => received?,
@@ -225,6 +224,8 @@ async fn push(proxy: SocketAddr, seconds: u32, mbps: u32) -> Result<(u64, [u8; 3
         hasher.update(&chunk);
         sent += chunk.len() as u64;
     }
+    // Logged before the close that lets the session end, so the log's order is the events'.
+    tracing::info!(bytes = sent, "pusher finished");
     stream
         .shutdown()
         .await
