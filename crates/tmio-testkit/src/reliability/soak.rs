@@ -676,10 +676,10 @@ pub fn run_soak(config: &SoakConfig, progress: &mut dyn FnMut(&str)) -> Result<S
     let mut next = started;
     let mut last_delivered = 0u64;
     for _ in 0..max_samples {
-        if next >= stop_at || Instant::now() >= stop_at {
+        let now = Instant::now();
+        if next >= stop_at || now >= stop_at {
             break;
         }
-        let now = Instant::now();
         if let Some(wait) = next.checked_duration_since(now) {
             std::thread::sleep(wait);
         }

@@ -1189,8 +1189,9 @@ impl Endpoint {
     }
 
     /// Reads a batch from every socket still in use, whether or not the runtime has reported it
-    /// readable yet (after a stop it may not have: `epoll_wait` returns `EINTR` on `SIGCONT`, and
-    /// the timers fire first).
+    /// readable yet (after a stop it may not have: on `SIGCONT` strace showed the runtime's
+    /// `epoll_wait` report only the pusher's TCP socket while the UDP one held the peer's
+    /// keepalives, and the timers would have fired first).
     fn receive_all(&mut self) {
         for index in 0..self.sockets.len() {
             if self.sockets.get(index).is_some_and(|s| !s.failed) {
