@@ -12,11 +12,12 @@ tasks:
          install what the tests need (scripts/install-deps.sh: Debian packages, cargo-fuzz)
   test   [--no-install] [--fuzz-seconds N] [--dry-run]
          the test command of the README and of CI: deps, fmt, clippy, cargo test --workspace,
-         then every fuzz target for N seconds (default 45; 0 skips fuzzing)
+         then every fuzz target for N seconds (default 30; 0 skips fuzzing)
   fuzz   [--seconds N] [--runs N | --long] [--workers N] [--no-sanitizer] [--target NAME]
          [--dry-run]
-         run every fuzz target in fuzz/ (or only NAME), one after the other, for N seconds each
-         (default 45); --runs N instead stops each after N executions (libFuzzer's -runs),
+         build the targets in fuzz/, then run each (or only NAME) for N seconds (default 30),
+         as many side by side as there are CPUs (one after the other with --workers above 1);
+         --runs N instead stops each after N executions (libFuzzer's -runs),
          --long is --runs 10000000 (the long run of docs/fuzzing.md); with --seconds as well,
          whichever comes first; --workers N runs N libFuzzer processes on the target's corpus
          (libFuzzer's -jobs/-workers), the executions split between them and summed after;

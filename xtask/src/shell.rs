@@ -3,9 +3,10 @@
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
 
 use crate::Error;
 
@@ -204,39 +205,59 @@ impl Shell {
         cmd: &Cmd,
         mut on_line: impl FnMut(&str),
     ) -> Result<Option<ExitStatus>, Error> {
-        if self.plan(cmd) {
+        let Some(mut child) = self.spawn_with_piped_stderr(cmd)? else {
             return Ok(None);
-        }
-        let mut child = cmd
-            .to_command(&self.root)
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| spawn_error(cmd, source))?;
+        };
         if let Some(stderr) = child.stderr.take() {
-            let mut reader = BufReader::new(stderr);
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                match reader.read_until(b'\n', &mut line) {
-                    Ok(0) => break,
-                    Ok(_) => {
-                        let text = String::from_utf8_lossy(&line);
-                        eprint!("{text}");
-                        on_line(text.trim_end());
-                    }
-                    Err(source) => {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        return Err(Error::Io {
-                            context: format!("reading the output of `{cmd}`"),
-                            source,
-                        });
-                    }
-                }
+            let read = for_each_line(stderr, |line| {
+                eprintln!("{line}");
+                on_line(line);
+            });
+            if let Err(source) = read {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::Io {
+                    context: format!("reading the output of `{cmd}`"),
+                    source,
+                });
             }
         }
         child
             .wait()
+            .map(Some)
+            .map_err(|source| spawn_error(cmd, source))
+    }
+
+    /// Starts `cmd` with its standard error collected line by line (for commands that run side
+    /// by side, whose output would otherwise interleave); `None` in dry-run mode. The command
+    /// line is echoed when it starts; the lines come back from [`Captured::wait`].
+    pub fn spawn_capturing_stderr(&self, cmd: &Cmd) -> Result<Option<Captured>, Error> {
+        let Some(mut child) = self.spawn_with_piped_stderr(cmd)? else {
+            return Ok(None);
+        };
+        let stderr = child.stderr.take();
+        let reader = std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            if let Some(stderr) = stderr {
+                for_each_line(stderr, |line| lines.push(line.to_owned()))?;
+            }
+            Ok(lines)
+        });
+        Ok(Some(Captured {
+            command: cmd.to_string(),
+            child: Some(child),
+            reader: Some(reader),
+        }))
+    }
+
+    /// Plans `cmd` (`None` in dry-run mode), else starts it with its standard error piped.
+    fn spawn_with_piped_stderr(&self, cmd: &Cmd) -> Result<Option<Child>, Error> {
+        if self.plan(cmd) {
+            return Ok(None);
+        }
+        cmd.to_command(&self.root)
+            .stderr(Stdio::piped())
+            .spawn()
             .map(Some)
             .map_err(|source| spawn_error(cmd, source))
     }
@@ -252,6 +273,74 @@ impl Shell {
             eprintln!("$ {line}");
             false
         }
+    }
+}
+
+/// A command started by [`Shell::spawn_capturing_stderr`]. Dropped without [`Captured::wait`]
+/// (an error elsewhere), its process is killed and reaped (a program that process started
+/// itself, such as the fuzzer `cargo fuzz run` starts, runs on to the end of its own budget).
+#[derive(Debug)]
+pub struct Captured {
+    command: String,
+    child: Option<Child>,
+    reader: Option<JoinHandle<std::io::Result<Vec<String>>>>,
+}
+
+impl Captured {
+    /// Waits for the command to end; returns its exit status, whatever it is, and the lines it
+    /// wrote to standard error.
+    pub fn wait(mut self) -> Result<(ExitStatus, Vec<String>), Error> {
+        let lines = match self.reader.take().map(JoinHandle::join) {
+            Some(Ok(Ok(lines))) => lines,
+            Some(Ok(Err(source))) => {
+                return Err(Error::Io {
+                    context: format!("reading the output of `{}`", self.command),
+                    source,
+                })
+            }
+            Some(Err(_)) | None => {
+                return Err(Error::Io {
+                    context: format!("reading the output of `{}`", self.command),
+                    source: std::io::Error::other("the reading thread stopped"),
+                })
+            }
+        };
+        let status = match self.child.take() {
+            Some(mut child) => child.wait().map_err(|source| Error::Spawn {
+                command: self.command.clone(),
+                source,
+            })?,
+            None => {
+                return Err(Error::Spawn {
+                    command: self.command.clone(),
+                    source: std::io::Error::other("already waited for"),
+                })
+            }
+        };
+        Ok((status, lines))
+    }
+}
+
+impl Drop for Captured {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Hands each line of `output` to `on_line`, its line ending trimmed (bytes that are not UTF-8
+/// replaced), until the end of the output.
+fn for_each_line(output: impl Read, mut on_line: impl FnMut(&str)) -> std::io::Result<()> {
+    let mut reader = BufReader::new(output);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        on_line(String::from_utf8_lossy(&line).trim_end());
     }
 }
 
@@ -359,6 +448,54 @@ mod tests {
             .unwrap();
         assert_eq!(status.code(), Some(3));
         assert_eq!(lines, ["one", "two"]);
+    }
+
+    #[test]
+    fn captured_commands_run_side_by_side_and_return_their_lines_and_status() {
+        let shell = Shell::new(std::env::temp_dir(), false);
+        let started = std::time::Instant::now();
+        // Each waits for the other's file: they only end if both run at once.
+        let dir = std::env::temp_dir().join(format!("xtask-side-by-side-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = |me: &str, other: &str, code: u8| {
+            format!(
+                "touch {dir}/{me}; i=0; while [ ! -e {dir}/{other} ]; do i=$((i+1)); [ $i -gt 100 ] && exit 9; sleep 0.05; done; echo {me} >&2; echo done >&2; exit {code}",
+                dir = dir.display()
+            )
+        };
+        let first = shell
+            .spawn_capturing_stderr(&Cmd::new("sh").args(["-c", &script("a", "b", 0)]))
+            .unwrap()
+            .unwrap();
+        let second = shell
+            .spawn_capturing_stderr(&Cmd::new("sh").args(["-c", &script("b", "a", 4)]))
+            .unwrap()
+            .unwrap();
+        let (status, lines) = first.wait().unwrap();
+        assert_eq!(
+            (status.code(), lines),
+            (Some(0), vec!["a".to_owned(), "done".to_owned()])
+        );
+        let (status, lines) = second.wait().unwrap();
+        assert_eq!(
+            (status.code(), lines),
+            (Some(4), vec!["b".to_owned(), "done".to_owned()])
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        // Dropped unwaited, a command is killed rather than waited for.
+        let sleeper = shell
+            .spawn_capturing_stderr(&Cmd::new("sleep").arg("30"))
+            .unwrap()
+            .unwrap();
+        drop(sleeper);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        // Dry run: recorded, nothing started.
+        let dry = Shell::new(std::env::temp_dir(), true);
+        assert!(dry
+            .spawn_capturing_stderr(&Cmd::new("xtask-no-such-program"))
+            .unwrap()
+            .is_none());
+        assert_eq!(dry.planned(), ["xtask-no-such-program"]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use crate::cli::{FuzzBudget, FuzzBuild};
@@ -20,7 +21,7 @@ pub struct FuzzReport {
     pub target: String,
     /// Inputs libFuzzer executed (`None` in dry-run mode, or if libFuzzer did not say).
     pub executions: Option<u64>,
-    /// Wall-clock time, build included.
+    /// Wall-clock time of its libFuzzer run (the build is a step of its own).
     pub elapsed: Duration,
     /// libFuzzer's average executions per second, over its run time only (`None` in dry-run
     /// mode, or if libFuzzer did not say).
@@ -29,8 +30,12 @@ pub struct FuzzReport {
     pub corpus_files: Option<u64>,
 }
 
-/// Fuzzes every target (or only `only`), built as `build`, one after the other, each until
-/// `budget` runs out, and prints a table of executions. Stops at the first target that crashes.
+/// Fuzzes every target (or only `only`), built as `build`, each until `budget` runs out, and
+/// prints a table of executions. The targets are built once first; then, with one libFuzzer
+/// process per target, as many targets run side by side as the machine has CPUs (each its own
+/// CPU for the whole budget; their output is printed as each ends), else one after the other
+/// with the output as it comes. Stops after the first target that crashes (and whatever ran
+/// beside it).
 pub fn run(
     shell: &Shell,
     budget: FuzzBudget,
@@ -47,11 +52,32 @@ pub fn run(
         }
         targets = vec![name.to_owned()];
     }
-    let mut reports = Vec::with_capacity(targets.len());
     for target in &targets {
-        match fuzz_target(shell, target, budget, build) {
-            Ok(report) => reports.push(report),
-            Err(error) => {
+        copy_seeds(shell, target)?;
+    }
+    // cargo-fuzz passes nightly-only flags (-Zsanitizer); RUSTC_BOOTSTRAP=1 lets stable accept them.
+    // Every target, or the one asked for.
+    shell.run(
+        &Cmd::cargo()
+            .env("RUSTC_BOOTSTRAP", "1")
+            .args(["fuzz", "build"])
+            .args(build.cargo_fuzz_flags().iter().copied())
+            .args(only),
+    )?;
+    let side_by_side = targets_side_by_side(budget, targets.len());
+    let mut reports = Vec::with_capacity(targets.len());
+    for group in targets.chunks(side_by_side) {
+        let outcome = if group.len() == 1 {
+            fuzz_target(shell, &group[0], budget, build)
+                .map(|report| vec![report])
+                .map_err(|error| (Vec::new(), error))
+        } else {
+            fuzz_side_by_side(shell, group, budget, build)
+        };
+        match outcome {
+            Ok(done) => reports.extend(done),
+            Err((done, error)) => {
+                reports.extend(done);
                 // Show what the targets before the failing one did.
                 if !reports.is_empty() {
                     println!("\n{}", report_table(&reports));
@@ -64,6 +90,16 @@ pub fn run(
         println!("\n{}", report_table(&reports));
     }
     Ok(reports)
+}
+
+/// How many targets run at once: one per CPU when each target has one libFuzzer process (with
+/// `-workers`, one target already takes several CPUs).
+fn targets_side_by_side(budget: FuzzBudget, targets: usize) -> usize {
+    if budget.workers > 1 {
+        return 1;
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    cpus.min(targets).max(1)
 }
 
 /// The targets `cargo fuzz list` prints (run inside `fuzz/`). In dry-run mode the command is
@@ -116,23 +152,25 @@ fn target_sources(dir: &Path) -> Result<Vec<String>, Error> {
     Ok(targets)
 }
 
-/// Copies the seeds, then runs libFuzzer on `target` until `budget` runs out.
+/// The command that fuzzes `target` until `budget` runs out.
+fn fuzz_command(target: &str, budget: FuzzBudget, build: FuzzBuild) -> Cmd {
+    let corpus = format!("{FUZZ_DIR}/corpus/{target}");
+    Cmd::cargo()
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(["fuzz", "run"])
+        .args(build.cargo_fuzz_flags().iter().copied())
+        .args([target, corpus.as_str(), "--"])
+        .args(budget.libfuzzer_flags())
+        .arg("-print_final_stats=1")
+}
+
+/// Runs libFuzzer on `target` until `budget` runs out, its output shown as it comes.
 fn fuzz_target(
     shell: &Shell,
     target: &str,
     budget: FuzzBudget,
     build: FuzzBuild,
 ) -> Result<FuzzReport, Error> {
-    let corpus = format!("{FUZZ_DIR}/corpus/{target}");
-    copy_seeds(shell, target)?;
-    // cargo-fuzz passes nightly-only flags (-Zsanitizer); RUSTC_BOOTSTRAP=1 lets stable accept them.
-    let cmd = Cmd::cargo()
-        .env("RUSTC_BOOTSTRAP", "1")
-        .args(["fuzz", "run"])
-        .args(build.cargo_fuzz_flags().iter().copied())
-        .args([target, corpus.as_str(), "--"])
-        .args(budget.libfuzzer_flags())
-        .arg("-print_final_stats=1");
     let worker_logs = worker_logs(shell, budget.workers);
     for path in &worker_logs {
         // A stale log would be summed with this run's.
@@ -144,8 +182,73 @@ fn fuzz_target(
     }
     let mut log = FuzzLog::default();
     let started = Instant::now();
-    let status = shell.run_watching_stderr(&cmd, |line| log.feed_line(line))?;
-    let elapsed = started.elapsed();
+    let status = shell.run_watching_stderr(&fuzz_command(target, budget, build), |line| {
+        log.feed_line(line)
+    })?;
+    finish(shell, target, status, &log, &worker_logs, started.elapsed())
+}
+
+/// Runs libFuzzer on each of `targets` at once, until `budget` runs out; prints each one's
+/// output when it ends. On a failure, returns the reports of the targets that ended well too.
+fn fuzz_side_by_side(
+    shell: &Shell,
+    targets: &[String],
+    budget: FuzzBudget,
+    build: FuzzBuild,
+) -> Result<Vec<FuzzReport>, (Vec<FuzzReport>, Error)> {
+    let started = Instant::now();
+    let mut running = Vec::with_capacity(targets.len());
+    for target in targets {
+        // On an error the ones already started are killed as `running` is dropped.
+        let child = shell
+            .spawn_capturing_stderr(&fuzz_command(target, budget, build))
+            .map_err(|error| (Vec::new(), error))?;
+        running.push((target, child));
+    }
+    let mut reports = Vec::with_capacity(targets.len());
+    let mut first_error = None;
+    for (target, child) in running {
+        let outcome = match child {
+            None => finish(
+                shell,
+                target,
+                None,
+                &FuzzLog::default(),
+                &[],
+                started.elapsed(),
+            ),
+            Some(child) => child.wait().and_then(|(status, lines)| {
+                let mut log = FuzzLog::default();
+                eprintln!("xtask: output of fuzz target {target}:");
+                for line in &lines {
+                    eprintln!("{line}");
+                    log.feed_line(line);
+                }
+                finish(shell, target, Some(status), &log, &[], started.elapsed())
+            }),
+        };
+        match outcome {
+            Ok(report) => reports.push(report),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match first_error {
+        None => Ok(reports),
+        Some(error) => Err((reports, error)),
+    }
+}
+
+/// The report of a libFuzzer run that ended with `status` (`None`: dry run), or its failure.
+fn finish(
+    shell: &Shell,
+    target: &str,
+    status: Option<ExitStatus>,
+    log: &FuzzLog,
+    worker_logs: &[PathBuf],
+    elapsed: Duration,
+) -> Result<FuzzReport, Error> {
     if let Some(status) = status.filter(|status| !status.success()) {
         return Err(Error::FuzzFailed {
             target: target.to_owned(),
@@ -156,14 +259,14 @@ fn fuzz_target(
     let (executions, exec_per_second) = if worker_logs.is_empty() {
         (log.executions(), log.exec_per_second())
     } else {
-        sum_worker_logs(target, &worker_logs)?
+        sum_worker_logs(target, worker_logs)?
     };
     Ok(FuzzReport {
         target: target.to_owned(),
         executions,
         elapsed,
         exec_per_second,
-        corpus_files: count_corpus_files(shell, &corpus)?,
+        corpus_files: count_corpus_files(shell, &format!("{FUZZ_DIR}/corpus/{target}"))?,
     })
 }
 
@@ -279,7 +382,8 @@ pub fn copy_seeds(shell: &Shell, target: &str) -> Result<usize, Error> {
 }
 
 /// `target  executions  seconds  exec/s  corpus`, one line per target: seconds of wall-clock
-/// time (build included), executions per second as libFuzzer counts them (its run time only).
+/// time of its libFuzzer run (side by side: until it was seen to end), executions per second as
+/// libFuzzer counts them (its run time only).
 pub fn report_table(reports: &[FuzzReport]) -> String {
     let width = reports
         .iter()
@@ -377,7 +481,7 @@ mod tests {
     }
 
     #[test]
-    fn dry_run_lists_then_seeds_and_runs_every_target() {
+    fn dry_run_lists_seeds_builds_once_then_runs_every_target() {
         let root = fuzz_project(&["url_roundtrip", "stream_id"]);
         let shell = Shell::new(root.path(), true);
         let reports = run(
@@ -393,8 +497,9 @@ mod tests {
             [
                 "(cd fuzz && cargo fuzz list)",
                 "mkdir -p fuzz/corpus/stream_id && cp fuzz/seeds/stream_id/* fuzz/corpus/stream_id/",
-                "RUSTC_BOOTSTRAP=1 cargo fuzz run stream_id fuzz/corpus/stream_id -- -max_total_time=5 -print_final_stats=1",
                 "mkdir -p fuzz/corpus/url_roundtrip && cp fuzz/seeds/url_roundtrip/* fuzz/corpus/url_roundtrip/",
+                "RUSTC_BOOTSTRAP=1 cargo fuzz build",
+                "RUSTC_BOOTSTRAP=1 cargo fuzz run stream_id fuzz/corpus/stream_id -- -max_total_time=5 -print_final_stats=1",
                 "RUSTC_BOOTSTRAP=1 cargo fuzz run url_roundtrip fuzz/corpus/url_roundtrip -- -max_total_time=5 -print_final_stats=1",
             ]
         );
@@ -403,7 +508,7 @@ mod tests {
     }
 
     #[test]
-    fn the_long_run_plans_ten_million_executions_per_target_one_at_a_time() {
+    fn the_long_run_plans_ten_million_executions_per_target() {
         let root = fuzz_project(&["url_roundtrip", "stream_id"]);
         let shell = Shell::new(root.path(), true);
         let reports = run(
@@ -422,8 +527,9 @@ mod tests {
             [
                 "(cd fuzz && cargo fuzz list)",
                 "mkdir -p fuzz/corpus/stream_id && cp fuzz/seeds/stream_id/* fuzz/corpus/stream_id/",
-                "RUSTC_BOOTSTRAP=1 cargo fuzz run stream_id fuzz/corpus/stream_id -- -runs=10000000 -print_final_stats=1",
                 "mkdir -p fuzz/corpus/url_roundtrip && cp fuzz/seeds/url_roundtrip/* fuzz/corpus/url_roundtrip/",
+                "RUSTC_BOOTSTRAP=1 cargo fuzz build",
+                "RUSTC_BOOTSTRAP=1 cargo fuzz run stream_id fuzz/corpus/stream_id -- -runs=10000000 -print_final_stats=1",
                 "RUSTC_BOOTSTRAP=1 cargo fuzz run url_roundtrip fuzz/corpus/url_roundtrip -- -runs=10000000 -print_final_stats=1",
             ]
         );
@@ -500,6 +606,21 @@ mod tests {
     }
 
     #[test]
+    fn targets_run_side_by_side_one_per_cpu_unless_each_has_workers() {
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        assert_eq!(
+            targets_side_by_side(FuzzBudget::seconds(30), 6),
+            cpus.min(6)
+        );
+        assert_eq!(targets_side_by_side(FuzzBudget::seconds(30), 1), 1);
+        assert_eq!(
+            targets_side_by_side(FuzzBudget::seconds(30).with_workers(2), 6),
+            1
+        );
+        assert_eq!(targets_side_by_side(FuzzBudget::runs(10), 0), 1);
+    }
+
+    #[test]
     fn one_target_can_be_chosen() {
         let root = fuzz_project(&["url_roundtrip", "stream_id"]);
         let shell = Shell::new(root.path(), true);
@@ -512,6 +633,9 @@ mod tests {
         .unwrap();
         assert_eq!(reports.len(), 1);
         assert_eq!(reports[0].target, "url_roundtrip");
+        assert!(shell
+            .planned()
+            .contains(&"RUSTC_BOOTSTRAP=1 cargo fuzz build url_roundtrip".to_owned()));
         assert!(shell
             .planned()
             .iter()

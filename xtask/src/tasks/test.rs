@@ -92,6 +92,7 @@ mod tests {
                 TEST,
                 "(cd fuzz && cargo fuzz list)",
                 "mkdir -p fuzz/corpus/url_roundtrip && cp fuzz/seeds/url_roundtrip/* fuzz/corpus/url_roundtrip/",
+                "RUSTC_BOOTSTRAP=1 cargo fuzz build",
                 "RUSTC_BOOTSTRAP=1 cargo fuzz run url_roundtrip fuzz/corpus/url_roundtrip -- -max_total_time=30 -print_final_stats=1",
             ]
         );
