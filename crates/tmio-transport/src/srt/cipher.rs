@@ -183,7 +183,7 @@ impl StreamCipher {
 
     /// Bytes per stream key: 16, 24 or 32.
     pub fn key_bytes(&self) -> usize {
-        key_bytes(self.key_settings.key_size)
+        usize::from(key_bytes(self.key_settings.key_size))
     }
 
     /// The keys wrapped for the peer (the handshake's KMREQ/KMRSP, a refresh announcement);
@@ -281,7 +281,7 @@ impl StreamCipher {
     }
 }
 
-fn key_bytes(key_size: KeySize) -> usize {
+fn key_bytes(key_size: KeySize) -> u8 {
     match key_size {
         KeySize::AES192 => 24,
         KeySize::AES256 => 32,
@@ -290,7 +290,7 @@ fn key_bytes(key_size: KeySize) -> usize {
 }
 
 /// The AES key length, in bytes, that a key material carries; `None` when it fits no AES key.
-pub(crate) fn key_bytes_of(key_material: &KeyingMaterialMessage) -> Option<usize> {
+pub(crate) fn key_bytes_of(key_material: &KeyingMaterialMessage) -> Option<u8> {
     key_size_of(key_material).map(key_bytes)
 }
 
@@ -323,7 +323,7 @@ fn unwrap_keys(
     key_size: KeySize,
     key_material: &KeyingMaterialMessage,
 ) -> Option<(Option<StreamKey>, Option<StreamKey>)> {
-    let key_bytes = key_bytes(key_size);
+    let key_bytes = usize::from(key_bytes(key_size));
     let keys = kek.decrypt_wrapped_keys(&key_material.wrapped_keys).ok()?;
     let key = |bytes: &[u8]| EncryptionKey::try_from(bytes).ok().map(StreamKey::new);
     let even = if key_material.key_flags.contains(KeyFlags::EVEN) {
@@ -504,7 +504,7 @@ mod tests {
     fn what_tmio_encrypts_srt_protocol_decrypts_for_every_key_size_and_parity() {
         for key_size in [KeySize::AES128, KeySize::AES192, KeySize::AES256] {
             let cipher = StreamCipher::new_random(&settings(key_size));
-            assert_eq!(cipher.key_bytes(), key_bytes(key_size));
+            assert_eq!(cipher.key_bytes(), usize::from(key_bytes(key_size)));
             let decryption = srt_protocol_decryption(&cipher);
             for (seq, parity) in [
                 (0, DataEncryption::Even),

@@ -231,6 +231,8 @@ struct WaitingMember {
 /// What a conclusion that passed every check brings.
 struct Checked {
     key_material: Option<KeyingMaterialMessage>,
+    /// The AES key length `key_material` carries (0: none).
+    key_bytes: u8,
     /// The cipher, when the listener's passphrase unwrapped the key material.
     cipher: Option<StreamCipher>,
     group: Option<GroupRequest>,
@@ -545,12 +547,7 @@ impl ListenerCore {
                 let request = CallerRequest {
                     peer: from,
                     stream_id: hs.stream_id().map(str::to_owned),
-                    key_bytes: checked
-                        .key_material
-                        .as_ref()
-                        .and_then(key_bytes_of)
-                        .and_then(|n| u8::try_from(n).ok())
-                        .unwrap_or(0),
+                    key_bytes: checked.key_bytes,
                     authenticated: checked.cipher.is_some(),
                     group: checked.group,
                 };
@@ -887,21 +884,21 @@ impl ListenerCore {
         if hsreq.is_none() {
             return rogue("no SRT handshake extension (HSREQ)");
         }
-        let announced = hs.announced_key_bytes();
-        match (&key_material, announced) {
-            (None, 0) => {}
+        let key_bytes = match (&key_material, hs.announced_key_bytes()) {
+            (None, 0) => 0,
             (None, _) => return rogue("a key length without key material"),
-            (Some(km), _) if key_bytes_of(km).is_none() => {
-                return rogue("key material of no AES key length")
-            }
-            (Some(km), n) if n != 0 && key_bytes_of(km) != Some(usize::from(n)) => {
-                return rogue("key material of another length than announced")
-            }
-            (Some(_), _) => {}
-        }
+            (Some(km), announced) => match key_bytes_of(km) {
+                None => return rogue("key material of no AES key length"),
+                Some(bytes) if announced != 0 && u16::from(bytes) != announced => {
+                    return rogue("key material of another length than announced")
+                }
+                Some(bytes) => bytes,
+            },
+        };
         let checked = |key_material, cipher| {
             Ok(Checked {
                 key_material,
+                key_bytes,
                 cipher,
                 group,
             })
