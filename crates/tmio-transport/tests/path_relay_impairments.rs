@@ -869,12 +869,13 @@ async fn live_run(case: LiveCase) -> Stats {
         delivered.len()
     );
     // Every missing message is accounted for as a drop by the receiver (sender drops reach it
-    // as DropRequests), and the sender's own drops are part of that.
+    // as DropRequests). The sender's drop count is no bound on the missing messages: a packet
+    // that arrived just before an outage, whose acknowledgement the outage lost, is dropped by
+    // the sender as too late all the same (seen once: 991 missing, more dropped by the sender).
     assert_eq!(
         receiver_stats.packets_receive_dropped, missing,
         "receiver drop counter vs missing messages"
     );
-    assert!(sender.packets_send_dropped <= missing);
     sender
 }
 
