@@ -9,7 +9,7 @@ mod common;
 
 use std::{io::Write as _, net::TcpStream, time::Duration};
 
-use common::{log_field, sha256, stream_bytes, Sink, Tmio};
+use common::{log_field, sha256, spawn_gateway, stream_bytes, Sink, Tmio};
 use nix::sys::signal::Signal;
 
 /// Longer than the stopped side's `peeridletimeo=1000`, shorter than the other side's 5 s, and
@@ -34,16 +34,13 @@ fn stream_survives_a_stop_of(stopped: Stopped) {
     };
     let bonded = stopped == Stopped::BondedProxy;
     let sink = Sink::start();
-    let mut gateway = Tmio::spawn(&[
-        "gateway",
+    let (mut gateway, gateway_addr) = spawn_gateway(
         &format!(
-            "srt://127.0.0.1:0?{gateway_idle}{}",
+            "{gateway_idle}{}",
             if bonded { "&groupconnect=1" } else { "" }
         ),
         &format!("tcp://{}", sink.addr),
-    ]);
-    let gateway_addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
-    let gateway_addr = gateway_addr.trim();
+    );
     let mut args = vec![
         "proxy".to_string(),
         "tcp://127.0.0.1:0".to_string(),

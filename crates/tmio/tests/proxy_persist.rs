@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{log_field, sha256, stream_bytes, wait_until, MultiSink, Tmio};
+use common::{log_field, sha256, stream_bytes, wait_until, InTerminal, MultiSink, Tmio};
 use nix::sys::signal::Signal;
 
 /// Pushes `data` as one pusher: writes it, half-closes, then reads until the proxy closes the
@@ -276,50 +276,12 @@ fn a_gateway_restarted_mid_push_cuts_that_push_and_the_next_arrives_whole() {
 /// 79 columns.
 #[test]
 fn the_persistent_live_line_names_the_push_and_fits_80_columns() {
-    use std::{
-        process::{Command, Stdio},
-        sync::{mpsc, Arc, Mutex},
-    };
     let sink = MultiSink::start();
     let (mut gateway, gateway_addr) = start_gateway("srt://127.0.0.1:0", &sink);
-    let proxy_command = format!(
-        "stty cols 80 rows 24 && exec {} proxy --persist tcp://127.0.0.1:0 srt://{} \
-         --stats-interval 0.1",
-        env!("CARGO_BIN_EXE_tmio"),
-        gateway_addr.trim()
-    );
-    let mut script = Command::new("script")
-        .args(["-qfec", &proxy_command, "/dev/null"])
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("util-linux `script` runs the proxy in a pty");
-    let mut terminal = script.stdout.take().unwrap();
-    let capture = Arc::new(Mutex::new(String::new()));
-    let (listening, port) = mpsc::channel();
-    let collected = capture.clone();
-    let reader = std::thread::spawn(move || {
-        let mut buffer = [0u8; 4096];
-        let mut announced = false;
-        while let Ok(n) = terminal.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
-            let mut text = collected.lock().unwrap();
-            text.push_str(&String::from_utf8_lossy(&buffer[..n]));
-            if !announced {
-                if let Some(rest) = text.split("listening tcp://").nth(1) {
-                    if let Some(addr) = rest.split("\r\n").next().filter(|_| rest.contains('\n')) {
-                        let _ = listening.send(addr.to_owned());
-                        announced = true;
-                    }
-                }
-            }
-        }
-    });
-    let local = port.recv_timeout(Duration::from_secs(20)).unwrap();
+    let terminal = InTerminal::spawn(&format!(
+        "proxy --persist tcp://127.0.0.1:0 srt://{gateway_addr} --stats-interval 0.1"
+    ));
+    let local = terminal.listening_addr(Duration::from_secs(20));
     let data = stream_bytes(24 * 16 * 1024, 51);
     let mut pusher = TcpStream::connect(local.trim()).unwrap();
     for piece in data.chunks(16 * 1024) {
@@ -335,25 +297,10 @@ fn the_persistent_live_line_names_the_push_and_fits_80_columns() {
     let got = sink.received(0, Duration::from_secs(30));
     assert_eq!(sha256(&got), sha256(&data));
     wait_until("the idle line", Duration::from_secs(10), || {
-        capture.lock().unwrap().contains("waiting for push 2")
+        terminal.drawn().contains("waiting for push 2")
     });
-    // Stop the proxy (the pty's process: `script`'s child, which `exec`ed tmio).
-    let children =
-        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", script.id())).unwrap();
-    for pid in children.split_whitespace() {
-        let pid = nix::unistd::Pid::from_raw(pid.parse().unwrap());
-        nix::sys::signal::kill(pid, Signal::SIGTERM).unwrap();
-    }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = script.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the proxy did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    reader.join().unwrap();
-    let capture = capture.lock().unwrap().clone();
+    terminal.signal_tmio(Signal::SIGTERM);
+    let (status, capture) = terminal.wait_exit(Duration::from_secs(20));
     println!("terminal capture (80 columns):\n{capture:?}");
     assert_eq!(status.code(), Some(0), "{capture:?}");
     let redraws: Vec<&str> = capture

@@ -6,7 +6,7 @@ mod common;
 
 use std::{io::Write as _, net::TcpStream, time::Duration};
 
-use common::{sha256, stream_bytes, MultiSink, Sink, Tmio};
+use common::{sha256, spawn_gateway, stream_bytes, MultiSink, Sink, Tmio};
 use nix::sys::signal::Signal;
 
 #[test]
@@ -21,9 +21,7 @@ fn sighup_with_a_connected_pusher_flushes_and_exits_zero() {
 
 fn stop_with_a_connected_pusher(signal: Signal) {
     let sink = Sink::start();
-    let upstream = format!("tcp://{}", sink.addr);
-    let mut gateway = Tmio::spawn(&["gateway", "srt://127.0.0.1:0", &upstream]);
-    let gateway_addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
+    let (mut gateway, gateway_addr) = spawn_gateway("", &format!("tcp://{}", sink.addr));
     let remote = format!("srt://{gateway_addr}");
     let mut proxy = Tmio::spawn(&["proxy", "tcp://127.0.0.1:0", &remote]);
     let local = proxy.wait_line("listening tcp://", Duration::from_secs(10));
@@ -54,9 +52,7 @@ fn stop_with_a_connected_pusher(signal: Signal) {
 #[test]
 fn sigterm_before_any_pusher_exits_zero() {
     let sink = MultiSink::start();
-    let upstream = format!("tcp://{}", sink.addr);
-    let mut gateway = Tmio::spawn(&["gateway", "srt://127.0.0.1:0", &upstream]);
-    let gateway_addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
+    let (mut gateway, gateway_addr) = spawn_gateway("", &format!("tcp://{}", sink.addr));
     let mut proxy = Tmio::spawn(&[
         "proxy",
         "tcp://127.0.0.1:0",

@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use common::{sha256, stream_bytes, Sink, Tmio};
+use common::{sha256, spawn_gateway, stream_bytes, Sink, Tmio};
 use nix::sys::signal::Signal;
 
 const BYTES: usize = 4 * 1024 * 1024;
@@ -19,9 +19,7 @@ const BYTES: usize = 4 * 1024 * 1024;
 #[test]
 fn a_few_megabytes_arrive_exactly_and_both_exit_zero() {
     let sink = Sink::start();
-    let upstream = format!("tcp://{}", sink.addr);
-    let mut gateway = Tmio::spawn(&["gateway", "srt://127.0.0.1:0", &upstream]);
-    let gateway_addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
+    let (mut gateway, gateway_addr) = spawn_gateway("", &format!("tcp://{}", sink.addr));
 
     let dir = std::env::temp_dir().join(format!("tmio-proxy-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

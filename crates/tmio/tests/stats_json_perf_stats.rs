@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use common::{sha256, stream_bytes, Sink, Tmio};
+use common::{sha256, spawn_gateway, stream_bytes, Sink, Tmio};
 use nix::sys::signal::Signal;
 
 const BYTES: usize = 2 * 1024 * 1024;
@@ -65,9 +65,7 @@ fn keys(value: &serde_json::Value) -> BTreeSet<&str> {
 #[test]
 fn records_are_perf_stats_whose_current_blocks_add_up_to_the_total() {
     let sink = Sink::start();
-    let upstream = format!("tcp://{}", sink.addr);
-    let mut gateway = Tmio::spawn(&["gateway", "srt://127.0.0.1:0", &upstream]);
-    let gateway_addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
+    let (mut gateway, gateway_addr) = spawn_gateway("", &format!("tcp://{}", sink.addr));
 
     let dir = std::env::temp_dir().join(format!("tmio-perf-stats-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -5,15 +5,9 @@
 
 mod common;
 
-use std::{
-    io::{Read as _, Write as _},
-    net::TcpStream,
-    process::{Command, Stdio},
-    sync::{mpsc, Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{io::Write as _, net::TcpStream, time::Duration};
 
-use common::{sha256, stream_bytes, Sink, Tmio};
+use common::{sha256, spawn_gateway, stream_bytes, InTerminal, Sink, Tmio};
 use nix::sys::signal::Signal;
 
 /// Pushes `data` in 16 KiB pieces, 20 ms apart, so that the transfer spans several stats
@@ -38,67 +32,15 @@ fn redraws(capture: &str) -> Vec<&str> {
 #[test]
 fn the_live_line_fits_80_columns_and_redraws_one_row() {
     let sink = Sink::start();
-    let upstream = format!("tcp://{}", sink.addr);
-    let mut gateway = Tmio::spawn(&["gateway", "srt://127.0.0.1:0", &upstream]);
-    let gateway_addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
-
-    let proxy_command = format!(
-        "stty cols 80 rows 24 && exec {} proxy tcp://127.0.0.1:0 srt://{} --stats-interval 0.1",
-        env!("CARGO_BIN_EXE_tmio"),
-        gateway_addr.trim()
-    );
-    let mut script = Command::new("script")
-        .args(["-qfec", &proxy_command, "/dev/null"])
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("util-linux `script` runs the proxy in a pty");
-    let mut terminal = script.stdout.take().unwrap();
-    let capture = Arc::new(Mutex::new(String::new()));
-    let (listening, port) = mpsc::channel();
-    let collected = capture.clone();
-    let reader = std::thread::spawn(move || {
-        let mut buffer = [0u8; 4096];
-        let mut announced = false;
-        while let Ok(n) = terminal.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
-            let mut text = collected.lock().unwrap();
-            text.push_str(&String::from_utf8_lossy(&buffer[..n]));
-            if !announced {
-                if let Some(rest) = text.split("listening tcp://").nth(1) {
-                    if let Some(addr) = rest.split("\r\n").next().filter(|_| rest.contains('\n')) {
-                        let _ = listening.send(addr.to_owned());
-                        announced = true;
-                    }
-                }
-            }
-        }
-    });
-    let local = port
-        .recv_timeout(Duration::from_secs(20))
-        .unwrap_or_else(|_| {
-            panic!(
-                "the proxy did not announce its port: {:?}",
-                capture.lock().unwrap()
-            )
-        });
+    let (mut gateway, gateway_addr) = spawn_gateway("", &format!("tcp://{}", sink.addr));
+    let terminal = InTerminal::spawn(&format!(
+        "proxy tcp://127.0.0.1:0 srt://{gateway_addr} --stats-interval 0.1"
+    ));
+    let local = terminal.listening_addr(Duration::from_secs(20));
 
     let data = stream_bytes(48 * 16 * 1024, 11);
     push_slowly(&local, &data);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = script.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the proxy did not end");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    reader.join().unwrap();
-    let capture = capture.lock().unwrap().clone();
+    let (status, capture) = terminal.wait_exit(Duration::from_secs(30));
     println!("terminal capture (80 columns):\n{capture:?}");
     assert_eq!(status.code(), Some(0), "{capture:?}");
 
@@ -129,13 +71,11 @@ fn the_live_line_fits_80_columns_and_redraws_one_row() {
 #[test]
 fn csv_records_go_to_stdout_with_one_header() {
     let sink = Sink::start();
-    let upstream = format!("tcp://{}", sink.addr);
-    let mut gateway = Tmio::spawn(&["gateway", "srt://127.0.0.1:0", &upstream]);
-    let gateway_addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
+    let (mut gateway, gateway_addr) = spawn_gateway("", &format!("tcp://{}", sink.addr));
     let mut proxy = Tmio::spawn(&[
         "proxy",
         "tcp://127.0.0.1:0",
-        &format!("srt://{}", gateway_addr.trim()),
+        &format!("srt://{gateway_addr}"),
         "--stats-json",
         "-",
         "--stats-format",

@@ -1,5 +1,6 @@
 //! Helpers shared by the process tests: a `tmio` child killed on drop, its stdout as lines,
-//! its stderr collected, bounded waits, and a TCP sink.
+//! its stderr collected, a gateway started on a free port, a `tmio` in a pseudo-terminal,
+//! bounded waits, and a TCP sink.
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use std::{
@@ -149,6 +150,128 @@ impl Drop for Tmio {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `tmio gateway srt://127.0.0.1:0[?QUERY] UPSTREAM`, once it says where it listens: the process
+/// and its `127.0.0.1:PORT`.
+pub fn spawn_gateway(query: &str, upstream: &str) -> (Tmio, String) {
+    let listen = if query.is_empty() {
+        "srt://127.0.0.1:0".to_owned()
+    } else {
+        format!("srt://127.0.0.1:0?{query}")
+    };
+    let mut gateway = Tmio::spawn(&["gateway", &listen, upstream]);
+    let addr = gateway.wait_line("listening srt://", Duration::from_secs(10));
+    (gateway, addr.trim().to_owned())
+}
+
+/// A `tmio` command run in an 80 × 24 pseudo-terminal (util-linux `script`), as a user's
+/// terminal would show it: everything drawn is collected, and the `listening tcp://` address
+/// is picked out of it.
+pub struct InTerminal {
+    script: Child,
+    drawn: Arc<Mutex<String>>,
+    reader: Option<JoinHandle<()>>,
+    listening: mpsc::Receiver<String>,
+}
+
+impl InTerminal {
+    /// Starts `tmio ARGS` (one shell-quoted string) in the terminal, logging at `info`.
+    pub fn spawn(args: &str) -> InTerminal {
+        let command = format!(
+            "stty cols 80 rows 24 && exec {} {args}",
+            env!("CARGO_BIN_EXE_tmio")
+        );
+        let mut script = Command::new("script")
+            .args(["-qfec", &command, "/dev/null"])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs tmio in a pty");
+        let mut terminal = script.stdout.take().unwrap();
+        let drawn = Arc::new(Mutex::new(String::new()));
+        let (announce, listening) = mpsc::channel();
+        let collected = drawn.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            let mut announced = false;
+            while let Ok(n) = terminal.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                let mut text = collected.lock().unwrap();
+                text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+                if !announced {
+                    if let Some(rest) = text.split("listening tcp://").nth(1) {
+                        if let Some(addr) =
+                            rest.split("\r\n").next().filter(|_| rest.contains('\n'))
+                        {
+                            let _ = announce.send(addr.to_owned());
+                            announced = true;
+                        }
+                    }
+                }
+            }
+        });
+        InTerminal {
+            script,
+            drawn,
+            reader: Some(reader),
+            listening,
+        }
+    }
+
+    /// Waits (bounded) for the `listening tcp://ADDR` line and returns ADDR.
+    pub fn listening_addr(&self, within: Duration) -> String {
+        self.listening
+            .recv_timeout(within)
+            .unwrap_or_else(|_| panic!("no listening address drawn: {:?}", self.drawn()))
+    }
+
+    /// What the terminal has shown so far.
+    pub fn drawn(&self) -> String {
+        self.drawn.lock().unwrap().clone()
+    }
+
+    /// Sends `signal` to tmio itself (the child of `script`, which `exec`ed it).
+    pub fn signal_tmio(&self, signal: nix::sys::signal::Signal) {
+        let children =
+            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.script.id()))
+                .unwrap();
+        for pid in children.split_whitespace() {
+            let pid = nix::unistd::Pid::from_raw(pid.parse().unwrap());
+            nix::sys::signal::kill(pid, signal).unwrap();
+        }
+    }
+
+    /// Waits (bounded) for tmio to end; returns its exit status and all the terminal showed.
+    pub fn wait_exit(mut self, within: Duration) -> (ExitStatus, String) {
+        let deadline = Instant::now() + within;
+        let status = loop {
+            if let Some(status) = self.script.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tmio did not end within {within:?}: {:?}",
+                self.drawn()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        (status, self.drawn())
+    }
+}
+
+impl Drop for InTerminal {
+    fn drop(&mut self) {
+        let _ = self.script.kill();
+        let _ = self.script.wait();
     }
 }
 
