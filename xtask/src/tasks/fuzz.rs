@@ -78,7 +78,7 @@ pub fn run(
             Ok(done) => reports.extend(done),
             Err((done, error)) => {
                 reports.extend(done);
-                // Show what the targets before the failing one did.
+                // Show what the targets that ended well did.
                 if !reports.is_empty() {
                     println!("\n{}", report_table(&reports));
                 }
