@@ -100,6 +100,18 @@ fn finish(socket: std::net::UdpSocket, buffer_bytes: usize) -> Result<UdpSocket,
     })
 }
 
+/// The receive and send buffer sizes the kernel granted `socket`, comparable with what
+/// [`bind`] asked for (Linux reports twice what it grants, for its own bookkeeping; halved
+/// here). The kernel caps what it grants at `net.core.rmem_max` and `wmem_max`.
+pub(crate) fn granted_buffers(socket: &UdpSocket) -> io::Result<(usize, usize)> {
+    let socket = socket2::SockRef::from(socket);
+    let reported = if cfg!(target_os = "linux") { 2 } else { 1 };
+    Ok((
+        socket.recv_buffer_size()? / reported,
+        socket.send_buffer_size()? / reported,
+    ))
+}
+
 /// The wildcard address of the same family as `remote`, port 0.
 pub(crate) fn any_address_for(remote: SocketAddr) -> SocketAddr {
     match remote {
@@ -393,6 +405,29 @@ pub(crate) enum Readiness {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn granted_buffers_are_what_was_asked_up_to_the_kernel_cap() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let small = bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+            assert_eq!(granted_buffers(&small).unwrap(), (1 << 16, 1 << 16));
+            let huge = bind("127.0.0.1:0".parse().unwrap(), 1 << 30).unwrap();
+            let (receive, send) = granted_buffers(&huge).unwrap();
+            let cap = |name: &str| -> usize {
+                std::fs::read_to_string(format!("/proc/sys/net/core/{name}"))
+                    .unwrap()
+                    .trim()
+                    .parse()
+                    .unwrap()
+            };
+            assert_eq!(receive, cap("rmem_max"));
+            assert_eq!(send, cap("wmem_max"));
+        });
+    }
 
     fn addr(port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], port))
