@@ -24,6 +24,7 @@ use tmio_preset::{Options, Preset};
 use tmio_pump::CancellationToken;
 use tmio_transport::srt::{
     ConnectionRequest, ListenerLimits, RejectReason, ServerRejectReason, SrtListener, SrtStream,
+    UdpBuffers,
 };
 use tmio_url::{SrtUrl, StreamId, TcpUrl};
 use tokio::{net::TcpStream, sync::mpsc, task::JoinSet};
@@ -317,6 +318,7 @@ impl GatewayBuilder {
         let groups = self.listen.options().groupconnect == Some(true);
         let listener = SrtListener::bind_with(addr, config, self.limits, groups).await?;
         let local_addr = listener.local_addr();
+        let udp_buffers = listener.udp_buffers();
         let stop = CancellationToken::new();
         let (events_tx, events) = mpsc::unbounded_channel();
         let sessions = Arc::new(AtomicUsize::new(0));
@@ -336,6 +338,7 @@ impl GatewayBuilder {
         ));
         Ok(RunningGateway {
             local_addr,
+            udp_buffers,
             stop,
             events,
             sessions,
@@ -348,6 +351,7 @@ impl GatewayBuilder {
 #[derive(Debug)]
 pub struct RunningGateway {
     local_addr: SocketAddr,
+    udp_buffers: Option<UdpBuffers>,
     stop: CancellationToken,
     events: mpsc::UnboundedReceiver<GatewayEvent>,
     sessions: Arc<AtomicUsize>,
@@ -358,6 +362,12 @@ impl RunningGateway {
     /// The bound SRT address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The listening UDP socket's buffers, asked and granted (`None` when the kernel did not
+    /// say); see [`UdpBuffers`].
+    pub fn udp_buffers(&self) -> Option<UdpBuffers> {
+        self.udp_buffers
     }
 
     /// Sessions running now.

@@ -135,7 +135,7 @@ pub use persist::{
 pub use proxy::{Bond, BondLink, Proxy, ProxyBuilder, ProxyEvent, RunningProxy};
 pub use tmio_preset::{Options, Preset, PRESET_BUFFER_SIZE, PRESET_MAX_BANDWIDTH};
 pub use tmio_pump::{CancellationToken, Transferred};
-pub use tmio_transport::srt::{wait_for_closes, ListenerLimits, SrtMonitor};
+pub use tmio_transport::srt::{wait_for_closes, ListenerLimits, SrtMonitor, UdpBuffers};
 pub use tmio_transport::srt::{GroupMode, LinkEvent, PathReport, PathState};
 
 /// tmio's statistics of an SRT link (richer than the SDK's [`PerfStats`], which is built from

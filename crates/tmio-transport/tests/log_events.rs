@@ -63,35 +63,6 @@ fn a_session_logs_its_handshake_retransmissions_and_path_changes() {
         assert_eq!(server.await.unwrap(), 5);
     });
     let log = captured.text();
-    // A listener whose socket got smaller buffers than asked says so, naming both; one that got
-    // what it asked for does not (64 KiB is below any kernel's cap).
-    runtime.block_on(async {
-        for asked in [1usize << 30, 1 << 16] {
-            let config = SrtConfig {
-                udp_buffer_bytes: asked,
-                ..SrtConfig::default()
-            };
-            drop(
-                SrtListener::bind("127.0.0.1:0".parse().unwrap(), config)
-                    .await
-                    .unwrap(),
-            );
-        }
-    });
-    let capped = captured.text();
-    assert!(
-        capped.lines().any(
-            |line| line.contains("UDP socket buffers smaller than asked")
-                && line.contains("asked=1073741824")
-        ),
-        "{capped}"
-    );
-    assert!(
-        !capped
-            .lines()
-            .any(|line| line.contains("smaller than asked") && line.contains("asked=65536")),
-        "{capped}"
-    );
     for step in [
         "step=\"induction\"",
         "induction answered",

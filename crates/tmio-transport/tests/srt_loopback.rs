@@ -301,3 +301,34 @@ async fn connect_to_nobody_times_out_naming_the_address() {
     assert!(matches!(err, Error::ConnectTimeout { .. }), "{err}");
     assert!(err.to_string().contains(&addr.to_string()));
 }
+
+/// `net.core.NAME`, the kernel's cap on what a socket may ask for.
+fn kernel_cap(name: &str) -> usize {
+    std::fs::read_to_string(format!("/proc/sys/net/core/{name}"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_listener_reports_the_udp_buffers_it_asked_for_and_got() {
+    for asked in [1usize << 16, 1 << 30] {
+        let config = SrtConfig {
+            udp_buffer_bytes: asked,
+            ..SrtConfig::default()
+        };
+        let listener = SrtListener::bind("127.0.0.1:0".parse().unwrap(), config)
+            .await
+            .unwrap();
+        let buffers = listener.udp_buffers().unwrap();
+        assert_eq!(buffers.asked, asked);
+        // 64 KiB is below any kernel's cap; 1 GiB above it.
+        let expected = (
+            asked.min(kernel_cap("rmem_max")),
+            asked.min(kernel_cap("wmem_max")),
+        );
+        assert_eq!((buffers.receive, buffers.send), expected, "{buffers:?}");
+        assert_eq!(buffers.capped(), asked == 1 << 30, "{buffers:?}");
+    }
+}

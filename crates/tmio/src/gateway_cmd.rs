@@ -94,6 +94,17 @@ pub async fn run(args: GatewayArgs) -> Result<(), CommandError> {
         .start()
         .await?;
     announce(&format!("listening srt://{}", gateway.local_addr()))?;
+    if let Some(buffers) = gateway.udp_buffers().filter(|buffers| buffers.capped()) {
+        // All sessions share this one socket: docs/command.md, "tmio gateway".
+        tracing::info!(
+            asked = buffers.asked,
+            receive = buffers.receive,
+            send = buffers.send,
+            "UDP socket buffers smaller than asked, capped by net.core.rmem_max and wmem_max: \
+             the gateway loses what arrives while it is behind by more than its receive buffer \
+             (raise the caps with sysctl for many sessions)"
+        );
+    }
     for (resource, url) in &args.routes {
         tracing::info!(resource, upstream = url, "route");
     }

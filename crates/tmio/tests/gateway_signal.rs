@@ -1,4 +1,5 @@
-//! `tmio gateway` runs until SIGTERM, SIGINT or SIGHUP, then stops gracefully and exits 0.
+//! `tmio gateway` runs until SIGTERM, SIGINT or SIGHUP, then stops gracefully and exits 0; at
+//! start it says when the kernel capped its UDP buffers.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
@@ -37,4 +38,34 @@ fn sigint_stops_the_gateway_with_status_zero() {
 fn sighup_stops_the_gateway_gracefully_with_status_zero() {
     // A closed terminal or `kill -HUP` used to end the gateway at once (status 129).
     stops_on(Signal::SIGHUP);
+}
+
+#[test]
+fn the_gateway_says_when_the_kernel_capped_its_udp_buffers() {
+    let cap = |name: &str| -> usize {
+        std::fs::read_to_string(format!("/proc/sys/net/core/{name}"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    // The gateway asks for 8 MiB each way.
+    let asked = 8 << 20;
+    let capped = cap("rmem_max") < asked || cap("wmem_max") < asked;
+    let mut gateway = Tmio::spawn(&["gateway", "srt://127.0.0.1:0", "tcp://127.0.0.1:1935"]);
+    gateway.wait_line("listening srt://", Duration::from_secs(10));
+    gateway.signal(Signal::SIGTERM);
+    assert_eq!(gateway.wait_exit(Duration::from_secs(15)).code(), Some(0));
+    let log = gateway.stderr();
+    let line = log
+        .lines()
+        .find(|line| line.contains("UDP socket buffers smaller than asked"));
+    assert_eq!(line.is_some(), capped, "{log}");
+    if let Some(line) = line {
+        assert!(line.contains(&format!("asked={asked}")), "{line}");
+        assert!(
+            line.contains(&format!("receive={}", cap("rmem_max").min(asked))),
+            "{line}"
+        );
+    }
 }

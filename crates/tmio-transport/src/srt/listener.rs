@@ -27,8 +27,30 @@ use crate::{
 /// reject reason.
 pub struct SrtListener {
     local: SocketAddr,
+    udp_buffers: Option<UdpBuffers>,
     requests: mpsc::Receiver<PendingRequest>,
     endpoint: Arc<EndpointShared>,
+}
+
+/// The buffers a listener's UDP socket asked the kernel for, and what it granted: the kernel
+/// caps them at `net.core.rmem_max` and `wmem_max`. Whatever arrives while the listener is
+/// behind by more than its receive buffer is lost (and sent again), which a listener serving
+/// many sessions on a busy machine meets first: 200 sessions at 5 Mbit/s fill 4 MiB in ~20 ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpBuffers {
+    /// Bytes asked for, each way ([`SrtConfig::udp_buffer_bytes`]).
+    pub asked: usize,
+    /// Receive buffer granted, in bytes.
+    pub receive: usize,
+    /// Send buffer granted, in bytes.
+    pub send: usize,
+}
+
+impl UdpBuffers {
+    /// Whether the kernel granted less than was asked, either way.
+    pub fn capped(&self) -> bool {
+        self.receive < self.asked || self.send < self.asked
+    }
 }
 
 impl std::fmt::Debug for SrtListener {
@@ -82,13 +104,28 @@ impl SrtListener {
         limits: ListenerLimits,
         groups: bool,
     ) -> Result<SrtListener, Error> {
-        report_buffers(&socket, config.udp_buffer_bytes);
+        let udp_buffers = match udp::granted_buffers(&socket) {
+            Ok((receive, send)) => {
+                let buffers = UdpBuffers {
+                    asked: config.udp_buffer_bytes,
+                    receive,
+                    send,
+                };
+                tracing::debug!(?buffers, "UDP socket buffers");
+                Some(buffers)
+            }
+            Err(error) => {
+                tracing::debug!(%error, "UDP socket buffer sizes unknown");
+                None
+            }
+        };
         let (endpoint, requests) = Endpoint::for_listener(socket, config, limits, groups)?;
         let local = endpoint.local_addr();
         let shared = endpoint.shared();
         endpoint::spawn(endpoint);
         Ok(SrtListener {
             local,
+            udp_buffers,
             requests,
             endpoint: shared,
         })
@@ -97,6 +134,11 @@ impl SrtListener {
     /// The bound address (with the real port when bound to port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The UDP socket's buffers, asked and granted (`None` when the kernel did not say).
+    pub fn udp_buffers(&self) -> Option<UdpBuffers> {
+        self.udp_buffers
     }
 
     /// Waits for the next caller's request. Fails with [`Error::EndpointFailed`] if the task
@@ -227,24 +269,5 @@ impl Drop for ConnectionRequest {
                 reason: RejectReason::Core(srt_protocol::packet::CoreRejectReason::Peer),
             });
         }
-    }
-}
-
-/// Says when the kernel granted the listening socket smaller buffers than asked: everything that
-/// arrives while the listener is busy for longer than its receive buffer lasts is lost, which a
-/// listener serving many sessions on a busy machine meets first (200 sessions at 5 Mbit/s fill
-/// 4 MiB in ~20 ms).
-fn report_buffers(socket: &tokio::net::UdpSocket, asked: usize) {
-    match udp::granted_buffers(socket) {
-        Ok((receive, send)) if receive < asked || send < asked => tracing::info!(
-            asked,
-            receive,
-            send,
-            "UDP socket buffers smaller than asked, capped by net.core.rmem_max and wmem_max: \
-             a busy listener loses what arrives while it is behind by more than its receive \
-             buffer (raise the caps with sysctl)"
-        ),
-        Ok((receive, send)) => tracing::debug!(receive, send, "UDP socket buffers"),
-        Err(error) => tracing::debug!(%error, "UDP socket buffer sizes unknown"),
     }
 }

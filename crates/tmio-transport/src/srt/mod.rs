@@ -24,6 +24,6 @@ pub use config::{ConnectMode, SrtConfig, DEFAULT_RATE_CAP, MAX_PAYLOAD_SIZE};
 pub use connection::{GroupMode, PathEvent, PathId, PathState, PathStats, RateControl};
 pub use endpoint::wait_for_closes;
 pub use group::{GroupConnect, LinkEvent, MemberSpec, PathReport, MAX_GROUP_MEMBERS};
-pub use listener::{ConnectionRequest, ListenerLimits, SrtListener};
+pub use listener::{ConnectionRequest, ListenerLimits, SrtListener, UdpBuffers};
 pub use srt_protocol::packet::{CoreRejectReason, RejectReason, ServerRejectReason};
 pub use stream::{SrtMonitor, SrtStream};
