@@ -406,29 +406,6 @@ pub(crate) enum Readiness {
 mod tests {
     use super::*;
 
-    #[test]
-    fn granted_buffers_are_what_was_asked_up_to_the_kernel_cap() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let small = bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
-            assert_eq!(granted_buffers(&small).unwrap(), (1 << 16, 1 << 16));
-            let huge = bind("127.0.0.1:0".parse().unwrap(), 1 << 30).unwrap();
-            let (receive, send) = granted_buffers(&huge).unwrap();
-            let cap = |name: &str| -> usize {
-                std::fs::read_to_string(format!("/proc/sys/net/core/{name}"))
-                    .unwrap()
-                    .trim()
-                    .parse()
-                    .unwrap()
-            };
-            assert_eq!(receive, cap("rmem_max"));
-            assert_eq!(send, cap("wmem_max"));
-        });
-    }
-
     fn addr(port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], port))
     }
