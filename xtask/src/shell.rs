@@ -245,7 +245,7 @@ impl Shell {
         });
         Ok(Some(Captured {
             command: cmd.to_string(),
-            child: Some(child),
+            child,
             reader: Some(reader),
         }))
     }
@@ -282,7 +282,7 @@ impl Shell {
 #[derive(Debug)]
 pub struct Captured {
     command: String,
-    child: Option<Child>,
+    child: Child,
     reader: Option<JoinHandle<std::io::Result<Vec<String>>>>,
 }
 
@@ -305,28 +305,19 @@ impl Captured {
                 })
             }
         };
-        let status = match self.child.take() {
-            Some(mut child) => child.wait().map_err(|source| Error::Spawn {
-                command: self.command.clone(),
-                source,
-            })?,
-            None => {
-                return Err(Error::Spawn {
-                    command: self.command.clone(),
-                    source: std::io::Error::other("already waited for"),
-                })
-            }
-        };
+        let status = self.child.wait().map_err(|source| Error::Spawn {
+            command: self.command.clone(),
+            source,
+        })?;
         Ok((status, lines))
     }
 }
 
 impl Drop for Captured {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        // After `wait` the child is reaped: std then neither signals nor waits again.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
